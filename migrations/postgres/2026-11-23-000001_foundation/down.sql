@@ -1,0 +1,9 @@
+DROP TABLE audit_events;
+DROP FUNCTION audit_events_append_only();
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE family_accounts;
+DROP TABLE staff_roles;
+DROP TABLE staff_accounts;
+DROP TABLE institutions;
+DROP TABLE regions;

@@ -1,0 +1,10 @@
+DROP TRIGGER audit_events_no_delete;
+DROP TRIGGER audit_events_no_update;
+DROP TABLE audit_events;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE family_accounts;
+DROP TABLE staff_roles;
+DROP TABLE staff_accounts;
+DROP TABLE institutions;
+DROP TABLE regions;

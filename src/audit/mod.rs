@@ -1,0 +1,175 @@
+//! The append-only audit log: every write, every staff read of personal data, every login.
+//!
+//! Entries are written in the same transaction as the change they describe, so a change and its
+//! audit row commit or vanish together. The tables' triggers refuse UPDATE and DELETE.
+
+pub mod routes;
+
+use chrono::Utc;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::{
+    auth::{principal::Principal, tokens::SubjectKind},
+    db::{schema::audit_events, DbConn},
+    http::RequestCtx,
+};
+
+/// Who acted.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub kind: &'static str,
+    pub id: Option<String>,
+    /// What identifies an actor that has no account id yet (e.g. the username of a failed login).
+    pub label: Option<String>,
+    pub roles: Option<String>,
+    pub county_code: Option<String>,
+}
+
+impl Actor {
+    pub fn anonymous(label: Option<String>) -> Self {
+        Actor {
+            kind: "anonymous",
+            id: None,
+            label,
+            roles: None,
+            county_code: None,
+        }
+    }
+
+    pub fn system() -> Self {
+        Actor {
+            kind: "system",
+            id: None,
+            label: Some("command line".into()),
+            roles: None,
+            county_code: None,
+        }
+    }
+
+    pub fn subject(kind: SubjectKind, id: &str, label: Option<String>) -> Self {
+        Actor {
+            kind: kind.as_str(),
+            id: Some(id.to_string()),
+            label,
+            roles: None,
+            county_code: None,
+        }
+    }
+}
+
+impl From<&Principal> for Actor {
+    fn from(p: &Principal) -> Self {
+        match p {
+            Principal::Staff(s) => Actor {
+                kind: "staff",
+                id: Some(s.id.clone()),
+                label: Some(s.username.clone()),
+                roles: Some(s.roles_label()),
+                county_code: Some(s.county_code.clone()),
+            },
+            Principal::Family(f) => Actor {
+                kind: "family",
+                id: Some(f.id.clone()),
+                label: None,
+                roles: None,
+                county_code: None,
+            },
+        }
+    }
+}
+
+impl From<&crate::auth::StaffPrincipal> for Actor {
+    fn from(s: &crate::auth::StaffPrincipal) -> Self {
+        Actor::from(&Principal::Staff(s.clone()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+    Denied,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+/// One audit entry, built fluently: `Event::new(actor, "staff.create", "staff").resource(id)…`.
+#[derive(Debug, Clone)]
+pub struct Event {
+    actor: Actor,
+    action: &'static str,
+    resource_type: &'static str,
+    resource_id: Option<String>,
+    outcome: Outcome,
+    county_code: Option<String>,
+    detail: Option<String>,
+}
+
+impl Event {
+    pub fn new(actor: impl Into<Actor>, action: &'static str, resource_type: &'static str) -> Self {
+        let actor = actor.into();
+        let county_code = actor.county_code.clone();
+        Event {
+            actor,
+            action,
+            resource_type,
+            resource_id: None,
+            outcome: Outcome::Success,
+            county_code,
+            detail: None,
+        }
+    }
+
+    pub fn resource(mut self, id: impl Into<String>) -> Self {
+        self.resource_id = Some(id.into());
+        self
+    }
+
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+
+    /// The county the touched record belongs to (who may read this entry); defaults to the actor's.
+    pub fn county(mut self, county_code: impl Into<String>) -> Self {
+        self.county_code = Some(county_code.into());
+        self
+    }
+
+    /// A small structured note; never a secret, never a full identity number.
+    pub fn detail(mut self, detail: impl Serialize) -> Self {
+        self.detail = serde_json::to_string(&detail).ok();
+        self
+    }
+
+    pub fn record(self, conn: &mut DbConn, ctx: &RequestCtx) -> QueryResult<()> {
+        diesel::insert_into(audit_events::table)
+            .values((
+                audit_events::id.eq(uuid::Uuid::now_v7().to_string()),
+                audit_events::occurred_at.eq(Utc::now().naive_utc()),
+                audit_events::actor_kind.eq(self.actor.kind),
+                audit_events::actor_id.eq(self.actor.id),
+                audit_events::actor_label.eq(self.actor.label),
+                audit_events::actor_roles.eq(self.actor.roles),
+                audit_events::action.eq(self.action),
+                audit_events::resource_type.eq(self.resource_type),
+                audit_events::resource_id.eq(self.resource_id),
+                audit_events::outcome.eq(self.outcome.as_str()),
+                audit_events::request_id.eq(&ctx.request_id),
+                audit_events::client_addr.eq(&ctx.client_addr),
+                audit_events::county_code.eq(self.county_code),
+                audit_events::detail.eq(self.detail),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,255 @@
+//! The authenticated caller, as extractor types: a handler's signature says who may call it.
+//!
+//! * [`AnyCaller`]: any signed-in account.
+//! * [`Staff<R>`]: staff holding one of the roles in the set `R` (403 otherwise).
+//! * [`FamilyCaller`]: a mother or family member signed in through WeChat (403 for staff).
+//!
+//! A missing, invalid or expired token, a revoked session and a disabled account are all 401.
+//! Roles and account state are read from the database on every request, so disabling an account
+//! or revoking a session takes effect at once, not when the access token expires.
+
+use std::{future::Future, marker::PhantomData, ops::Deref, pin::Pin};
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage, HttpRequest};
+use chrono::Utc;
+use diesel::prelude::*;
+
+use super::{
+    roles::{AnyStaff, Role, RoleSet},
+    tokens::{Claims, SubjectKind},
+};
+use crate::{
+    db::{self, schema::*, DbConn},
+    error::AppError,
+    state::AppState,
+};
+
+#[derive(Debug, Clone)]
+pub struct StaffPrincipal {
+    pub id: String,
+    pub username: String,
+    pub full_name: String,
+    pub institution_id: String,
+    pub institution_name: String,
+    pub institution_level: String,
+    pub region_code: String,
+    pub county_code: String,
+    pub roles: Vec<Role>,
+    pub session_id: String,
+}
+
+impl StaffPrincipal {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn roles_label(&self) -> String {
+        self.roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FamilyPrincipal {
+    pub id: String,
+    pub session_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Staff(StaffPrincipal),
+    Family(FamilyPrincipal),
+}
+
+impl Principal {
+    pub fn session_id(&self) -> &str {
+        match self {
+            Principal::Staff(s) => &s.session_id,
+            Principal::Family(f) => &f.session_id,
+        }
+    }
+}
+
+/// Loads the principal for verified claims: the session must be live and the account enabled.
+pub fn load_principal(conn: &mut DbConn, claims: &Claims) -> Result<Principal, AppError> {
+    let now = Utc::now().naive_utc();
+    let live = sessions::table
+        .filter(sessions::id.eq(&claims.sid))
+        .filter(sessions::subject_kind.eq(claims.kind.as_str()))
+        .filter(sessions::subject_id.eq(&claims.sub))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select(sessions::id)
+        .first::<String>(conn)
+        .optional()?;
+    if live.is_none() {
+        return Err(AppError::InvalidToken);
+    }
+    match claims.kind {
+        SubjectKind::Staff => load_staff(conn, &claims.sub, &claims.sid).map(Principal::Staff),
+        SubjectKind::Family => {
+            let disabled = family_accounts::table
+                .find(&claims.sub)
+                .select(family_accounts::disabled)
+                .first::<bool>(conn)
+                .optional()?;
+            match disabled {
+                Some(false) => Ok(Principal::Family(FamilyPrincipal {
+                    id: claims.sub.clone(),
+                    session_id: claims.sid.clone(),
+                })),
+                _ => Err(AppError::InvalidToken),
+            }
+        }
+    }
+}
+
+/// An enabled staff account of an enabled institution, with its roles.
+pub fn load_staff(
+    conn: &mut DbConn,
+    staff_id: &str,
+    session_id: &str,
+) -> Result<StaffPrincipal, AppError> {
+    let row = staff_accounts::table
+        .inner_join(institutions::table)
+        .filter(staff_accounts::id.eq(staff_id))
+        .filter(staff_accounts::disabled.eq(false))
+        .filter(institutions::disabled.eq(false))
+        .select((
+            staff_accounts::username,
+            staff_accounts::full_name,
+            institutions::id,
+            institutions::name,
+            institutions::level,
+            institutions::region_code,
+            institutions::county_code,
+        ))
+        .first::<(String, String, String, String, String, String, String)>(conn)
+        .optional()?
+        .ok_or(AppError::InvalidToken)?;
+    let mut roles: Vec<Role> = staff_roles::table
+        .filter(staff_roles::staff_id.eq(staff_id))
+        .select(staff_roles::role)
+        .load::<String>(conn)?
+        .iter()
+        .filter_map(|r| Role::parse(r))
+        .collect();
+    roles.sort();
+    let (
+        username,
+        full_name,
+        institution_id,
+        institution_name,
+        institution_level,
+        region_code,
+        county_code,
+    ) = row;
+    Ok(StaffPrincipal {
+        id: staff_id.to_string(),
+        username,
+        full_name,
+        institution_id,
+        institution_name,
+        institution_level,
+        region_code,
+        county_code,
+        roles,
+        session_id: session_id.to_string(),
+    })
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, AppError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or(AppError::Unauthenticated)?
+        .to_str()
+        .map_err(|_| AppError::InvalidToken)?;
+    let (scheme, token) = value.split_once(' ').ok_or(AppError::InvalidToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AppError::InvalidToken);
+    }
+    Ok(token.trim().to_string())
+}
+
+async fn authenticate(req: HttpRequest) -> Result<Principal, AppError> {
+    if let Some(principal) = req.extensions().get::<Principal>() {
+        return Ok(principal.clone());
+    }
+    let token = bearer(&req)?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal("app state missing"))?
+        .clone();
+    let claims = state.tokens.verify_access(&token)?;
+    let principal = db::run(&state.pool, move |conn| load_principal(conn, &claims)).await?;
+    req.extensions_mut().insert(principal.clone());
+    Ok(principal)
+}
+
+type Fut<T> = Pin<Box<dyn Future<Output = Result<T, AppError>>>>;
+
+/// Any signed-in account.
+pub struct AnyCaller(pub Principal);
+
+impl FromRequest for AnyCaller {
+    type Error = AppError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(req).await.map(AnyCaller) })
+    }
+}
+
+/// Staff holding one of the roles of `R`.
+pub struct Staff<R: RoleSet = AnyStaff> {
+    pub principal: StaffPrincipal,
+    _roles: PhantomData<R>,
+}
+
+impl<R: RoleSet> Deref for Staff<R> {
+    type Target = StaffPrincipal;
+    fn deref(&self) -> &StaffPrincipal {
+        &self.principal
+    }
+}
+
+impl<R: RoleSet + 'static> FromRequest for Staff<R> {
+    type Error = AppError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match authenticate(req).await? {
+                Principal::Staff(s) if s.roles.iter().any(|r| R::ROLES.contains(r)) => Ok(Staff {
+                    principal: s,
+                    _roles: PhantomData,
+                }),
+                _ => Err(AppError::Forbidden),
+            }
+        })
+    }
+}
+
+/// A mother or family member, signed in through WeChat.
+pub struct FamilyCaller(pub FamilyPrincipal);
+
+impl FromRequest for FamilyCaller {
+    type Error = AppError;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match authenticate(req).await? {
+                Principal::Family(f) => Ok(FamilyCaller(f)),
+                Principal::Staff(_) => Err(AppError::Forbidden),
+            }
+        })
+    }
+}

@@ -1,0 +1,87 @@
+//! The command line: `serve` (default), `migrate`, `openapi`, `admin …`, `demo`.
+
+pub mod admin;
+pub mod demo;
+
+use clap::{Parser, Subcommand};
+
+use crate::org::rules::InstitutionLevel;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mch-handbook",
+    version,
+    about = "Electronic Mother-Child Health Handbook backend"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default). Configuration comes from the environment; see README.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document (JSON) to standard output.
+    Openapi,
+    /// Administration without the API (first system administrator, regions, institutions).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Load a small fictional demo county; refuses a non-empty database unless --force.
+    Demo {
+        /// Load even if the database already holds institutions or staff (demo rows are reused).
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a staff account. The password is prompted for, or read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// Institution id.
+        #[arg(long)]
+        institution: String,
+        /// Full name (defaults to the username).
+        #[arg(long)]
+        full_name: Option<String>,
+        /// Role to grant; repeat for several (default: system_admin).
+        #[arg(long = "role", value_parser = parse_role)]
+        roles: Vec<crate::auth::Role>,
+    },
+    /// Add a region (its parent must exist; a province needs none).
+    AddRegion {
+        /// 12-digit statistical division code.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// Elevation in metres.
+        #[arg(long)]
+        elevation: Option<i32>,
+    },
+    /// Add an institution; prints its id.
+    AddInstitution {
+        #[arg(long)]
+        name: String,
+        /// village_clinic, township_centre, county_hospital, city_hospital, mch_centre, critical_care_centre
+        #[arg(long, value_parser = parse_level)]
+        level: InstitutionLevel,
+        /// 12-digit region code.
+        #[arg(long)]
+        region: String,
+    },
+}
+
+fn parse_role(s: &str) -> Result<crate::auth::Role, String> {
+    crate::auth::Role::parse(s).ok_or_else(|| format!("unknown role {s}"))
+}
+
+fn parse_level(s: &str) -> Result<InstitutionLevel, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("unknown level {s}"))
+}

@@ -1,0 +1,219 @@
+//! One diesel codebase over two backends: SQLite (embedded default) and PostgreSQL (production).
+//!
+//! The backend is picked from the URL scheme; where SQL must differ, the `match` on [`DbConn`]
+//! lives in this module and nowhere else.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::{
+    connection::{AnsiTransactionManager, SimpleConnection, TransactionManager},
+    pg::PgConnection,
+    sqlite::SqliteConnection,
+    Connection,
+};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
+
+/// A connection to either backend; diesel dispatches each query to the active variant.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `postgres://` / `postgresql://` select PostgreSQL; `sqlite://path`, `file:` or a plain
+    /// path select SQLite.
+    pub fn from_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("migrations failed: {0}")]
+    Migration(String),
+    #[error("cannot create the database directory {0}: {1}")]
+    Directory(String, std::io::Error),
+    #[error("connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+}
+
+/// Where a `sqlite://` URL points (diesel wants a plain path or a `file:` URI).
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://").unwrap_or(url)
+}
+
+fn ensure_directory(path: &str) -> Result<(), DbError> {
+    let path = std::path::Path::new(path.strip_prefix("file:").unwrap_or(path));
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) if !dir.exists() => std::fs::create_dir_all(dir)
+            .map_err(|e| DbError::Directory(dir.display().to_string(), e)),
+        _ => Ok(()),
+    }
+}
+
+/// PRAGMAs set on every SQLite connection: WAL so readers never block the writer, foreign keys
+/// enforced, a busy timeout instead of immediate `SQLITE_BUSY`, and `synchronous = FULL` so a
+/// commit is on disk before the request is acknowledged (survives a process or power crash).
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+/// Opens one connection, reporting the concrete backend's error (not diesel's generic
+/// "invalid connection url for multiconnection").
+pub fn establish(url: &str) -> Result<DbConn, DbError> {
+    match Backend::from_url(url) {
+        Backend::Postgres => Ok(DbConn::Postgresql(PgConnection::establish(url)?)),
+        Backend::Sqlite => {
+            ensure_directory(sqlite_path(url))?;
+            let mut conn = SqliteConnection::establish(sqlite_path(url))?;
+            conn.batch_execute(SQLITE_PRAGMAS)?;
+            Ok(DbConn::Sqlite(conn))
+        }
+    }
+}
+
+/// r2d2 manager that establishes connections with [`establish`].
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: String,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConn, DbError> {
+        establish(&self.url)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
+        conn.batch_execute("SELECT 1").map_err(DbError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// Creates the SQLite file's directory if needed, then the pool. Connections are opened lazily
+/// beyond the first, so a pool over an unreachable PostgreSQL still builds and `/readyz` tells.
+pub fn build_pool(url: &str, size: u32, timeout: Duration) -> Result<Pool, DbError> {
+    if Backend::from_url(url) == Backend::Sqlite {
+        ensure_directory(sqlite_path(url))?;
+    }
+    Ok(r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(timeout)
+        .test_on_check_out(false)
+        .build(Manager {
+            url: url.to_string(),
+        })?)
+}
+
+/// Applies every pending migration of the connection's backend.
+pub fn run_migrations(conn: &mut DbConn) -> Result<(), DbError> {
+    let result = match conn {
+        DbConn::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// True when every embedded migration has been applied.
+pub fn migrations_applied(conn: &mut DbConn) -> Result<bool, DbError> {
+    let pending = match conn {
+        DbConn::Postgresql(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+        DbConn::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+    };
+    pending
+        .map(|p| !p)
+        .map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Runs `f` in a write transaction. On SQLite the transaction is `BEGIN IMMEDIATE`, taking the
+/// write lock up front: a deferred transaction that reads and then writes can fail with
+/// `SQLITE_BUSY` at the write without waiting, which `busy_timeout` cannot help.
+pub fn write_tx<T, E>(
+    conn: &mut DbConn,
+    f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            match conn {
+                DbConn::Sqlite(c) => AnsiTransactionManager::commit_transaction(c)?,
+                DbConn::Postgresql(c) => AnsiTransactionManager::commit_transaction(c)?,
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            let rolled_back = match conn {
+                DbConn::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
+                DbConn::Postgresql(c) => AnsiTransactionManager::rollback_transaction(c),
+            };
+            if let Err(rb) = rolled_back {
+                tracing::error!(error = %rb, "rollback failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Runs blocking database work on actix's blocking thread pool with a pooled connection, so the
+/// async workers never wait on the database. Pool exhaustion becomes a 503.
+pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(|e| {
+            tracing::warn!(error = %e, "database pool exhausted or unreachable");
+            AppError::DatabaseUnavailable
+        })?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
+}
+
+/// Like [`run`], inside a write transaction ([`write_tx`]).
+pub async fn run_tx<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    run(pool, move |conn| write_tx(conn, f)).await
+}

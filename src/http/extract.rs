@@ -1,0 +1,362 @@
+//! Request extractors that validate before a handler runs.
+//!
+//! [`ValidJson`] checks the content type and size, parses with the JSON path of any error, rejects
+//! unknown fields (each request type carries `#[serde(deny_unknown_fields)]`) and then runs
+//! `validator` rules, reporting every invalid field at once as a 422.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{dev::Payload, error::PayloadError, web, FromRequest, HttpMessage, HttpRequest};
+use serde::de::DeserializeOwned;
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::error::{AppError, FieldError};
+
+/// The maximum body size, set once as app data from configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
+/// Request id and client address, put into request extensions by the request middleware.
+#[derive(Clone, Debug)]
+pub struct RequestCtx {
+    pub request_id: String,
+    pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl RequestCtx {
+    /// The context for work not started by a request (command line, start-up).
+    pub fn system() -> Self {
+        RequestCtx {
+            request_id: String::from("cli"),
+            client_addr: None,
+            user_agent: None,
+        }
+    }
+}
+
+impl FromRequest for RequestCtx {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            req.extensions()
+                .get::<RequestCtx>()
+                .cloned()
+                .ok_or_else(|| AppError::internal("request context middleware not installed")),
+        )
+    }
+}
+
+/// A JSON body that parsed and passed its validation rules.
+#[derive(Debug)]
+pub struct ValidJson<T>(pub T);
+
+impl<T> FromRequest for ValidJson<T>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<BodyLimit>().map_or(256 * 1024, |l| l.0);
+        let is_json = matches!(req.mime_type(), Ok(Some(m))
+            if m.type_() == "application" && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json")));
+        let declared_too_large = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|len| len > limit);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(AppError::UnsupportedMediaType);
+            }
+            if declared_too_large {
+                return Err(AppError::PayloadTooLarge(limit));
+            }
+            let bytes = bytes
+                .await
+                .map_err(|e| match e.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => AppError::PayloadTooLarge(limit),
+                    _ => AppError::BadRequest("the request body could not be read".into()),
+                })?;
+            parse_json(&bytes).map(ValidJson)
+        })
+    }
+}
+
+/// Parses and validates a JSON document (the body of [`ValidJson`]).
+pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, AppError> {
+    if contains_nul_escape(bytes) {
+        return Err(AppError::invalid_field(
+            "",
+            "nul_character",
+            "text may not contain NUL characters",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    de.end()
+        .map_err(|e| AppError::MalformedBody(strip_position(&e.to_string())))?;
+    validate(&value)?;
+    Ok(value)
+}
+
+/// Query parameters that parsed and passed their validation rules.
+#[derive(Debug)]
+pub struct ValidQuery<T>(pub T);
+
+impl<T> FromRequest for ValidQuery<T>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(ValidQuery))
+    }
+}
+
+pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, AppError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
+    let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = pointer(e.path());
+        let message = e.inner().to_string();
+        let (field, code) = field_and_code(&path, &message);
+        AppError::Validation(vec![FieldError::new(field, code, message)])
+    })?;
+    validate(&value)?;
+    Ok(value)
+}
+
+fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(query.as_bytes())
+}
+
+fn validate<T: Validate>(value: &T) -> Result<(), AppError> {
+    value.validate().map_err(|errors| {
+        let mut out = Vec::new();
+        flatten(&errors, String::new(), &mut out);
+        out.sort_by(|a, b| a.field.cmp(&b.field));
+        AppError::Validation(out)
+    })
+}
+
+fn flatten(errors: &ValidationErrors, prefix: String, out: &mut Vec<FieldError>) {
+    for (field, kind) in errors.errors() {
+        let path = format!("{prefix}/{}", escape_pointer(field));
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                for e in list {
+                    out.push(FieldError::new(
+                        path.clone(),
+                        e.code.to_string(),
+                        describe(e),
+                    ));
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => flatten(inner, path, out),
+            ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    flatten(inner, format!("{path}/{index}"), out);
+                }
+            }
+        }
+    }
+}
+
+/// A readable message for a validator error when the rule did not give one.
+fn describe(e: &validator::ValidationError) -> String {
+    if let Some(message) = &e.message {
+        return message.to_string();
+    }
+    let param = |name: &str| e.params.get(name).map(|v| v.to_string());
+    match (e.code.as_ref(), param("min"), param("max"), param("equal")) {
+        ("length", _, _, Some(eq)) => format!("must have exactly {eq} characters or items"),
+        ("length", Some(min), Some(max), _) => {
+            format!("must have {min} to {max} characters or items")
+        }
+        ("length", Some(min), None, _) => format!("must have at least {min} characters or items"),
+        ("length", None, Some(max), _) => format!("must have at most {max} characters or items"),
+        ("range", Some(min), Some(max), _) => format!("must be between {min} and {max}"),
+        ("range", Some(min), None, _) => format!("must be at least {min}"),
+        ("range", None, Some(max), _) => format!("must be at most {max}"),
+        ("email", ..) => "must be an email address".into(),
+        ("regex", ..) => "has an invalid format".into(),
+        (code, ..) => code.replace('_', " "),
+    }
+}
+
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    use serde_json::error::Category;
+    let message = strip_position(&e.inner().to_string());
+    match e.inner().classify() {
+        Category::Data => {
+            let (field, code) = field_and_code(&pointer(e.path()), &message);
+            AppError::Validation(vec![FieldError::new(field, code, message)])
+        }
+        Category::Syntax | Category::Eof | Category::Io => {
+            AppError::MalformedBody(e.inner().to_string())
+        }
+    }
+}
+
+/// serde names a missing or unknown field in its message, not in the path: move it to the path.
+fn field_and_code(path: &str, message: &str) -> (String, &'static str) {
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_string)
+    };
+    if let Some(name) = named("missing field `") {
+        (format!("{path}/{}", escape_pointer(&name)), "required")
+    } else if let Some(name) = named("unknown field `") {
+        (format!("{path}/{}", escape_pointer(&name)), "unknown_field")
+    } else if message.starts_with("invalid type") {
+        (path.to_string(), "invalid_type")
+    } else if message.starts_with("invalid length") {
+        (path.to_string(), "length")
+    } else {
+        (path.to_string(), "invalid_value")
+    }
+}
+
+fn pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("/{index}")),
+            Segment::Map { key } => out.push_str(&format!("/{}", escape_pointer(key))),
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+fn escape_pointer(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// True when a JSON text contains the escape `\u0000` (a NUL character, which PostgreSQL text
+/// cannot hold and no field of ours accepts). Raw control bytes are already a JSON syntax error.
+fn contains_nul_escape(bytes: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if backslashes % 2 == 1 && (b == b'u' || b == b'U') {
+            let hex = bytes.get(i + 1..i + 5);
+            if hex.is_some_and(|h| h.iter().all(|&c| c == b'0')) {
+                return true;
+            }
+        }
+        backslashes = 0;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[serde(deny_unknown_fields)]
+    struct Sample {
+        #[validate(length(min = 3, max = 8))]
+        name: String,
+        #[validate(range(min = 1, max = 10))]
+        count: i64,
+        #[validate(nested)]
+        #[serde(default)]
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[serde(deny_unknown_fields)]
+    struct Item {
+        #[validate(length(min = 1))]
+        label: String,
+    }
+
+    fn fields(e: AppError) -> Vec<(String, String)> {
+        match e {
+            AppError::Validation(errors) => errors.into_iter().map(|e| (e.field, e.code)).collect(),
+            other => panic!("expected validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_invalid_field_is_named_with_a_json_pointer() {
+        let e = parse_json::<Sample>(
+            br#"{"name":"x","count":99,"items":[{"label":"ok"},{"label":""}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(e),
+            vec![
+                ("/count".into(), "range".into()),
+                ("/items/1/label".into(), "length".into()),
+                ("/name".into(), "length".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_missing_and_mistyped_fields_are_422_with_their_path() {
+        let e = parse_json::<Sample>(br#"{"name":"abc","count":1,"owner":"me"}"#).unwrap_err();
+        assert_eq!(fields(e), vec![("/owner".into(), "unknown_field".into())]);
+        let e = parse_json::<Sample>(br#"{"name":"abc"}"#).unwrap_err();
+        assert_eq!(fields(e), vec![("/count".into(), "required".into())]);
+        let e =
+            parse_json::<Sample>(br#"{"name":"abc","count":1,"items":[{"label":5}]}"#).unwrap_err();
+        assert_eq!(
+            fields(e),
+            vec![("/items/0/label".into(), "invalid_type".into())]
+        );
+    }
+
+    #[test]
+    fn broken_json_is_a_malformed_body_not_a_validation_error() {
+        for body in [
+            &b"{\"name\": "[..],
+            b"not json",
+            b"{\"name\":\"abc\",\"count\":1} trailing",
+            b"\xff\xfe",
+        ] {
+            assert!(
+                matches!(parse_json::<Sample>(body), Err(AppError::MalformedBody(_))),
+                "{body:?}"
+            );
+        }
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(matches!(
+            parse_json::<Sample>(deep.as_bytes()),
+            Err(AppError::MalformedBody(_))
+        ));
+    }
+
+    #[test]
+    fn nul_characters_are_refused_but_escaped_backslashes_are_not_confused_with_them() {
+        assert!(contains_nul_escape(br#"{"name":"a\u0000b"}"#));
+        assert!(!contains_nul_escape(br#"{"name":"a\\u0000b"}"#));
+        assert!(contains_nul_escape(br#"{"name":"a\\\u0000b"}"#));
+    }
+}

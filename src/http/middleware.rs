@@ -1,0 +1,93 @@
+//! The request middleware: request id, client address, security headers, structured access log.
+
+use std::time::Instant;
+
+use actix_web::{
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::header::{self, HeaderName, HeaderValue},
+    middleware::Next,
+    Error, HttpMessage,
+};
+use tracing::Instrument;
+
+use super::extract::RequestCtx;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// An incoming `X-Request-Id` is echoed when it is 1–64 characters of `[A-Za-z0-9._-]`;
+/// anything else is replaced by a fresh UUIDv7.
+fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
+    let ok = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    ok.then(|| value.to_string())
+}
+
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let client_addr = req.peer_addr().map(|a| a.ip().to_string());
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(256).collect());
+    req.extensions_mut().insert(RequestCtx {
+        request_id: request_id.clone(),
+        client_addr: client_addr.clone(),
+        user_agent,
+    });
+    let method = req.method().to_string();
+    let path = req.path().to_string();
+    let is_docs = path.starts_with("/docs");
+    let started = Instant::now();
+    let span = tracing::info_span!("request", request_id = %request_id);
+
+    let mut res = next.call(req).instrument(span.clone()).await?;
+
+    let status = res.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status >= 500 {
+            let error = res.response().error().map(|e| e.to_string()).unwrap_or_default();
+            tracing::error!(%method, %path, status, latency_ms, client = client_addr.as_deref().unwrap_or("-"), %error, "request failed");
+        } else {
+            tracing::info!(%method, %path, status, latency_ms, client = client_addr.as_deref().unwrap_or("-"), "request");
+        }
+    });
+
+    let headers = res.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(REQUEST_ID, value);
+    }
+    let fixed: [(HeaderName, &str); 5] = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if !is_docs {
+        // API responses carry personal data: no script, no framing, no caching.
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
+}

@@ -1,0 +1,9 @@
+//! HTTP plumbing shared by every module: extractors, middleware, pagination, fallbacks.
+
+pub mod extract;
+pub mod fallback;
+pub mod middleware;
+pub mod pagination;
+
+pub use extract::{RequestCtx, ValidJson, ValidQuery};
+pub use pagination::{Page, PageQuery};

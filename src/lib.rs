@@ -1,0 +1,21 @@
+//! mch-handbook: the backend of China's electronic Mother-Child Health Handbook (母子健康手册).
+//!
+//! Layout by domain: `auth` (identity, tokens, scope), `org` (regions, institutions, staff),
+//! `audit`; shared plumbing in `http`, `db`, `error`, `config`. Rules are plain functions that
+//! unit tests call without a database.
+
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod keys;
+pub mod openapi;
+pub mod org;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,53 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use mch_handbook::{
+    cli::{self, Cli, Command},
+    config::Settings,
+    openapi,
+    startup::Application,
+    telemetry,
+};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(settings.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            cli::admin::open_database(&settings).map(|_| println!("migrations applied"))
+        }
+        Command::Openapi => {
+            print!("{}", openapi::document_json());
+            Ok(())
+        }
+        Command::Admin(command) => cli::admin::run(&settings, command),
+        Command::Demo { force } => cli::demo::run(&settings, force),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: Settings) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async move {
+        let bind = settings.bind.clone();
+        let backend = mch_handbook::db::Backend::from_url(&settings.database_url);
+        let app = Application::build(settings).map_err(|e| e.to_string())?;
+        tracing::info!(%bind, port = app.port(), ?backend, "serving; Ctrl-C or SIGTERM stops gracefully");
+        app.run_until_stopped().await.map_err(|e| e.to_string())?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}

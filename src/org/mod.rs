@@ -1,0 +1,6 @@
+//! Organisations and people: regions (statistical division codes), institutions, staff accounts.
+
+pub mod institutions;
+pub mod regions;
+pub mod rules;
+pub mod staff;

@@ -1,0 +1,13 @@
+//! What every handler can reach: the pool, token keys, the WeChat client, configuration.
+
+use crate::{
+    auth::tokens::TokenKeys, auth::wechat::WechatClient, config::Settings, db::Pool, keys::Keys,
+};
+
+pub struct AppState {
+    pub pool: Pool,
+    pub tokens: TokenKeys,
+    pub wechat: WechatClient,
+    pub keys: Keys,
+    pub settings: Settings,
+}
