@@ -294,7 +294,7 @@ mod tests {
             let response = error.error_response();
             assert_eq!(response.status().as_u16(), status);
             assert_eq!(
-                response.headers()[header::CONTENT_TYPE],
+                response.headers().get(header::CONTENT_TYPE).unwrap(),
                 "application/problem+json"
             );
             let body = response.into_body().try_into_bytes().unwrap();
@@ -311,8 +311,8 @@ mod tests {
             retry_after_secs: 42,
         }
         .error_response();
-        assert_eq!(r.headers()[header::RETRY_AFTER], "42");
+        assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), "42");
         let r = AppError::DatabaseUnavailable.error_response();
-        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(r.headers().get(header::RETRY_AFTER).unwrap(), "1");
     }
 }

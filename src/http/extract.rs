@@ -218,7 +218,14 @@ fn field_and_code(path: &str, message: &str) -> (String, &'static str) {
     if let Some(name) = named("missing field `") {
         (format!("{path}/{}", escape_pointer(&name)), "required")
     } else if let Some(name) = named("unknown field `") {
-        (format!("{path}/{}", escape_pointer(&name)), "unknown_field")
+        // The path already ends at the unknown key.
+        let suffix = format!("/{}", escape_pointer(&name));
+        let field = if path.ends_with(&suffix) {
+            path.to_string()
+        } else {
+            format!("{path}{suffix}")
+        };
+        (field, "unknown_field")
     } else if message.starts_with("invalid type") {
         (path.to_string(), "invalid_type")
     } else if message.starts_with("invalid length") {
@@ -346,11 +353,14 @@ mod tests {
                 "{body:?}"
             );
         }
-        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        assert!(matches!(
-            parse_json::<Sample>(deep.as_bytes()),
-            Err(AppError::MalformedBody(_))
-        ));
+        // Deep nesting never overflows the stack: a type error where a struct wants a string,
+        // serde_json's recursion limit where any value is accepted.
+        let deep = format!("{{\"name\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        let e = parse_json::<Sample>(deep.as_bytes()).unwrap_err();
+        assert_eq!(fields(e), vec![("/name".into(), "invalid_type".into())]);
+        let any = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let err = serde_json::from_str::<serde_json::Value>(&any).unwrap_err();
+        assert!(err.to_string().contains("recursion limit"));
     }
 
     #[test]

@@ -1,0 +1,193 @@
+use diesel::{prelude::*, sql_query};
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn staff_reads_and_writes_are_audited_with_the_request_id() {
+    let (app, world) = seeded_app().await;
+    let admin_a = app.token("admin.a").await;
+    let target = &world.staff["clinician.a"];
+    let read = app.get(&format!("/api/v1/staff/{target}"), &admin_a).await;
+    let request_id = read.header("x-request-id").unwrap();
+
+    let admin = app.token("admin").await;
+    let events = app
+        .get(
+            &format!("/api/v1/audit-events?resource_id={target}&action=staff.read"),
+            &admin,
+        )
+        .await;
+    assert_eq!(events.status, 200);
+    let items = events.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["actor_id"], world.staff["admin.a"].as_str());
+    assert_eq!(items[0]["actor_roles"], "institution_admin");
+    assert_eq!(items[0]["request_id"], request_id.as_str());
+    assert_eq!(items[0]["client_addr"], "127.0.0.1");
+    assert_eq!(items[0]["outcome"], "success");
+
+    app.get("/api/v1/staff", &admin_a).await;
+    let created = app
+        .post(
+            "/api/v1/staff",
+            Some(&admin_a),
+            json!({"username": "nurse.a", "password": "long enough password",
+            "full_name": "护士", "institution_id": world.inst_a, "roles": ["clinician"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let writes = app
+        .get("/api/v1/audit-events?action=staff.create", &admin)
+        .await;
+    assert_eq!(writes.body["items"][0]["resource_id"], created.body["id"]);
+    let lists = app
+        .get(
+            &format!(
+                "/api/v1/audit-events?actor_id={}&action=staff.list",
+                world.staff["admin.a"]
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(lists.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[actix_web::test]
+async fn a_county_reviewer_reads_only_its_countys_audit_events() {
+    let (app, world) = seeded_app().await;
+    let other = app.token("other.reviewer").await;
+    app.get(
+        &format!("/api/v1/staff/{}", world.staff["clinician.c"]),
+        &other,
+    )
+    .await;
+    let reviewer = app.token("reviewer").await;
+    app.get(
+        &format!("/api/v1/staff/{}", world.staff["clinician.b"]),
+        &reviewer,
+    )
+    .await;
+
+    let mine = app
+        .get("/api/v1/audit-events?action=staff.read", &reviewer)
+        .await;
+    let items = mine.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert!(items.iter().all(|e| e["county_code"] == "990101"));
+    let theirs = app
+        .get("/api/v1/audit-events?action=staff.read", &other)
+        .await;
+    assert_eq!(theirs.body["items"][0]["county_code"], "990102");
+}
+
+#[actix_web::test]
+async fn the_audit_log_is_paginated_newest_first_and_filters_by_time() {
+    let (app, _) = seeded_app().await;
+    let admin = app.token("admin").await;
+    for _ in 0..4 {
+        app.get("/api/v1/me", &admin).await;
+        app.login("clinician.a").await;
+    }
+    let first = app
+        .get("/api/v1/audit-events?action=auth.login&limit=3", &admin)
+        .await;
+    let page1 = first.body["items"].as_array().unwrap().clone();
+    assert_eq!(page1.len(), 3);
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let second = app
+        .get(
+            &format!("/api/v1/audit-events?action=auth.login&limit=3&cursor={cursor}"),
+            &admin,
+        )
+        .await;
+    let page2 = second.body["items"].as_array().unwrap().clone();
+    assert_eq!(page2.len(), 2, "5 logins in all");
+    assert!(second.body.get("next_cursor").is_none());
+    let ids: Vec<&str> = page1
+        .iter()
+        .chain(page2.iter())
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(ids, sorted, "newest first, no overlap");
+
+    let future = app
+        .get("/api/v1/audit-events?from=2099-01-01T00:00:00Z", &admin)
+        .await;
+    assert!(future.body["items"].as_array().unwrap().is_empty());
+    let bad = app.get("/api/v1/audit-events?from=yesterday", &admin).await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.error_fields(), vec!["/from"]);
+    let too_many = app.get("/api/v1/audit-events?limit=100000", &admin).await;
+    assert_eq!(too_many.status, 422);
+}
+
+#[actix_web::test]
+async fn audit_events_cannot_be_edited_or_deleted_through_the_api_or_sql() {
+    let (app, _) = seeded_app().await;
+    let admin = app.token("admin").await;
+    let events = app.get("/api/v1/audit-events", &admin).await;
+    let id = events.body["items"][0]["id"].as_str().unwrap().to_string();
+    for method in ["PUT", "PATCH", "DELETE"] {
+        let r = app
+            .request(
+                method,
+                &format!("/api/v1/audit-events/{id}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert!(r.status == 404 || r.status == 405, "{method}: {}", r.status);
+    }
+    let r = app
+        .request("DELETE", "/api/v1/audit-events", Some(&admin), None)
+        .await;
+    assert_eq!(r.status, 405);
+
+    let before = app.count("audit_events");
+    let mut conn = app.conn();
+    let update = sql_query(format!(
+        "UPDATE audit_events SET outcome = 'failure' WHERE id = '{id}'"
+    ))
+    .execute(&mut *conn);
+    assert!(update.is_err(), "UPDATE must be refused");
+    let delete = sql_query("DELETE FROM audit_events").execute(&mut *conn);
+    assert!(delete.is_err(), "DELETE must be refused");
+    drop(conn);
+    assert_eq!(app.count("audit_events"), before);
+    assert_eq!(
+        app.count(&format!(
+            "audit_events WHERE id = '{id}' AND outcome = 'success'"
+        )),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn a_rejected_write_changes_nothing() {
+    let (app, world) = seeded_app().await;
+    let admin = app.token("admin").await;
+    let staff_before = app.count("staff_accounts");
+    let roles_before = app.count("staff_roles");
+    let audit_before = app.count("audit_events");
+    let attempts = [
+        json!({"username": "Bad Name", "password": "short", "full_name": "", "institution_id": world.inst_a, "roles": []}),
+        json!({"username": "ok.name", "password": "long enough password", "full_name": "x", "institution_id": "no-such", "roles": ["clinician"]}),
+        json!({"username": "ok.name", "password": "long enough password", "full_name": "x", "institution_id": world.inst_a, "roles": ["clinician", "clinician"]}),
+        json!({"username": "ok.name", "password": "long enough password", "full_name": "x", "institution_id": world.inst_a, "roles": ["clinician"], "id": "chosen-id"}),
+        json!({"username": "clinician.a", "password": "long enough password", "full_name": "x", "institution_id": world.inst_a, "roles": ["clinician"]}),
+    ];
+    for body in attempts {
+        let r = app.post("/api/v1/staff", Some(&admin), body.clone()).await;
+        assert!(r.status == 422 || r.status == 409, "{body}: {}", r.status);
+    }
+    assert_eq!(app.count("staff_accounts"), staff_before);
+    assert_eq!(app.count("staff_roles"), roles_before);
+    assert_eq!(
+        app.count("audit_events"),
+        audit_before,
+        "no audit of writes that did not happen"
+    );
+}

@@ -1,0 +1,193 @@
+//! The binary's subcommands against a fresh database of the backend under test.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+fn run(
+    dir: &std::path::Path,
+    url: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mch-handbook"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("MCH_DATA_DIR", dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[actix_web::test]
+async fn the_first_administrator_is_created_from_the_command_line_and_can_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _guard) = fresh_database(dir.path());
+    let (ok, _, err) = run(dir.path(), &url, &["migrate"], None);
+    assert!(ok, "{err}");
+    for (code, name) in [
+        ("990000000000", "示范省"),
+        ("990100000000", "示范市"),
+        ("990101000000", "安康县"),
+    ] {
+        let (ok, _, err) = run(
+            dir.path(),
+            &url,
+            &["admin", "add-region", "--code", code, "--name", name],
+            None,
+        );
+        assert!(ok, "{err}");
+    }
+    let (ok, id, err) = run(
+        dir.path(),
+        &url,
+        &[
+            "admin",
+            "add-institution",
+            "--name",
+            "安康县妇幼保健院",
+            "--level",
+            "mch_centre",
+            "--region",
+            "990101000000",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let institution = id.trim().to_string();
+    let (ok, out, err) = run(
+        dir.path(),
+        &url,
+        &[
+            "admin",
+            "create",
+            "--username",
+            "root",
+            "--institution",
+            &institution,
+        ],
+        Some("a strong password 1\n"),
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("root"));
+    let (ok, _, err) = run(
+        dir.path(),
+        &url,
+        &[
+            "admin",
+            "create",
+            "--username",
+            "weak",
+            "--institution",
+            &institution,
+        ],
+        Some("short\n"),
+    );
+    assert!(!ok && err.contains("password"), "{err}");
+    let (ok, _, err) = run(
+        dir.path(),
+        &url,
+        &[
+            "admin",
+            "add-region",
+            "--code",
+            "990199001001",
+            "--name",
+            "孤村",
+        ],
+        None,
+    );
+    assert!(!ok && err.contains("parent_missing"), "{err}");
+
+    let mut settings = test_settings(dir.path(), url);
+    settings.bind = "127.0.0.1:0".into();
+    let app = mch_handbook::startup::Application::build(settings).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    let mut res = awc::Client::default()
+        .post(format!("{address}/api/v1/auth/login"))
+        .send_json(&json!({"username": "root", "password": "a strong password 1"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let tokens: serde_json::Value = res.json().await.unwrap();
+    assert!(tokens["access_token"].is_string());
+}
+
+#[actix_web::test]
+async fn demo_loads_a_county_once_and_its_printed_passwords_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _guard) = fresh_database(dir.path());
+    let (ok, out, err) = run(dir.path(), &url, &["demo"], None);
+    assert!(ok, "{err}");
+    for username in [
+        "admin",
+        "reviewer",
+        "inst.admin",
+        "dr.wang",
+        "village.zhang",
+    ] {
+        assert!(out.contains(username), "{out}");
+    }
+    let (ok, _, err) = run(dir.path(), &url, &["demo"], None);
+    assert!(
+        !ok && err.contains("--force"),
+        "a second run must refuse: {err}"
+    );
+    let (ok, out, err) = run(dir.path(), &url, &["demo", "--force"], None);
+    assert!(ok, "{err}");
+    let password = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("dr.wang "))
+        .unwrap()
+        .split("password: ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
+
+    let mut settings = test_settings(dir.path(), url);
+    settings.demo_mode = true;
+    let app = mch_handbook::startup::Application::build(settings).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    actix_web::rt::spawn(app.run_until_stopped());
+    let client = awc::Client::default();
+    let res = client
+        .post(format!("{address}/api/v1/auth/login"))
+        .send_json(&json!({"username": "dr.wang", "password": password}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut res = client
+        .post(format!("{address}/api/v1/auth/wechat"))
+        .send_json(&json!({"code": "demo-mother-1"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let tokens: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        tokens["account_created"], false,
+        "the demo created the mother's account"
+    );
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the real HTTP app over a real database (SQLite by default; PostgreSQL when
+//! `TEST_DATABASE_URL=postgres://…` is set), one fresh database per test.
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod cli;
+mod errors;
+mod health;
+mod openapi;
+mod scope;
+mod shutdown;
+mod wechat;
