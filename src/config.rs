@@ -73,6 +73,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub throttle: ThrottleSettings,
     pub shutdown_timeout: Duration,
+    /// Behind a reverse proxy: take the client address from the last `X-Forwarded-For` entry
+    /// (the one the proxy appended) instead of the TCP peer. Only enable behind a proxy you run.
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +115,7 @@ impl Settings {
                 window: Duration::from_secs(15 * 60),
             },
             shutdown_timeout: Duration::from_secs(30),
+            trust_forwarded_for: false,
         }
     }
 
@@ -165,6 +169,7 @@ impl Settings {
         )?;
         secs_into(&get, "MCH_LOGIN_WINDOW_SECS", &mut s.throttle.window)?;
         secs_into(&get, "MCH_SHUTDOWN_TIMEOUT_SECS", &mut s.shutdown_timeout)?;
+        parse_into(&get, "MCH_TRUST_FORWARDED_FOR", &mut s.trust_forwarded_for)?;
         s.validate()?;
         Ok(s)
     }

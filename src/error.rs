@@ -258,9 +258,12 @@ impl From<diesel::result::Error> for AppError {
                 "already_exists",
                 format!("already exists ({})", info.message()),
             ),
-            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
-                AppError::DatabaseUnavailable
-            }
+            Error::DatabaseError(
+                DatabaseErrorKind::SerializationFailure
+                | DatabaseErrorKind::ClosedConnection
+                | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => AppError::DatabaseUnavailable,
             other => AppError::Internal(format!("database: {other}")),
         }
     }

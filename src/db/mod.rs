@@ -114,8 +114,15 @@ impl r2d2::ManageConnection for Manager {
         conn.batch_execute("SELECT 1").map_err(DbError::from)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection dropped during a panic, or with a transaction still open or failed, is closed
+    /// rather than handed to the next request.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        std::thread::panicking()
+            || match conn {
+                DbConn::Postgresql(c) => c.is_broken(),
+                DbConn::Sqlite(c) => c.is_broken(),
+            }
     }
 }
 
@@ -129,7 +136,10 @@ pub fn build_pool(url: &str, size: u32, timeout: Duration) -> Result<Pool, DbErr
         .max_size(size)
         .min_idle(Some(1))
         .connection_timeout(timeout)
-        .test_on_check_out(false)
+        // A PostgreSQL server that restarted leaves dead connections in the pool: check each one
+        // on checkout (one round trip) so the app recovers by itself. SQLite connections are
+        // in-process and cannot go away.
+        .test_on_check_out(Backend::from_url(url) == Backend::Postgres)
         .build(Manager {
             url: url.to_string(),
         })?)

@@ -26,12 +26,32 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
     ok.then(|| value.to_string())
 }
 
+/// The TCP peer, or — when configured to trust a reverse proxy — the address the proxy put last
+/// in `X-Forwarded-For`.
+fn client_address(req: &ServiceRequest) -> Option<String> {
+    let trust = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .is_some_and(|s| s.settings.trust_forwarded_for);
+    if trust {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok());
+        if let Some(ip) = forwarded {
+            return Some(ip.to_string());
+        }
+    }
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let client_addr = req.peer_addr().map(|a| a.ip().to_string());
+    let client_addr = client_address(&req);
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)

@@ -341,3 +341,17 @@ async fn lists_are_paginated_with_capped_limits_and_stable_order() {
     assert_eq!(r.status, 422);
     assert_eq!(app.count("staff_accounts"), STAFF.len() as i64);
 }
+
+#[actix_web::test]
+async fn the_client_address_comes_from_the_proxy_only_when_configured() {
+    for (trust, expected) in [(false, "127.0.0.1"), (true, "203.0.113.9")] {
+        let app = spawn_app_with(|s| s.trust_forwarded_for = trust).await;
+        app.client
+            .post(format!("{}/api/v1/auth/login", app.address))
+            .insert_header(("X-Forwarded-For", "198.51.100.1, 203.0.113.9"))
+            .send_json(&json!({"username": "nobody", "password": "x"}))
+            .await
+            .unwrap();
+        assert_eq!(app.count(&format!("audit_events WHERE client_addr = '{expected}'")), 1, "trust={trust}");
+    }
+}

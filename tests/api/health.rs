@@ -78,3 +78,24 @@ async fn connections_are_set_up_to_keep_every_acknowledged_write() {
         );
     }
 }
+
+#[actix_web::test]
+async fn after_postgresql_drops_every_connection_the_app_recovers_by_itself() {
+    use diesel::{sql_query, Connection, PgConnection, RunQueryDsl};
+    if !is_postgres() {
+        return; // SQLite connections are in-process and cannot be dropped by a server.
+    }
+    let (app, _) = seeded_app().await;
+    let token = app.token("admin").await;
+    assert_eq!(app.get("/api/v1/regions", &token).await.status, 200);
+    // Kill every server backend of this database, as a PostgreSQL restart would.
+    let url = app.settings.database_url.clone();
+    let mut killer = PgConnection::establish(&url).unwrap();
+    sql_query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        .execute(&mut killer)
+        .unwrap();
+    drop(killer);
+    assert_eq!(app.request("GET", "/readyz", None, None).await.status, 200);
+    assert_eq!(app.get("/api/v1/regions", &token).await.status, 200);
+    assert_eq!(app.get("/api/v1/staff", &token).await.status, 200);
+}
