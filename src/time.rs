@@ -30,10 +30,17 @@ mod tests {
 
     #[test]
     fn late_evening_utc_is_already_tomorrow_and_next_month_in_china() {
-        let at = DateTime::parse_from_rfc3339("2026-11-30T16:30:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(china_date(at), NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
+        let at = DateTime::parse_from_rfc3339("2026-11-30T16:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            china_date(at),
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+        );
         assert_eq!(china_month(at), "2026-12");
-        let before = DateTime::parse_from_rfc3339("2026-11-30T15:59:59Z").unwrap().with_timezone(&Utc);
+        let before = DateTime::parse_from_rfc3339("2026-11-30T15:59:59Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(china_month(before), "2026-11");
     }
 }

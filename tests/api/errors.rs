@@ -352,6 +352,10 @@ async fn the_client_address_comes_from_the_proxy_only_when_configured() {
             .send_json(&json!({"username": "nobody", "password": "x"}))
             .await
             .unwrap();
-        assert_eq!(app.count(&format!("audit_events WHERE client_addr = '{expected}'")), 1, "trust={trust}");
+        assert_eq!(
+            app.count(&format!("audit_events WHERE client_addr = '{expected}'")),
+            1,
+            "trust={trust}"
+        );
     }
 }
