@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod checkups;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod keys;
 pub mod openapi;
 pub mod org;
+pub mod pregnancy;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -1,0 +1,8 @@
+//! Checkups (产检结果): flags, weight gain and the visit plan as plain rules.
+
+pub mod flags;
+pub mod schedule;
+pub mod weight_gain;
+
+#[cfg(test)]
+mod domain_examples;

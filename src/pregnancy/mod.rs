@@ -1,0 +1,3 @@
+//! Pregnancy episodes: dating, status, delivery.
+
+pub mod dating;
