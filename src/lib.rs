@@ -6,11 +6,13 @@
 
 pub mod audit;
 pub mod auth;
-pub mod cli;
 pub mod checkups;
+pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod handbook;
 pub mod health;
 pub mod http;
 pub mod keys;

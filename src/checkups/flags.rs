@@ -55,13 +55,28 @@ impl Dipstick {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Negative, Self::Trace, Self::Plus1, Self::Plus2, Self::Plus3, Self::Plus4].into_iter().find(|d| d.as_str() == s)
+        [
+            Self::Negative,
+            Self::Trace,
+            Self::Plus1,
+            Self::Plus2,
+            Self::Plus3,
+            Self::Plus4,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
     }
 }
 
 /// §4.2: dipstick ≥ 1+, or 24-hour protein ≥ 0.3 g, or protein/creatinine ratio ≥ 0.3.
-pub fn proteinuria(dipstick: Option<Dipstick>, protein_24h_g: Option<f64>, pcr: Option<f64>) -> bool {
-    dipstick.is_some_and(|d| d >= Dipstick::Plus1) || protein_24h_g.is_some_and(|g| g >= 0.3) || pcr.is_some_and(|r| r >= 0.3)
+pub fn proteinuria(
+    dipstick: Option<Dipstick>,
+    protein_24h_g: Option<f64>,
+    pcr: Option<f64>,
+) -> bool {
+    dipstick.is_some_and(|d| d >= Dipstick::Plus1)
+        || protein_24h_g.is_some_and(|g| g >= 0.3)
+        || pcr.is_some_and(|r| r >= 0.3)
 }
 
 /// §4.2: raised BP with proteinuria at ≥ 20 weeks.
@@ -87,7 +102,9 @@ pub fn hypertension_onset(ga_first_found: GestationalAge) -> HypertensionOnset {
 
 /// §4.3: 75 g OGTT — GDM when any value reaches its threshold (5.1 / 10.0 / 8.5 mmol/L).
 pub fn ogtt_gdm(fasting: Option<f64>, one_hour: Option<f64>, two_hour: Option<f64>) -> bool {
-    fasting.is_some_and(|v| v >= 5.1) || one_hour.is_some_and(|v| v >= 10.0) || two_hour.is_some_and(|v| v >= 8.5)
+    fasting.is_some_and(|v| v >= 5.1)
+        || one_hour.is_some_and(|v| v >= 10.0)
+        || two_hour.is_some_and(|v| v >= 8.5)
 }
 
 /// §4.3: fasting plasma glucose ≥ 7.0 mmol/L at any time means pre-existing diabetes.
@@ -190,21 +207,42 @@ mod tests {
 
     #[test]
     fn fasting_glucose_thresholds() {
-        assert_eq!(fasting_glucose_advice(7.0), FastingGlucoseAdvice::Pregestational);
+        assert_eq!(
+            fasting_glucose_advice(7.0),
+            FastingGlucoseAdvice::Pregestational
+        );
         assert_eq!(fasting_glucose_advice(5.1), FastingGlucoseAdvice::Gdm);
-        assert_eq!(fasting_glucose_advice(5.09), FastingGlucoseAdvice::NeedsOgtt);
+        assert_eq!(
+            fasting_glucose_advice(5.09),
+            FastingGlucoseAdvice::NeedsOgtt
+        );
         assert_eq!(fasting_glucose_advice(4.4), FastingGlucoseAdvice::NeedsOgtt);
-        assert_eq!(fasting_glucose_advice(4.39), FastingGlucoseAdvice::NoOgttNeeded);
+        assert_eq!(
+            fasting_glucose_advice(4.39),
+            FastingGlucoseAdvice::NoOgttNeeded
+        );
     }
 
     #[test]
     fn fundal_height_window_and_margin() {
         let ga = |s| GestationalAge::parse(s).unwrap();
-        assert!(!fundal_height_discrepancy(29.0, ga("26+3")), "exactly 3 cm is not a discrepancy");
-        assert!(fundal_height_discrepancy(30.0, ga("26+6")), "4 cm above 26 completed weeks");
+        assert!(
+            !fundal_height_discrepancy(29.0, ga("26+3")),
+            "exactly 3 cm is not a discrepancy"
+        );
+        assert!(
+            fundal_height_discrepancy(30.0, ga("26+6")),
+            "4 cm above 26 completed weeks"
+        );
         assert!(fundal_height_discrepancy(21.0, ga("25+0")));
         assert!(!fundal_height_discrepancy(22.0, ga("25+0")));
-        assert!(!fundal_height_discrepancy(10.0, ga("19+6")), "before 20 weeks no flag");
-        assert!(!fundal_height_discrepancy(10.0, ga("37+0")), "from 37 weeks no flag");
+        assert!(
+            !fundal_height_discrepancy(10.0, ga("19+6")),
+            "before 20 weeks no flag"
+        );
+        assert!(
+            !fundal_height_discrepancy(10.0, ga("37+0")),
+            "from 37 weeks no flag"
+        );
     }
 }

@@ -7,7 +7,9 @@ use utoipa::ToSchema;
 use crate::pregnancy::dating::GestationalAge;
 
 /// Tests the schedule expects (the mandatory column of §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ExpectedTest {
     BloodCount,
@@ -43,17 +45,35 @@ use ExpectedTest::*;
 /// Visits 1–6 (6–13+6, 14–19+6, 20–24+6, 25–28+6, 29–32+6, 33–36+6), then weekly from 37 to 41
 /// weeks (visits 7–11). "20–24 weeks" is 20+0 to 24+6 (checkups.md §1).
 pub fn plan() -> Vec<PlannedVisit> {
-    let windows = [(6, 13), (14, 19), (20, 24), (25, 28), (29, 32), (33, 36), (37, 37), (38, 38), (39, 39), (40, 40), (41, 41)];
+    let windows = [
+        (6, 13),
+        (14, 19),
+        (20, 24),
+        (25, 28),
+        (29, 32),
+        (33, 36),
+        (37, 37),
+        (38, 38),
+        (39, 39),
+        (40, 40),
+        (41, 41),
+    ];
     windows
         .iter()
         .enumerate()
-        .map(|(i, &(from, to))| PlannedVisit { number: i as u8 + 1, from: ga(from, 0), to: ga(to, 6) })
+        .map(|(i, &(from, to))| PlannedVisit {
+            number: i as u8 + 1,
+            from: ga(from, 0),
+            to: ga(to, 6),
+        })
         .collect()
 }
 
 /// The visit whose window contains `ga`, if any.
 pub fn visit_at(ga_now: GestationalAge) -> Option<PlannedVisit> {
-    plan().into_iter().find(|v| v.from <= ga_now && ga_now <= v.to)
+    plan()
+        .into_iter()
+        .find(|v| v.from <= ga_now && ga_now <= v.to)
 }
 
 /// One mandatory test with the GA window it belongs to. `anytime` tests (blood group, infection
@@ -67,8 +87,18 @@ pub struct Requirement {
     pub anytime: bool,
 }
 
-const fn req(test: ExpectedTest, from: GestationalAge, to: GestationalAge, anytime: bool) -> Requirement {
-    Requirement { test, from, to, anytime }
+const fn req(
+    test: ExpectedTest,
+    from: GestationalAge,
+    to: GestationalAge,
+    anytime: bool,
+) -> Requirement {
+    Requirement {
+        test,
+        from,
+        to,
+        anytime,
+    }
 }
 
 /// The mandatory column of §2, one row per test and window. The OGTT window is 24–28 weeks.
@@ -116,12 +146,17 @@ pub struct MissingTest {
 
 /// Mandatory tests whose window has opened by `ga_now` and that have no result (`done` lists
 /// each test done with the GA it was done at).
-pub fn missing_tests(ga_now: GestationalAge, done: &[(ExpectedTest, GestationalAge)]) -> Vec<MissingTest> {
+pub fn missing_tests(
+    ga_now: GestationalAge,
+    done: &[(ExpectedTest, GestationalAge)],
+) -> Vec<MissingTest> {
     requirements()
         .into_iter()
         .filter(|r| r.from <= ga_now)
         .filter(|r| {
-            !done.iter().any(|(test, at)| *test == r.test && (r.anytime || (r.from <= *at && *at <= r.to)))
+            !done
+                .iter()
+                .any(|(test, at)| *test == r.test && (r.anytime || (r.from <= *at && *at <= r.to)))
         })
         .map(|r| MissingTest {
             test: r.test,
@@ -153,7 +188,10 @@ mod tests {
     #[test]
     fn missing_tests_follow_their_windows() {
         assert!(missing_tests(ga(5, 0), &[]).is_empty());
-        let first = missing_tests(ga(8, 0), &[(BloodCount, ga(8, 0)), (UrineRoutine, ga(8, 0))]);
+        let first = missing_tests(
+            ga(8, 0),
+            &[(BloodCount, ga(8, 0)), (UrineRoutine, ga(8, 0))],
+        );
         assert!(tests_of(&first).contains(&Hiv) && !tests_of(&first).contains(&BloodCount));
         assert!(first.iter().all(|m| !m.overdue));
         assert!(!tests_of(&missing_tests(ga(23, 6), &[])).contains(&Ogtt));
@@ -168,7 +206,10 @@ mod tests {
         assert_eq!(blood.len(), 1, "the 20–24 week blood count is still due");
         assert_eq!(blood[0].window_from, "20+0");
         assert!(!blood[0].overdue);
-        assert!(!tests_of(&missing).contains(&Hiv), "HIV done late still counts");
+        assert!(
+            !tests_of(&missing).contains(&Hiv),
+            "HIV done late still counts"
+        );
         let syphilis = missing.iter().find(|m| m.test == Syphilis).unwrap();
         assert!(syphilis.overdue);
     }

@@ -38,10 +38,26 @@ struct Band {
 
 fn band(category: BmiCategory) -> Band {
     match category {
-        BmiCategory::Underweight => Band { total: (11.0, 16.0), first_trimester: (0.0, 2.0), weekly: (0.37, 0.56) },
-        BmiCategory::Normal => Band { total: (8.0, 14.0), first_trimester: (0.0, 2.0), weekly: (0.26, 0.48) },
-        BmiCategory::Overweight => Band { total: (7.0, 11.0), first_trimester: (0.0, 2.0), weekly: (0.22, 0.37) },
-        BmiCategory::Obese => Band { total: (5.0, 9.0), first_trimester: (0.0, 2.0), weekly: (0.15, 0.30) },
+        BmiCategory::Underweight => Band {
+            total: (11.0, 16.0),
+            first_trimester: (0.0, 2.0),
+            weekly: (0.37, 0.56),
+        },
+        BmiCategory::Normal => Band {
+            total: (8.0, 14.0),
+            first_trimester: (0.0, 2.0),
+            weekly: (0.26, 0.48),
+        },
+        BmiCategory::Overweight => Band {
+            total: (7.0, 11.0),
+            first_trimester: (0.0, 2.0),
+            weekly: (0.22, 0.37),
+        },
+        BmiCategory::Obese => Band {
+            total: (5.0, 9.0),
+            first_trimester: (0.0, 2.0),
+            weekly: (0.15, 0.30),
+        },
     }
 }
 
@@ -75,18 +91,28 @@ pub fn range_at(category: BmiCategory, ga: GestationalAge) -> (f64, f64) {
         return b.first_trimester;
     }
     let x = (ga.days() - 98) as f64 / 7.0;
-    (round2(x * b.weekly.0), round2(b.first_trimester.1 + x * b.weekly.1))
+    (
+        round2(x * b.weekly.0),
+        round2(b.first_trimester.1 + x * b.weekly.1),
+    )
 }
 
 /// `gwg_status_at`: gain so far against the range at this GA.
-pub fn status_at(pre_pregnancy_bmi: f64, ga: GestationalAge, gain_kg: f64) -> (BmiCategory, (f64, f64), GainStatus) {
+pub fn status_at(
+    pre_pregnancy_bmi: f64,
+    ga: GestationalAge,
+    gain_kg: f64,
+) -> (BmiCategory, (f64, f64), GainStatus) {
     let category = bmi_category(pre_pregnancy_bmi);
     let range = range_at(category, ga);
     (category, range, status(gain_kg, range))
 }
 
 /// `gwg_total_status`: total gain at delivery against the total range.
-pub fn total_status(pre_pregnancy_bmi: f64, total_gain_kg: f64) -> (BmiCategory, (f64, f64), GainStatus) {
+pub fn total_status(
+    pre_pregnancy_bmi: f64,
+    total_gain_kg: f64,
+) -> (BmiCategory, (f64, f64), GainStatus) {
     let category = bmi_category(pre_pregnancy_bmi);
     let range = band(category).total;
     (category, range, status(total_gain_kg, range))

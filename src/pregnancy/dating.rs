@@ -95,7 +95,14 @@ impl DatingSource {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Lmp, Self::Ultrasound, Self::IvfTransfer, Self::Clinician].into_iter().find(|d| d.as_str() == s)
+        [
+            Self::Lmp,
+            Self::Ultrasound,
+            Self::IvfTransfer,
+            Self::Clinician,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
     }
 }
 
@@ -123,8 +130,13 @@ pub struct DatingDecision {
 
 /// Decides between LMP and ultrasound dating for the first qualifying scan (checkups.md §1).
 /// Without an LMP, the scan sets the EDD.
-pub fn date_by_ultrasound(lmp: Option<NaiveDate>, scan_date: NaiveDate, ultrasound_ga: GestationalAge) -> DatingDecision {
-    let by_scan = scan_date - chrono::Duration::days(ultrasound_ga.days()) + chrono::Duration::days(TERM_DAYS);
+pub fn date_by_ultrasound(
+    lmp: Option<NaiveDate>,
+    scan_date: NaiveDate,
+    ultrasound_ga: GestationalAge,
+) -> DatingDecision {
+    let by_scan = scan_date - chrono::Duration::days(ultrasound_ga.days())
+        + chrono::Duration::days(TERM_DAYS);
     let tolerance_days = ultrasound_tolerance_days(ultrasound_ga);
     match lmp {
         Some(lmp) => {
@@ -135,7 +147,11 @@ pub fn date_by_ultrasound(lmp: Option<NaiveDate>, scan_date: NaiveDate, ultrasou
                 lmp_ga_on_scan: lmp_ga,
                 difference_days,
                 tolerance_days,
-                source: if use_scan { DatingSource::Ultrasound } else { DatingSource::Lmp },
+                source: if use_scan {
+                    DatingSource::Ultrasound
+                } else {
+                    DatingSource::Lmp
+                },
                 edd: if use_scan { by_scan } else { edd_from_lmp(lmp) },
             }
         }
@@ -172,28 +188,61 @@ mod tests {
 
     #[test]
     fn trimesters_switch_at_14_and_28_weeks() {
-        assert_eq!(GestationalAge::parse("13+6").unwrap().trimester(), Trimester::Early);
-        assert_eq!(GestationalAge::parse("14+0").unwrap().trimester(), Trimester::Middle);
-        assert_eq!(GestationalAge::parse("27+6").unwrap().trimester(), Trimester::Middle);
-        assert_eq!(GestationalAge::parse("28+0").unwrap().trimester(), Trimester::Late);
+        assert_eq!(
+            GestationalAge::parse("13+6").unwrap().trimester(),
+            Trimester::Early
+        );
+        assert_eq!(
+            GestationalAge::parse("14+0").unwrap().trimester(),
+            Trimester::Middle
+        );
+        assert_eq!(
+            GestationalAge::parse("27+6").unwrap().trimester(),
+            Trimester::Middle
+        );
+        assert_eq!(
+            GestationalAge::parse("28+0").unwrap().trimester(),
+            Trimester::Late
+        );
     }
 
     #[test]
     fn ga_from_the_edd_equals_ga_from_the_lmp_under_lmp_dating() {
         let lmp = d("2024-01-10");
         let edd = edd_from_lmp(lmp);
-        assert_eq!(ga_on(edd, d("2024-04-15")), ga_from_lmp(lmp, d("2024-04-15")));
+        assert_eq!(
+            ga_on(edd, d("2024-04-15")),
+            ga_from_lmp(lmp, d("2024-04-15"))
+        );
     }
 
     #[test]
     fn ivf_edd_depends_on_embryo_age() {
-        assert_eq!(edd_from_ivf(d("2024-03-01"), 3), d("2024-03-01") + chrono::Duration::days(263));
-        assert_eq!(edd_from_ivf(d("2024-03-01"), 5), d("2024-03-01") + chrono::Duration::days(261));
+        assert_eq!(
+            edd_from_ivf(d("2024-03-01"), 3),
+            d("2024-03-01") + chrono::Duration::days(263)
+        );
+        assert_eq!(
+            edd_from_ivf(d("2024-03-01"), 5),
+            d("2024-03-01") + chrono::Duration::days(261)
+        );
     }
 
     #[test]
     fn tolerance_table_boundaries() {
         let t = |s: &str| ultrasound_tolerance_days(GestationalAge::parse(s).unwrap());
-        assert_eq!((t("8+6"), t("9+0"), t("15+6"), t("16+0"), t("21+6"), t("22+0"), t("27+6"), t("28+0")), (5, 7, 7, 10, 10, 14, 14, 21));
+        assert_eq!(
+            (
+                t("8+6"),
+                t("9+0"),
+                t("15+6"),
+                t("16+0"),
+                t("21+6"),
+                t("22+0"),
+                t("27+6"),
+                t("28+0")
+            ),
+            (5, 7, 7, 10, 10, 14, 14, 21)
+        );
     }
 }

@@ -1,0 +1,3 @@
+//! The handbook (母子健康手册): a woman's record — profile, access, codes.
+
+pub mod identity;
