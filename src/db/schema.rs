@@ -1,6 +1,6 @@
-//! The one portable schema for both backends (only `BigInt`/`Integer`, `Text`, `Bool`,
-//! `Timestamp` in UTC). Kept by hand in step with `migrations/{sqlite,postgres}`; the
-//! `schema_matches_migrations` test checks every column on both backends.
+//! The one portable schema for both backends (only `BigInt`/`Integer`, `Double`, `Text`,
+//! `Bool`, `Date`, `Timestamp` in UTC). Kept by hand in step with `migrations/{sqlite,postgres}`; the
+//! `schema_matches_the_migrations` test compares every table's columns on both backends.
 
 diesel::table! {
     regions (code) {
@@ -104,10 +104,263 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    handbooks (id) {
+        id -> Text,
+        county_code -> Text,
+        status -> Text,
+        registered_institution_id -> Nullable<Text>,
+        registered_at -> Nullable<Timestamp>,
+        id_type -> Text,
+        id_number_enc -> Text,
+        id_blind_index -> Text,
+        id_masked -> Text,
+        full_name -> Text,
+        birth_date -> Date,
+        phone -> Nullable<Text>,
+        residence_region_code -> Text,
+        address -> Nullable<Text>,
+        household_registered -> Nullable<Bool>,
+        ethnicity -> Nullable<Text>,
+        education -> Nullable<Text>,
+        occupation -> Nullable<Text>,
+        blood_group -> Nullable<Text>,
+        rh -> Nullable<Text>,
+        height_cm -> Nullable<Double>,
+        pre_pregnancy_weight_kg -> Nullable<Double>,
+        history -> Text,
+        partner -> Text,
+        version -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    handbook_versions (handbook_id, version) {
+        handbook_id -> Text,
+        version -> BigInt,
+        county_code -> Text,
+        snapshot -> Text,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    handbook_members (handbook_id, family_account_id) {
+        handbook_id -> Text,
+        family_account_id -> Text,
+        county_code -> Text,
+        relation -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    handbook_access (handbook_id, institution_id, reason) {
+        handbook_id -> Text,
+        institution_id -> Text,
+        county_code -> Text,
+        reason -> Text,
+        granted_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    access_codes (code_hash) {
+        code_hash -> Text,
+        purpose -> Text,
+        handbook_id -> Text,
+        county_code -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        used_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    pregnancies (id) {
+        id -> Text,
+        handbook_id -> Text,
+        county_code -> Text,
+        lmp -> Nullable<Date>,
+        edd -> Date,
+        dating_source -> Text,
+        dating_reason -> Nullable<Text>,
+        gravidity -> Integer,
+        parity -> Integer,
+        fetal_count -> Nullable<Integer>,
+        registration_institution_id -> Text,
+        registration_date -> Date,
+        early_registration -> Bool,
+        status -> Text,
+        end_reason -> Nullable<Text>,
+        ended_on -> Nullable<Date>,
+        delivered_at -> Nullable<Timestamp>,
+        delivery_ga_days -> Nullable<Integer>,
+        delivery_mode -> Nullable<Text>,
+        delivery_institution_id -> Nullable<Text>,
+        blood_loss_ml -> Nullable<Integer>,
+        maternal_outcome -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pregnancy_versions (pregnancy_id, version) {
+        pregnancy_id -> Text,
+        version -> BigInt,
+        county_code -> Text,
+        snapshot -> Text,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    checkups (id) {
+        id -> Text,
+        pregnancy_id -> Text,
+        handbook_id -> Text,
+        county_code -> Text,
+        institution_id -> Text,
+        version -> BigInt,
+        visit_date -> Date,
+        ga_days -> Integer,
+        weight_kg -> Nullable<Double>,
+        bp_systolic -> Nullable<Integer>,
+        bp_diastolic -> Nullable<Integer>,
+        fundal_height_cm -> Nullable<Double>,
+        abdominal_circumference_cm -> Nullable<Double>,
+        fetal_heart_rates -> Nullable<Text>,
+        fetal_presentation -> Nullable<Text>,
+        oedema -> Nullable<Text>,
+        urine_protein -> Nullable<Text>,
+        urine_glucose -> Nullable<Text>,
+        symptoms -> Nullable<Text>,
+        complaints -> Nullable<Text>,
+        advice -> Nullable<Text>,
+        next_appointment -> Nullable<Date>,
+        recorded_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        mother_seen_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    checkup_versions (checkup_id, version) {
+        checkup_id -> Text,
+        version -> BigInt,
+        county_code -> Text,
+        snapshot -> Text,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    lab_results (id) {
+        id -> Text,
+        checkup_id -> Text,
+        pregnancy_id -> Text,
+        handbook_id -> Text,
+        county_code -> Text,
+        institution_id -> Text,
+        test -> Text,
+        value_num -> Nullable<Double>,
+        value_text -> Nullable<Text>,
+        unit -> Nullable<Text>,
+        ga_days -> Integer,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+        mother_seen_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ultrasounds (id) {
+        id -> Text,
+        checkup_id -> Text,
+        pregnancy_id -> Text,
+        handbook_id -> Text,
+        county_code -> Text,
+        institution_id -> Text,
+        ga_days -> Integer,
+        fetal_count -> Nullable<Integer>,
+        crl_mm -> Nullable<Double>,
+        bpd_mm -> Nullable<Double>,
+        hc_mm -> Nullable<Double>,
+        ac_mm -> Nullable<Double>,
+        fl_mm -> Nullable<Double>,
+        efw_g -> Nullable<Double>,
+        afi_cm -> Nullable<Double>,
+        placenta_position -> Nullable<Text>,
+        findings -> Nullable<Text>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+        mother_seen_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    children (id) {
+        id -> Text,
+        handbook_id -> Text,
+        pregnancy_id -> Nullable<Text>,
+        county_code -> Text,
+        name -> Nullable<Text>,
+        sex -> Text,
+        born_at -> Timestamp,
+        birth_weight_g -> Nullable<Integer>,
+        birth_length_cm -> Nullable<Double>,
+        ga_at_birth_days -> Nullable<Integer>,
+        birth_institution_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    child_growth (id) {
+        id -> Text,
+        child_id -> Text,
+        county_code -> Text,
+        institution_id -> Text,
+        measured_on -> Date,
+        weight_kg -> Nullable<Double>,
+        length_cm -> Nullable<Double>,
+        measured_lying -> Nullable<Bool>,
+        head_circumference_cm -> Nullable<Double>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+        mother_seen_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(institutions -> regions (region_code));
 diesel::joinable!(staff_accounts -> institutions (institution_id));
 diesel::joinable!(staff_roles -> staff_accounts (staff_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(handbook_members -> handbooks (handbook_id));
+diesel::joinable!(handbook_access -> handbooks (handbook_id));
+diesel::joinable!(pregnancies -> handbooks (handbook_id));
+diesel::joinable!(checkups -> pregnancies (pregnancy_id));
+diesel::joinable!(lab_results -> checkups (checkup_id));
+diesel::joinable!(ultrasounds -> checkups (checkup_id));
+diesel::joinable!(child_growth -> children (child_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -118,4 +371,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     audit_events,
+    handbooks,
+    handbook_versions,
+    handbook_members,
+    handbook_access,
+    access_codes,
+    pregnancies,
+    pregnancy_versions,
+    checkups,
+    checkup_versions,
+    lab_results,
+    ultrasounds,
+    children,
+    child_growth,
 );

@@ -9,6 +9,7 @@ mod cli;
 mod errors;
 mod health;
 mod openapi;
+mod schema;
 mod scope;
 mod shutdown;
 mod wechat;

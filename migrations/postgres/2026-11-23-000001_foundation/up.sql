@@ -1,5 +1,5 @@
 -- Foundation: regions, institutions, staff, family (WeChat) accounts, sessions, audit.
--- Ids are UUIDv7 text; timestamps are UTC. Keep in step with ../../postgres (same names).
+-- Ids are UUIDv7 text; timestamps are UTC. Keep in step with ../../sqlite (same names).
 
 CREATE TABLE regions (
     code        TEXT PRIMARY KEY NOT NULL CHECK (char_length(code) = 12),

@@ -1,0 +1,13 @@
+DROP TABLE child_growth;
+DROP TABLE children;
+DROP TABLE ultrasounds;
+DROP TABLE lab_results;
+DROP TABLE checkup_versions;
+DROP TABLE checkups;
+DROP TABLE pregnancy_versions;
+DROP TABLE pregnancies;
+DROP TABLE access_codes;
+DROP TABLE handbook_access;
+DROP TABLE handbook_members;
+DROP TABLE handbook_versions;
+DROP TABLE handbooks;
