@@ -95,6 +95,10 @@ pub enum AppError {
     MethodNotAllowed(Vec<String>),
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    #[error("the record changed since the version named in If-Match")]
+    PreconditionFailed { current_version: i64 },
+    #[error("If-Match with the version being replaced is required")]
+    PreconditionRequired,
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("the database is unavailable")]
@@ -139,6 +143,8 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Conflict { code, .. } => code,
+            AppError::PreconditionFailed { .. } => "version_mismatch",
+            AppError::PreconditionRequired => "if_match_required",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::DatabaseUnavailable => "database_unavailable",
             AppError::Unavailable { code, .. } => code,
@@ -164,6 +170,8 @@ impl AppError {
             AppError::NotFound => "Not found",
             AppError::MethodNotAllowed(_) => "Method not allowed",
             AppError::Conflict { .. } => "Conflict with the current state",
+            AppError::PreconditionFailed { .. } => "The record was changed by someone else",
+            AppError::PreconditionRequired => "Name the version you are replacing in If-Match",
             AppError::TooManyRequests { .. } => "Too many attempts; try again later",
             AppError::DatabaseUnavailable => "The database is busy or unreachable; try again",
             AppError::Unavailable { .. } => "A service this request needs is unavailable",
@@ -180,6 +188,9 @@ impl AppError {
             AppError::MalformedBody(d) | AppError::BadRequest(d) => Some(d.clone()),
             AppError::PayloadTooLarge(limit) => Some(format!("the limit is {limit} bytes")),
             AppError::MethodNotAllowed(allow) => Some(format!("allowed: {}", allow.join(", "))),
+            AppError::PreconditionFailed { current_version } => Some(format!(
+                "the current version is {current_version}; read it again and reapply your change"
+            )),
             AppError::Conflict { detail, .. } | AppError::Unavailable { detail, .. } => {
                 Some(detail.clone())
             }
@@ -219,6 +230,8 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::DatabaseUnavailable | AppError::Unavailable { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -239,6 +252,9 @@ impl ResponseError for AppError {
             }
             AppError::MethodNotAllowed(allow) => {
                 response.insert_header((header::ALLOW, allow.join(", ")));
+            }
+            AppError::PreconditionFailed { current_version } => {
+                response.insert_header((header::ETAG, crate::http::versioning::etag(*current_version)));
             }
             AppError::Unauthenticated | AppError::InvalidToken => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

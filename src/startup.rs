@@ -64,6 +64,7 @@ impl Shared {
                 settings.refresh_token_ttl,
             ),
             wechat: WechatClient::new(settings.wechat.clone(), settings.demo_mode),
+            cipher: crate::crypto::FieldCipher::new(&keys.field),
             pool,
             keys,
             settings,

@@ -1,7 +1,8 @@
 //! What every handler can reach: the pool, token keys, the WeChat client, configuration.
 
 use crate::{
-    auth::tokens::TokenKeys, auth::wechat::WechatClient, config::Settings, db::Pool, keys::Keys,
+    auth::tokens::TokenKeys, auth::wechat::WechatClient, config::Settings, crypto::FieldCipher, db::Pool,
+    keys::Keys,
 };
 
 pub struct AppState {
@@ -9,5 +10,7 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub wechat: WechatClient,
     pub keys: Keys,
+    /// Encrypts identity numbers and computes their blind index.
+    pub cipher: FieldCipher,
     pub settings: Settings,
 }

@@ -83,3 +83,16 @@ pub struct AuditReader;
 impl RoleSet for AuditReader {
     const ROLES: &'static [Role] = &[Role::CountyReviewer, Role::SystemAdmin];
 }
+
+/// Those who read patient records: `clinician`, `village_doctor`, `county_reviewer` (its county).
+/// System and institution administrators manage accounts, not patients.
+pub struct RecordReader;
+impl RoleSet for RecordReader {
+    const ROLES: &'static [Role] = &[Role::Clinician, Role::VillageDoctor, Role::CountyReviewer];
+}
+
+/// Those who write clinical records: `clinician`.
+pub struct Clinical;
+impl RoleSet for Clinical {
+    const ROLES: &'static [Role] = &[Role::Clinician];
+}

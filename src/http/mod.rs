@@ -4,6 +4,8 @@ pub mod extract;
 pub mod fallback;
 pub mod middleware;
 pub mod pagination;
+pub mod versioning;
 
 pub use extract::{RequestCtx, ValidJson, ValidQuery};
 pub use pagination::{Page, PageQuery};
+pub use versioning::{etag, IfMatch};

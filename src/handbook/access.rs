@@ -1,0 +1,148 @@
+//! Who may see a handbook — decided here for every handbook-related record.
+//!
+//! * Staff: an institution sees a handbook it registered, recorded a checkup for, was given a
+//!   share code for, or (later) received a referral for — an `handbook_access` row; a
+//!   `county_reviewer` sees every handbook of its county. Anything else is 404.
+//! * Families: the mother and the family members she shared with (`handbook_members`).
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use crate::{
+    auth::{FamilyPrincipal, Role, StaffPrincipal},
+    db::{schema::*, DbConn},
+    error::AppError,
+};
+
+/// Why an institution may see a handbook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    Registration,
+    Checkup,
+    ShareCode,
+}
+
+impl Grant {
+    fn as_str(self) -> &'static str {
+        match self {
+            Grant::Registration => "registration",
+            Grant::Checkup => "checkup",
+            Grant::ShareCode => "share_code",
+        }
+    }
+}
+
+/// The handbook's county, when `staff` may see it; otherwise 404.
+pub fn staff_scope(conn: &mut DbConn, staff: &StaffPrincipal, handbook_id: &str) -> Result<String, AppError> {
+    let county: String = handbooks::table.find(handbook_id).select(handbooks::county_code).first(conn)?;
+    if staff.has(Role::CountyReviewer) && staff.county_code == county {
+        return Ok(county);
+    }
+    if staff.has(Role::Clinician) || staff.has(Role::VillageDoctor) {
+        let now = Utc::now().naive_utc();
+        let granted: i64 = handbook_access::table
+            .filter(handbook_access::handbook_id.eq(handbook_id))
+            .filter(handbook_access::institution_id.eq(&staff.institution_id))
+            .filter(handbook_access::expires_at.is_null().or(handbook_access::expires_at.gt(now)))
+            .count()
+            .get_result(conn)?;
+        if granted > 0 {
+            return Ok(county);
+        }
+    }
+    Err(AppError::NotFound)
+}
+
+/// Gives an institution access to a handbook (idempotent).
+pub fn grant(
+    conn: &mut DbConn,
+    handbook_id: &str,
+    institution_id: &str,
+    county_code: &str,
+    why: Grant,
+    expires_at: Option<NaiveDateTime>,
+) -> QueryResult<()> {
+    let exists: i64 = handbook_access::table
+        .filter(handbook_access::handbook_id.eq(handbook_id))
+        .filter(handbook_access::institution_id.eq(institution_id))
+        .filter(handbook_access::reason.eq(why.as_str()))
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        diesel::insert_into(handbook_access::table)
+            .values((
+                handbook_access::handbook_id.eq(handbook_id),
+                handbook_access::institution_id.eq(institution_id),
+                handbook_access::county_code.eq(county_code),
+                handbook_access::reason.eq(why.as_str()),
+                handbook_access::granted_at.eq(Utc::now().naive_utc()),
+                handbook_access::expires_at.eq(expires_at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// How a family account relates to a handbook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    Mother,
+    Family,
+}
+
+/// The family account's relation to the handbook, or 404.
+pub fn family_scope(conn: &mut DbConn, family: &FamilyPrincipal, handbook_id: &str) -> Result<Relation, AppError> {
+    let relation: Option<String> = handbook_members::table
+        .filter(handbook_members::handbook_id.eq(handbook_id))
+        .filter(handbook_members::family_account_id.eq(&family.id))
+        .filter(handbook_members::revoked_at.is_null())
+        .select(handbook_members::relation)
+        .first(conn)
+        .optional()?;
+    match relation.as_deref() {
+        Some("mother") => Ok(Relation::Mother),
+        Some(_) => Ok(Relation::Family),
+        None => Err(AppError::NotFound),
+    }
+}
+
+/// The handbook this account is the mother of, if any.
+pub fn own_handbook(conn: &mut DbConn, family: &FamilyPrincipal) -> Result<String, AppError> {
+    handbook_members::table
+        .filter(handbook_members::family_account_id.eq(&family.id))
+        .filter(handbook_members::relation.eq("mother"))
+        .filter(handbook_members::revoked_at.is_null())
+        .select(handbook_members::handbook_id)
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound)
+}
+
+/// Links a family account to a handbook.
+pub fn add_member(conn: &mut DbConn, handbook_id: &str, county_code: &str, account_id: &str, relation: Relation) -> QueryResult<()> {
+    let rel = match relation {
+        Relation::Mother => "mother",
+        Relation::Family => "family",
+    };
+    let now = Utc::now().naive_utc();
+    let reactivated = diesel::update(
+        handbook_members::table
+            .filter(handbook_members::handbook_id.eq(handbook_id))
+            .filter(handbook_members::family_account_id.eq(account_id)),
+    )
+    .set((handbook_members::relation.eq(rel), handbook_members::revoked_at.eq(None::<NaiveDateTime>)))
+    .execute(conn)?;
+    if reactivated == 0 {
+        diesel::insert_into(handbook_members::table)
+            .values((
+                handbook_members::handbook_id.eq(handbook_id),
+                handbook_members::family_account_id.eq(account_id),
+                handbook_members::county_code.eq(county_code),
+                handbook_members::relation.eq(rel),
+                handbook_members::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
