@@ -151,6 +151,12 @@ impl Event {
         self
     }
 
+    /// Records with `label` as the actor label (what throttling counts failures by).
+    pub fn record_with_label(mut self, conn: &mut DbConn, ctx: &RequestCtx, label: &str) -> QueryResult<()> {
+        self.actor.label = Some(label.to_string());
+        self.record(conn, ctx)
+    }
+
     pub fn record(self, conn: &mut DbConn, ctx: &RequestCtx) -> QueryResult<()> {
         diesel::insert_into(audit_events::table)
             .values((

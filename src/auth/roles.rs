@@ -96,3 +96,9 @@ pub struct Clinical;
 impl RoleSet for Clinical {
     const ROLES: &'static [Role] = &[Role::Clinician];
 }
+
+/// Those who give care and may take a family's share code: `clinician`, `village_doctor`.
+pub struct CareProvider;
+impl RoleSet for CareProvider {
+    const ROLES: &'static [Role] = &[Role::Clinician, Role::VillageDoctor];
+}

@@ -4,3 +4,4 @@ pub mod identity;
 pub mod access;
 pub mod profile;
 pub mod codes;
+pub mod routes;

@@ -1,0 +1,458 @@
+//! Staff endpoints of the handbook: register (建档), find, read, correct, identity, codes.
+
+use actix_web::{get, http::header, patch, post, web, HttpResponse};
+use chrono::Utc;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::{
+    access::{self, Grant},
+    codes::{self, Purpose},
+    identity::{self, IdType},
+    profile::{self, HandbookView, NewHandbook, ProfileChanges},
+};
+use crate::{
+    audit::{Actor, Event, Outcome},
+    auth::{
+        roles::{CareProvider, Clinical, RecordReader},
+        throttle, Role, Staff,
+    },
+    db::{self, schema::*, DbConn},
+    error::{AppError, Problem},
+    http::{etag, IfMatch, Page, RequestCtx, ValidJson, ValidQuery},
+    state::AppState,
+};
+
+fn with_etag(mut response: actix_web::HttpResponseBuilder, view: &HandbookView) -> HttpResponse {
+    response.insert_header((header::ETAG, etag(view.version))).json(view)
+}
+
+/// Register a woman (建档). When a handbook with the same identity document exists (registered
+/// elsewhere, or started by the mother), it is returned instead of a duplicate — provided the name
+/// matches — and this clinic gains access to it; a handbook the mother started is thereby confirmed.
+#[utoipa::path(
+    tag = "handbooks",
+    request_body = NewHandbook,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "A new handbook", body = HandbookView, headers(("ETag" = String))),
+        (status = 200, description = "The existing handbook for this identity document", body = HandbookView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians register", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A handbook with this identity document exists under another name", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (identity check digit, birth date, region …)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/handbooks")]
+pub async fn register(
+    staff: Staff<Clinical>,
+    body: ValidJson<NewHandbook>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let input = body.0;
+    let checked = profile::check_identity(&input)?;
+    let st = state.clone();
+    let staff = staff.principal;
+    let (row, created) = db::run_tx(&state.pool, move |conn| {
+        if let Some(existing) = profile::find_by_identity(conn, &st.cipher, &checked)? {
+            if existing.full_name != input.full_name.trim() {
+                return Err(AppError::conflict(
+                    "identity_mismatch",
+                    "a handbook with this identity document exists under another name; check the document, or ask the mother for a share code",
+                ));
+            }
+            access::grant(conn, &existing.id, &staff.institution_id, &existing.county_code, Grant::Registration, None)?;
+            let row = if existing.status == "pending" { confirm(conn, existing, &staff.institution_id, &staff.id)? } else { existing };
+            Event::new(&staff, "handbook.register_existing", "handbook").resource(&row.id).county(&row.county_code).record(conn, &ctx)?;
+            return Ok((row, false));
+        }
+        let row = profile::insert(conn, &st.cipher, &input, &checked, Some(&staff.institution_id), &staff.id)?;
+        access::grant(conn, &row.id, &staff.institution_id, &row.county_code, Grant::Registration, None)?;
+        Event::new(&staff, "handbook.create", "handbook").resource(&row.id).county(&row.county_code).record(conn, &ctx)?;
+        Ok((row, true))
+    })
+    .await?;
+    let view = row.view();
+    let builder = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
+    let mut builder = builder;
+    builder.insert_header((header::LOCATION, format!("/api/v1/handbooks/{}", view.id)));
+    Ok(with_etag(builder, &view))
+}
+
+/// Marks a mother-started handbook as confirmed by a clinic (a new version).
+fn confirm(conn: &mut DbConn, mut row: profile::HandbookRow, institution_id: &str, by: &str) -> Result<profile::HandbookRow, AppError> {
+    let old = row.view();
+    let now = Utc::now().naive_utc();
+    diesel::insert_into(handbook_versions::table)
+        .values((
+            handbook_versions::handbook_id.eq(&row.id),
+            handbook_versions::version.eq(row.version),
+            handbook_versions::county_code.eq(&row.county_code),
+            handbook_versions::snapshot.eq(serde_json::to_string(&old).unwrap_or_default()),
+            handbook_versions::changed_by.eq(by),
+            handbook_versions::changed_at.eq(now),
+            handbook_versions::reason.eq("confirmed by the registering clinic"),
+        ))
+        .execute(conn)?;
+    row.status = "confirmed".into();
+    row.registered_institution_id = Some(institution_id.to_string());
+    row.registered_at = Some(now);
+    row.version += 1;
+    row.updated_at = now;
+    diesel::update(handbooks::table.find(&row.id)).set(&row).execute(conn)?;
+    Ok(row)
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HandbookQuery {
+    /// With `id_number`: find by identity document (exact).
+    pub id_type: Option<IdType>,
+    #[validate(length(min = 1, max = 32))]
+    pub id_number: Option<String>,
+    #[validate(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    #[validate(length(max = 64))]
+    pub cursor: Option<String>,
+}
+
+/// List the handbooks the caller may see (its institution's, or its county's for a county
+/// reviewer), optionally the one with a given identity document. Audited.
+#[utoipa::path(
+    tag = "handbooks",
+    params(HandbookQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of handbooks", body = Page<HandbookView>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/handbooks")]
+pub async fn list(
+    staff: Staff<RecordReader>,
+    query: ValidQuery<HandbookQuery>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.0;
+    let index = match (&q.id_type, &q.id_number) {
+        (Some(t), Some(n)) => Some(
+            identity::normalise(*t, n)
+                .map(|n| state.cipher.blind_index(t.as_str(), &n))
+                .map_err(|e| AppError::invalid_field("/id_number", "id_number", e.to_string()))?,
+        ),
+        (None, None) => None,
+        _ => return Err(AppError::invalid_field("/id_number", "required", "give id_type and id_number together")),
+    };
+    let staff = staff.principal;
+    let limit = q.limit.unwrap_or(50);
+    let page = db::run_tx(&state.pool, move |conn| {
+        let mut sql = handbooks::table.into_boxed();
+        if staff.has(Role::CountyReviewer) {
+            sql = sql.filter(handbooks::county_code.eq(staff.county_code.clone()));
+        } else {
+            let now = Utc::now().naive_utc();
+            let granted = handbook_access::table
+                .filter(handbook_access::institution_id.eq(staff.institution_id.clone()))
+                .filter(handbook_access::expires_at.is_null().or(handbook_access::expires_at.gt(now)))
+                .select(handbook_access::handbook_id);
+            sql = sql.filter(handbooks::id.eq_any(granted));
+        }
+        if let Some(index) = index {
+            sql = sql.filter(handbooks::id_blind_index.eq(index));
+        }
+        if let Some(cursor) = q.cursor {
+            sql = sql.filter(handbooks::id.gt(cursor));
+        }
+        let rows: Vec<profile::HandbookRow> = sql.order(handbooks::id.asc()).limit(limit + 1).load(conn)?;
+        let page = Page::from_rows(rows, limit, |r| r.id.clone()).map(|r| r.view());
+        Event::new(&staff, "handbook.list", "handbook").detail(serde_json::json!({"returned": page.items.len()})).record(conn, &ctx)?;
+        Ok(page)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Read a handbook's profile (identity number masked). Audited.
+#[utoipa::path(
+    tag = "handbooks",
+    params(("id" = String, Path, description = "Handbook id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The profile", body = HandbookView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/handbooks/{id}")]
+pub async fn get(
+    staff: Staff<RecordReader>,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let row = db::run_tx(&state.pool, move |conn| {
+        let county = access::staff_scope(conn, &staff, &id)?;
+        Event::new(&staff, "handbook.read", "handbook").resource(&id).county(county).record(conn, &ctx)?;
+        profile::load(conn, &id)
+    })
+    .await?;
+    Ok(with_etag(HttpResponse::Ok(), &row.view()))
+}
+
+/// The full identity document.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id_type": "resident_id", "id_number": "11010519491231002X"}))]
+pub struct IdentityView {
+    pub id_type: IdType,
+    pub id_number: String,
+}
+
+/// Read the full identity number (decrypted). Clinicians only; every read is audited.
+#[utoipa::path(
+    tag = "handbooks",
+    params(("id" = String, Path, description = "Handbook id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The identity document", body = IdentityView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians see full identity numbers", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/handbooks/{id}/identity")]
+pub async fn read_identity(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let row = db::run_tx(&state.pool, move |conn| {
+        let county = access::staff_scope(conn, &staff, &id)?;
+        Event::new(&staff, "handbook.read_identity", "handbook").resource(&id).county(county).record(conn, &ctx)?;
+        profile::load(conn, &id)
+    })
+    .await?;
+    let number = state.cipher.decrypt(&row.id_number_enc).map_err(|e| AppError::internal(e.to_string()))?;
+    Ok(HttpResponse::Ok().json(IdentityView { id_type: IdType::parse(&row.id_type).unwrap_or(IdType::Other), id_number: number }))
+}
+
+/// Correct a profile. Name the version you read in `If-Match`; the old version is kept.
+#[utoipa::path(
+    tag = "handbooks",
+    params(("id" = String, Path, description = "Handbook id"), ("If-Match" = String, Header, description = "ETag of the version being replaced, e.g. \"v3\"")),
+    request_body = ProfileChanges,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The new version", body = HandbookView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians correct profiles", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Someone changed it since: read it again", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/handbooks/{id}")]
+pub async fn amend(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: ValidJson<ProfileChanges>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let row = db::run_tx(&state.pool, move |conn| {
+        access::staff_scope(conn, &staff, &id)?;
+        let row = profile::load(conn, &id)?;
+        if_match.check(row.version)?;
+        let row = profile::amend(conn, row, body.0, &staff.id)?;
+        Event::new(&staff, "handbook.amend", "handbook").resource(&id).county(&row.county_code).record(conn, &ctx)?;
+        Ok(row)
+    })
+    .await?;
+    Ok(with_etag(HttpResponse::Ok(), &row.view()))
+}
+
+/// An earlier version of a record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VersionView {
+    pub version: i64,
+    /// Who replaced this version, when and why.
+    pub changed_by: String,
+    pub changed_at: chrono::DateTime<Utc>,
+    pub reason: Option<String>,
+    /// The record as it was.
+    #[schema(value_type = Object)]
+    pub snapshot: serde_json::Value,
+}
+
+/// The correction history of a profile, oldest first. Audited.
+#[utoipa::path(
+    tag = "handbooks",
+    params(("id" = String, Path, description = "Handbook id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Earlier versions", body = Vec<VersionView>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/handbooks/{id}/versions")]
+pub async fn versions(
+    staff: Staff<RecordReader>,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let rows = db::run_tx(&state.pool, move |conn| {
+        let county = access::staff_scope(conn, &staff, &id)?;
+        Event::new(&staff, "handbook.read_versions", "handbook").resource(&id).county(county).record(conn, &ctx)?;
+        Ok(handbook_versions::table
+            .filter(handbook_versions::handbook_id.eq(&id))
+            .order(handbook_versions::version.asc())
+            .select((handbook_versions::version, handbook_versions::changed_by, handbook_versions::changed_at, handbook_versions::reason, handbook_versions::snapshot))
+            .load::<(i64, String, chrono::NaiveDateTime, Option<String>, String)>(conn)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(version_views(rows)))
+}
+
+pub fn version_views(rows: Vec<(i64, String, chrono::NaiveDateTime, Option<String>, String)>) -> Vec<VersionView> {
+    rows.into_iter()
+        .map(|(version, changed_by, changed_at, reason, snapshot)| VersionView {
+            version,
+            changed_by,
+            changed_at: changed_at.and_utc(),
+            reason,
+            snapshot: serde_json::from_str(&snapshot).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// A one-time code and when it stops working.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"code": "K7PQ3MZD", "expires_at": "2026-11-23T10:30:00Z"}))]
+pub struct CodeView {
+    /// Show it once (e.g. as a QR code); it works a single time.
+    pub code: String,
+    pub expires_at: chrono::DateTime<Utc>,
+}
+
+/// Issue a binding code: the mother enters it in the mini-program to link her WeChat account to
+/// this handbook. Valid for 2 hours, once.
+#[utoipa::path(
+    tag = "handbooks",
+    params(("id" = String, Path, description = "Handbook id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The code", body = CodeView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians issue binding codes", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/handbooks/{id}/binding-codes")]
+pub async fn binding_code(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let (code, expires_at) = db::run_tx(&state.pool, move |conn| {
+        let county = access::staff_scope(conn, &staff, &id)?;
+        let issued = codes::issue(conn, Purpose::Bind, &id, &county, &staff.id)?;
+        Event::new(&staff, "handbook.binding_code", "handbook").resource(&id).county(county).record(conn, &ctx)?;
+        Ok(issued)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(CodeView { code, expires_at: expires_at.and_utc() }))
+}
+
+/// A code someone gave the caller.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "K7PQ3MZD"}))]
+pub struct CodeRequest {
+    #[validate(length(min = 1, max = 32))]
+    pub code: String,
+}
+
+/// Uses a code once; a wrong code is audited as a failure and throttled like a password.
+pub fn redeem_code(
+    conn: &mut DbConn,
+    state: &AppState,
+    ctx: &RequestCtx,
+    actor: Actor,
+    purpose: Purpose,
+    code: &str,
+) -> Result<Result<(String, String), AppError>, AppError> {
+    let label = actor.id.clone().unwrap_or_default();
+    if let Some(wait) = throttle::retry_after(conn, "code.redeem", &label, ctx.client_addr.as_deref(), &state.settings.throttle)? {
+        return Ok(Err(AppError::TooManyRequests { retry_after_secs: wait }));
+    }
+    match codes::redeem(conn, purpose, code, &label)? {
+        Some(found) => Ok(Ok(found)),
+        None => {
+            let mut failure = Event::new(actor, "code.redeem", "access_code").outcome(Outcome::Failure);
+            failure = failure.detail(serde_json::json!({"label": label}));
+            failure.record_with_label(conn, ctx, &label)?;
+            Ok(Err(AppError::invalid_field("/code", "code_invalid", "the code is wrong, used or expired")))
+        }
+    }
+}
+
+/// Use a mother's share code: this institution may then see her handbook (e.g. she is visiting
+/// from another county). Codes work once, for 30 minutes.
+#[utoipa::path(
+    tag = "handbooks",
+    request_body = CodeRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The handbook now in your scope", body = HandbookView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians and village doctors take share codes", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong, used or expired code", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/handbooks/shared")]
+pub async fn redeem_share_code(
+    staff: Staff<CareProvider>,
+    body: ValidJson<CodeRequest>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let staff = staff.principal;
+    let st = state.clone();
+    let outcome = db::run_tx(&state.pool, move |conn| {
+        let (handbook_id, county) = match redeem_code(conn, &st, &ctx, Actor::from(&staff), Purpose::ShareClinic, &body.0.code)? {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(e)),
+        };
+        access::grant(conn, &handbook_id, &staff.institution_id, &county, Grant::ShareCode, None)?;
+        Event::new(&staff, "handbook.share_code_used", "handbook").resource(&handbook_id).county(&county).record(conn, &ctx)?;
+        Ok(Ok(profile::load(conn, &handbook_id)?))
+    })
+    .await?;
+    let row = outcome?;
+    Ok(with_etag(HttpResponse::Ok(), &row.view()))
+}
