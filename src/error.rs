@@ -254,7 +254,10 @@ impl ResponseError for AppError {
                 response.insert_header((header::ALLOW, allow.join(", ")));
             }
             AppError::PreconditionFailed { current_version } => {
-                response.insert_header((header::ETAG, crate::http::versioning::etag(*current_version)));
+                response.insert_header((
+                    header::ETAG,
+                    crate::http::versioning::etag(*current_version),
+                ));
             }
             AppError::Unauthenticated | AppError::InvalidToken => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

@@ -26,6 +26,10 @@ use crate::error::{FieldError, Problem};
         (name = "regions", description = "Statistical division codes, province to village"),
         (name = "institutions", description = "Clinics, health centres, hospitals, MCH centres"),
         (name = "staff", description = "Staff accounts and roles"),
+        (name = "handbooks", description = "The handbook (母子健康手册) for clinics: registration, profile, identity, codes"),
+        (name = "my handbook", description = "The handbook for mothers and their families (WeChat)"),
+        (name = "pregnancies", description = "Pregnancy episodes: dating, end, delivery"),
+        (name = "checkups", description = "Antenatal checkups (产检) with lab results, ultrasounds and computed flags"),
         (name = "audit", description = "The append-only audit log"),
         (name = "health", description = "Liveness and readiness"),
     )

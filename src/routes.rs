@@ -2,7 +2,7 @@
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use crate::{audit, auth, health, org};
+use crate::{audit, auth, checkups, handbook, health, org, pregnancy};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
@@ -29,6 +29,40 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(org::staff::list_staff)
                 .service(org::staff::get_staff)
                 .service(org::staff::disable_staff)
+                // the handbook: staff
+                .service(handbook::routes::register)
+                .service(handbook::routes::list)
+                .service(handbook::routes::redeem_share_code)
+                .service(handbook::routes::get)
+                .service(handbook::routes::read_identity)
+                .service(handbook::routes::amend)
+                .service(handbook::routes::versions)
+                .service(handbook::routes::binding_code)
+                // the handbook: the family
+                .service(handbook::me::start)
+                .service(handbook::me::bind)
+                .service(handbook::me::amend)
+                .service(handbook::me::share)
+                .service(handbook::me::join)
+                .service(handbook::me::list_mine)
+                .service(handbook::mine::my_handbook)
+                .service(handbook::mine::linked_handbook)
+                .service(handbook::mine::my_checkup)
+                // pregnancies
+                .service(pregnancy::routes::create)
+                .service(pregnancy::routes::list)
+                .service(pregnancy::routes::get)
+                .service(pregnancy::routes::redate)
+                .service(pregnancy::routes::end)
+                .service(pregnancy::routes::deliver)
+                // checkups
+                .service(checkups::routes::create)
+                .service(checkups::routes::list)
+                .service(checkups::routes::get)
+                .service(checkups::routes::amend)
+                .service(checkups::routes::versions)
+                .service(checkups::routes::add_labs)
+                .service(checkups::routes::add_ultrasound)
                 // audit
                 .service(audit::routes::list_audit_events),
         );

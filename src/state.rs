@@ -1,8 +1,8 @@
 //! What every handler can reach: the pool, token keys, the WeChat client, configuration.
 
 use crate::{
-    auth::tokens::TokenKeys, auth::wechat::WechatClient, config::Settings, crypto::FieldCipher, db::Pool,
-    keys::Keys,
+    auth::tokens::TokenKeys, auth::wechat::WechatClient, config::Settings, crypto::FieldCipher,
+    db::Pool, keys::Keys,
 };
 
 pub struct AppState {

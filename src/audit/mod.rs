@@ -152,7 +152,12 @@ impl Event {
     }
 
     /// Records with `label` as the actor label (what throttling counts failures by).
-    pub fn record_with_label(mut self, conn: &mut DbConn, ctx: &RequestCtx, label: &str) -> QueryResult<()> {
+    pub fn record_with_label(
+        mut self,
+        conn: &mut DbConn,
+        ctx: &RequestCtx,
+        label: &str,
+    ) -> QueryResult<()> {
         self.actor.label = Some(label.to_string());
         self.record(conn, ctx)
     }

@@ -6,3 +6,6 @@ pub mod weight_gain;
 
 #[cfg(test)]
 mod domain_examples;
+pub mod labs;
+pub mod routes;
+pub mod store;

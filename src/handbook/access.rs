@@ -33,8 +33,15 @@ impl Grant {
 }
 
 /// The handbook's county, when `staff` may see it; otherwise 404.
-pub fn staff_scope(conn: &mut DbConn, staff: &StaffPrincipal, handbook_id: &str) -> Result<String, AppError> {
-    let county: String = handbooks::table.find(handbook_id).select(handbooks::county_code).first(conn)?;
+pub fn staff_scope(
+    conn: &mut DbConn,
+    staff: &StaffPrincipal,
+    handbook_id: &str,
+) -> Result<String, AppError> {
+    let county: String = handbooks::table
+        .find(handbook_id)
+        .select(handbooks::county_code)
+        .first(conn)?;
     if staff.has(Role::CountyReviewer) && staff.county_code == county {
         return Ok(county);
     }
@@ -43,7 +50,11 @@ pub fn staff_scope(conn: &mut DbConn, staff: &StaffPrincipal, handbook_id: &str)
         let granted: i64 = handbook_access::table
             .filter(handbook_access::handbook_id.eq(handbook_id))
             .filter(handbook_access::institution_id.eq(&staff.institution_id))
-            .filter(handbook_access::expires_at.is_null().or(handbook_access::expires_at.gt(now)))
+            .filter(
+                handbook_access::expires_at
+                    .is_null()
+                    .or(handbook_access::expires_at.gt(now)),
+            )
             .count()
             .get_result(conn)?;
         if granted > 0 {
@@ -92,7 +103,11 @@ pub enum Relation {
 }
 
 /// The family account's relation to the handbook, or 404.
-pub fn family_scope(conn: &mut DbConn, family: &FamilyPrincipal, handbook_id: &str) -> Result<Relation, AppError> {
+pub fn family_scope(
+    conn: &mut DbConn,
+    family: &FamilyPrincipal,
+    handbook_id: &str,
+) -> Result<Relation, AppError> {
     let relation: Option<String> = handbook_members::table
         .filter(handbook_members::handbook_id.eq(handbook_id))
         .filter(handbook_members::family_account_id.eq(&family.id))
@@ -120,7 +135,13 @@ pub fn own_handbook(conn: &mut DbConn, family: &FamilyPrincipal) -> Result<Strin
 }
 
 /// Links a family account to a handbook.
-pub fn add_member(conn: &mut DbConn, handbook_id: &str, county_code: &str, account_id: &str, relation: Relation) -> QueryResult<()> {
+pub fn add_member(
+    conn: &mut DbConn,
+    handbook_id: &str,
+    county_code: &str,
+    account_id: &str,
+    relation: Relation,
+) -> QueryResult<()> {
     let rel = match relation {
         Relation::Mother => "mother",
         Relation::Family => "family",
@@ -131,7 +152,10 @@ pub fn add_member(conn: &mut DbConn, handbook_id: &str, county_code: &str, accou
             .filter(handbook_members::handbook_id.eq(handbook_id))
             .filter(handbook_members::family_account_id.eq(account_id)),
     )
-    .set((handbook_members::relation.eq(rel), handbook_members::revoked_at.eq(None::<NaiveDateTime>)))
+    .set((
+        handbook_members::relation.eq(rel),
+        handbook_members::revoked_at.eq(None::<NaiveDateTime>),
+    ))
     .execute(conn)?;
     if reactivated == 0 {
         diesel::insert_into(handbook_members::table)

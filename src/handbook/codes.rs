@@ -48,13 +48,24 @@ fn hash(code: &str) -> String {
 
 /// Codes are typed by people: ignore case, spaces and dashes.
 fn normalise(code: &str) -> String {
-    code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
 }
 
 /// Issues a code; returns it (shown once) and its expiry.
-pub fn issue(conn: &mut DbConn, purpose: Purpose, handbook_id: &str, county_code: &str, created_by: &str) -> QueryResult<(String, NaiveDateTime)> {
+pub fn issue(
+    conn: &mut DbConn,
+    purpose: Purpose,
+    handbook_id: &str,
+    county_code: &str,
+    created_by: &str,
+) -> QueryResult<(String, NaiveDateTime)> {
     let mut rng = rand::thread_rng();
-    let code: String = (0..LEN).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect();
+    let code: String = (0..LEN)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect();
     let now = Utc::now().naive_utc();
     let expires_at = now + purpose.lifetime();
     diesel::insert_into(access_codes::table)
@@ -73,14 +84,22 @@ pub fn issue(conn: &mut DbConn, purpose: Purpose, handbook_id: &str, county_code
 
 /// Uses a code once: `(handbook id, county)` when it is valid, unused and unexpired; the
 /// conditional update makes a second use fail even when two arrive at once.
-pub fn redeem(conn: &mut DbConn, purpose: Purpose, code: &str, used_by: &str) -> QueryResult<Option<(String, String)>> {
+pub fn redeem(
+    conn: &mut DbConn,
+    purpose: Purpose,
+    code: &str,
+    used_by: &str,
+) -> QueryResult<Option<(String, String)>> {
     let now = Utc::now().naive_utc();
     let h = hash(code);
     let n = diesel::update(access_codes::table.find(&h))
         .filter(access_codes::purpose.eq(purpose.as_str()))
         .filter(access_codes::used_at.is_null())
         .filter(access_codes::expires_at.gt(now))
-        .set((access_codes::used_at.eq(now), access_codes::used_by.eq(used_by)))
+        .set((
+            access_codes::used_at.eq(now),
+            access_codes::used_by.eq(used_by),
+        ))
         .execute(conn)?;
     if n == 0 {
         return Ok(None);

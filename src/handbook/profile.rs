@@ -71,11 +71,14 @@ pub enum Rh {
 }
 
 fn enum_text<T: Serialize>(v: &Option<T>) -> Option<String> {
-    v.as_ref().and_then(|v| serde_json::to_value(v).ok()).and_then(|v| v.as_str().map(str::to_string))
+    v.as_ref()
+        .and_then(|v| serde_json::to_value(v).ok())
+        .and_then(|v| v.as_str().map(str::to_string))
 }
 
 fn text_enum<T: serde::de::DeserializeOwned>(v: &Option<String>) -> Option<T> {
-    v.as_ref().and_then(|s| serde_json::from_value(serde_json::Value::String(s.clone())).ok())
+    v.as_ref()
+        .and_then(|s| serde_json::from_value(serde_json::Value::String(s.clone())).ok())
 }
 
 /// A new handbook (建档), by a clinic or by the mother herself.
@@ -336,14 +339,22 @@ pub fn check_identity(input: &NewHandbook) -> Result<CheckedIdentity, AppError> 
     };
     let birth_date = match (derived, input.birth_date) {
         (Some(d), Some(given)) if d != given => {
-            errors.push(FieldError::new("/birth_date", "mismatch", "does not match the birth date in the identity number"));
+            errors.push(FieldError::new(
+                "/birth_date",
+                "mismatch",
+                "does not match the birth date in the identity number",
+            ));
             None
         }
         (Some(d), _) => Some(d),
         (None, Some(given)) => Some(given),
         (None, None) => {
             if input.id_type != IdType::ResidentId {
-                errors.push(FieldError::new("/birth_date", "required", "required for this kind of document"));
+                errors.push(FieldError::new(
+                    "/birth_date",
+                    "required",
+                    "required for this kind of document",
+                ));
             }
             None
         }
@@ -351,33 +362,62 @@ pub fn check_identity(input: &NewHandbook) -> Result<CheckedIdentity, AppError> 
     if let Some(b) = birth_date {
         let age = age_on(b, crate::time::china_today());
         if !(10..=65).contains(&age) {
-            errors.push(FieldError::new("/birth_date", "range", format!("gives an age of {age}; expected 10 to 65")));
+            errors.push(FieldError::new(
+                "/birth_date",
+                "range",
+                format!("gives an age of {age}; expected 10 to 65"),
+            ));
         }
     }
     if RegionCode::parse(&input.residence_region_code).is_err() {
-        errors.push(FieldError::new("/residence_region_code", "region_code", "not a valid 12-digit region code"));
+        errors.push(FieldError::new(
+            "/residence_region_code",
+            "region_code",
+            "not a valid 12-digit region code",
+        ));
     }
     match (normalised, birth_date) {
-        (Some(normalised), Some(birth_date)) if errors.is_empty() => {
-            Ok(CheckedIdentity { id_type: input.id_type, normalised, birth_date })
-        }
+        (Some(normalised), Some(birth_date)) if errors.is_empty() => Ok(CheckedIdentity {
+            id_type: input.id_type,
+            normalised,
+            birth_date,
+        }),
         _ => Err(AppError::Validation(errors)),
     }
 }
 
-pub fn region_must_exist(conn: &mut DbConn, field: &str, code: &str) -> Result<RegionCode, AppError> {
-    let parsed = RegionCode::parse(code).map_err(|e| AppError::invalid_field(field, "region_code", e.to_string()))?;
-    let n: i64 = regions::table.filter(regions::code.eq(code)).count().get_result(conn)?;
+pub fn region_must_exist(
+    conn: &mut DbConn,
+    field: &str,
+    code: &str,
+) -> Result<RegionCode, AppError> {
+    let parsed = RegionCode::parse(code)
+        .map_err(|e| AppError::invalid_field(field, "region_code", e.to_string()))?;
+    let n: i64 = regions::table
+        .filter(regions::code.eq(code))
+        .count()
+        .get_result(conn)?;
     if n == 0 {
-        return Err(AppError::invalid_field(field, "not_found", "no region has this code"));
+        return Err(AppError::invalid_field(
+            field,
+            "not_found",
+            "no region has this code",
+        ));
     }
     Ok(parsed)
 }
 
 /// The handbook with this identity document, if one exists.
-pub fn find_by_identity(conn: &mut DbConn, cipher: &FieldCipher, id: &CheckedIdentity) -> QueryResult<Option<HandbookRow>> {
+pub fn find_by_identity(
+    conn: &mut DbConn,
+    cipher: &FieldCipher,
+    id: &CheckedIdentity,
+) -> QueryResult<Option<HandbookRow>> {
     let index = cipher.blind_index(id.id_type.as_str(), &id.normalised);
-    handbooks::table.filter(handbooks::id_blind_index.eq(index)).first(conn).optional()
+    handbooks::table
+        .filter(handbooks::id_blind_index.eq(index))
+        .first(conn)
+        .optional()
 }
 
 pub fn load(conn: &mut DbConn, handbook_id: &str) -> Result<HandbookRow, AppError> {
@@ -398,7 +438,12 @@ pub fn insert(
     let row = HandbookRow {
         id: uuid::Uuid::now_v7().to_string(),
         county_code: region.county_code().to_string(),
-        status: if registered_by.is_some() { "confirmed" } else { "pending" }.into(),
+        status: if registered_by.is_some() {
+            "confirmed"
+        } else {
+            "pending"
+        }
+        .into(),
         registered_institution_id: registered_by.map(str::to_string),
         registered_at: registered_by.map(|_| now),
         id_type: id.id_type.as_str().into(),
@@ -425,12 +470,19 @@ pub fn insert(
         created_at: now,
         updated_at: now,
     };
-    diesel::insert_into(handbooks::table).values(&row).execute(conn)?;
+    diesel::insert_into(handbooks::table)
+        .values(&row)
+        .execute(conn)?;
     Ok(row)
 }
 
 /// Applies changes as a new version, keeping the old one with who and why.
-pub fn amend(conn: &mut DbConn, mut row: HandbookRow, changes: ProfileChanges, changed_by: &str) -> Result<HandbookRow, AppError> {
+pub fn amend(
+    conn: &mut DbConn,
+    mut row: HandbookRow,
+    changes: ProfileChanges,
+    changed_by: &str,
+) -> Result<HandbookRow, AppError> {
     let old = row.view();
     if let Some(code) = &changes.residence_region_code {
         let region = region_must_exist(conn, "/residence_region_code", code)?;
@@ -443,7 +495,16 @@ pub fn amend(conn: &mut DbConn, mut row: HandbookRow, changes: ProfileChanges, c
     macro_rules! set {
         ($($field:ident),*) => { $( if changes.$field.is_some() { row.$field = changes.$field; } )* };
     }
-    set!(phone, address, household_registered, ethnicity, education, occupation, height_cm, pre_pregnancy_weight_kg);
+    set!(
+        phone,
+        address,
+        household_registered,
+        ethnicity,
+        education,
+        occupation,
+        height_cm,
+        pre_pregnancy_weight_kg
+    );
     if changes.blood_group.is_some() {
         row.blood_group = enum_text(&changes.blood_group);
     }
@@ -472,9 +533,17 @@ pub fn amend(conn: &mut DbConn, mut row: HandbookRow, changes: ProfileChanges, c
     row.version += 1;
     row.updated_at = now;
     // The version check in the WHERE clause makes a concurrent amendment lose cleanly.
-    let n = diesel::update(handbooks::table.find(&row.id).filter(handbooks::version.eq(expected))).set(&row).execute(conn)?;
+    let n = diesel::update(
+        handbooks::table
+            .find(&row.id)
+            .filter(handbooks::version.eq(expected)),
+    )
+    .set(&row)
+    .execute(conn)?;
     if n == 0 {
-        return Err(AppError::PreconditionFailed { current_version: expected + 1 });
+        return Err(AppError::PreconditionFailed {
+            current_version: expected + 1,
+        });
     }
     Ok(row)
 }

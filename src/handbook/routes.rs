@@ -26,7 +26,9 @@ use crate::{
 };
 
 fn with_etag(mut response: actix_web::HttpResponseBuilder, view: &HandbookView) -> HttpResponse {
-    response.insert_header((header::ETAG, etag(view.version))).json(view)
+    response
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view)
 }
 
 /// Register a woman (建档). When a handbook with the same identity document exists (registered
@@ -76,14 +78,23 @@ pub async fn register(
     })
     .await?;
     let view = row.view();
-    let builder = if created { HttpResponse::Created() } else { HttpResponse::Ok() };
+    let builder = if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
     let mut builder = builder;
     builder.insert_header((header::LOCATION, format!("/api/v1/handbooks/{}", view.id)));
     Ok(with_etag(builder, &view))
 }
 
 /// Marks a mother-started handbook as confirmed by a clinic (a new version).
-fn confirm(conn: &mut DbConn, mut row: profile::HandbookRow, institution_id: &str, by: &str) -> Result<profile::HandbookRow, AppError> {
+fn confirm(
+    conn: &mut DbConn,
+    mut row: profile::HandbookRow,
+    institution_id: &str,
+    by: &str,
+) -> Result<profile::HandbookRow, AppError> {
     let old = row.view();
     let now = Utc::now().naive_utc();
     diesel::insert_into(handbook_versions::table)
@@ -102,7 +113,9 @@ fn confirm(conn: &mut DbConn, mut row: profile::HandbookRow, institution_id: &st
     row.registered_at = Some(now);
     row.version += 1;
     row.updated_at = now;
-    diesel::update(handbooks::table.find(&row.id)).set(&row).execute(conn)?;
+    diesel::update(handbooks::table.find(&row.id))
+        .set(&row)
+        .execute(conn)?;
     Ok(row)
 }
 
@@ -148,7 +161,13 @@ pub async fn list(
                 .map_err(|e| AppError::invalid_field("/id_number", "id_number", e.to_string()))?,
         ),
         (None, None) => None,
-        _ => return Err(AppError::invalid_field("/id_number", "required", "give id_type and id_number together")),
+        _ => {
+            return Err(AppError::invalid_field(
+                "/id_number",
+                "required",
+                "give id_type and id_number together",
+            ))
+        }
     };
     let staff = staff.principal;
     let limit = q.limit.unwrap_or(50);
@@ -160,7 +179,11 @@ pub async fn list(
             let now = Utc::now().naive_utc();
             let granted = handbook_access::table
                 .filter(handbook_access::institution_id.eq(staff.institution_id.clone()))
-                .filter(handbook_access::expires_at.is_null().or(handbook_access::expires_at.gt(now)))
+                .filter(
+                    handbook_access::expires_at
+                        .is_null()
+                        .or(handbook_access::expires_at.gt(now)),
+                )
                 .select(handbook_access::handbook_id);
             sql = sql.filter(handbooks::id.eq_any(granted));
         }
@@ -170,9 +193,12 @@ pub async fn list(
         if let Some(cursor) = q.cursor {
             sql = sql.filter(handbooks::id.gt(cursor));
         }
-        let rows: Vec<profile::HandbookRow> = sql.order(handbooks::id.asc()).limit(limit + 1).load(conn)?;
+        let rows: Vec<profile::HandbookRow> =
+            sql.order(handbooks::id.asc()).limit(limit + 1).load(conn)?;
         let page = Page::from_rows(rows, limit, |r| r.id.clone()).map(|r| r.view());
-        Event::new(&staff, "handbook.list", "handbook").detail(serde_json::json!({"returned": page.items.len()})).record(conn, &ctx)?;
+        Event::new(&staff, "handbook.list", "handbook")
+            .detail(serde_json::json!({"returned": page.items.len()}))
+            .record(conn, &ctx)?;
         Ok(page)
     })
     .await?;
@@ -202,7 +228,10 @@ pub async fn get(
     let staff = staff.principal;
     let row = db::run_tx(&state.pool, move |conn| {
         let county = access::staff_scope(conn, &staff, &id)?;
-        Event::new(&staff, "handbook.read", "handbook").resource(&id).county(county).record(conn, &ctx)?;
+        Event::new(&staff, "handbook.read", "handbook")
+            .resource(&id)
+            .county(county)
+            .record(conn, &ctx)?;
         profile::load(conn, &id)
     })
     .await?;
@@ -240,12 +269,21 @@ pub async fn read_identity(
     let staff = staff.principal;
     let row = db::run_tx(&state.pool, move |conn| {
         let county = access::staff_scope(conn, &staff, &id)?;
-        Event::new(&staff, "handbook.read_identity", "handbook").resource(&id).county(county).record(conn, &ctx)?;
+        Event::new(&staff, "handbook.read_identity", "handbook")
+            .resource(&id)
+            .county(county)
+            .record(conn, &ctx)?;
         profile::load(conn, &id)
     })
     .await?;
-    let number = state.cipher.decrypt(&row.id_number_enc).map_err(|e| AppError::internal(e.to_string()))?;
-    Ok(HttpResponse::Ok().json(IdentityView { id_type: IdType::parse(&row.id_type).unwrap_or(IdType::Other), id_number: number }))
+    let number = state
+        .cipher
+        .decrypt(&row.id_number_enc)
+        .map_err(|e| AppError::internal(e.to_string()))?;
+    Ok(HttpResponse::Ok().json(IdentityView {
+        id_type: IdType::parse(&row.id_type).unwrap_or(IdType::Other),
+        id_number: number,
+    }))
 }
 
 /// Correct a profile. Name the version you read in `If-Match`; the old version is kept.
@@ -280,7 +318,10 @@ pub async fn amend(
         let row = profile::load(conn, &id)?;
         if_match.check(row.version)?;
         let row = profile::amend(conn, row, body.0, &staff.id)?;
-        Event::new(&staff, "handbook.amend", "handbook").resource(&id).county(&row.county_code).record(conn, &ctx)?;
+        Event::new(&staff, "handbook.amend", "handbook")
+            .resource(&id)
+            .county(&row.county_code)
+            .record(conn, &ctx)?;
         Ok(row)
     })
     .await?;
@@ -323,26 +364,39 @@ pub async fn versions(
     let staff = staff.principal;
     let rows = db::run_tx(&state.pool, move |conn| {
         let county = access::staff_scope(conn, &staff, &id)?;
-        Event::new(&staff, "handbook.read_versions", "handbook").resource(&id).county(county).record(conn, &ctx)?;
+        Event::new(&staff, "handbook.read_versions", "handbook")
+            .resource(&id)
+            .county(county)
+            .record(conn, &ctx)?;
         Ok(handbook_versions::table
             .filter(handbook_versions::handbook_id.eq(&id))
             .order(handbook_versions::version.asc())
-            .select((handbook_versions::version, handbook_versions::changed_by, handbook_versions::changed_at, handbook_versions::reason, handbook_versions::snapshot))
+            .select((
+                handbook_versions::version,
+                handbook_versions::changed_by,
+                handbook_versions::changed_at,
+                handbook_versions::reason,
+                handbook_versions::snapshot,
+            ))
             .load::<(i64, String, chrono::NaiveDateTime, Option<String>, String)>(conn)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(version_views(rows)))
 }
 
-pub fn version_views(rows: Vec<(i64, String, chrono::NaiveDateTime, Option<String>, String)>) -> Vec<VersionView> {
+pub fn version_views(
+    rows: Vec<(i64, String, chrono::NaiveDateTime, Option<String>, String)>,
+) -> Vec<VersionView> {
     rows.into_iter()
-        .map(|(version, changed_by, changed_at, reason, snapshot)| VersionView {
-            version,
-            changed_by,
-            changed_at: changed_at.and_utc(),
-            reason,
-            snapshot: serde_json::from_str(&snapshot).unwrap_or_default(),
-        })
+        .map(
+            |(version, changed_by, changed_at, reason, snapshot)| VersionView {
+                version,
+                changed_by,
+                changed_at: changed_at.and_utc(),
+                reason,
+                snapshot: serde_json::from_str(&snapshot).unwrap_or_default(),
+            },
+        )
         .collect()
 }
 
@@ -380,11 +434,17 @@ pub async fn binding_code(
     let (code, expires_at) = db::run_tx(&state.pool, move |conn| {
         let county = access::staff_scope(conn, &staff, &id)?;
         let issued = codes::issue(conn, Purpose::Bind, &id, &county, &staff.id)?;
-        Event::new(&staff, "handbook.binding_code", "handbook").resource(&id).county(county).record(conn, &ctx)?;
+        Event::new(&staff, "handbook.binding_code", "handbook")
+            .resource(&id)
+            .county(county)
+            .record(conn, &ctx)?;
         Ok(issued)
     })
     .await?;
-    Ok(HttpResponse::Created().json(CodeView { code, expires_at: expires_at.and_utc() }))
+    Ok(HttpResponse::Created().json(CodeView {
+        code,
+        expires_at: expires_at.and_utc(),
+    }))
 }
 
 /// A code someone gave the caller.
@@ -406,16 +466,29 @@ pub fn redeem_code(
     code: &str,
 ) -> Result<Result<(String, String), AppError>, AppError> {
     let label = actor.id.clone().unwrap_or_default();
-    if let Some(wait) = throttle::retry_after(conn, "code.redeem", &label, ctx.client_addr.as_deref(), &state.settings.throttle)? {
-        return Ok(Err(AppError::TooManyRequests { retry_after_secs: wait }));
+    if let Some(wait) = throttle::retry_after(
+        conn,
+        "code.redeem",
+        &label,
+        ctx.client_addr.as_deref(),
+        &state.settings.throttle,
+    )? {
+        return Ok(Err(AppError::TooManyRequests {
+            retry_after_secs: wait,
+        }));
     }
     match codes::redeem(conn, purpose, code, &label)? {
         Some(found) => Ok(Ok(found)),
         None => {
-            let mut failure = Event::new(actor, "code.redeem", "access_code").outcome(Outcome::Failure);
+            let mut failure =
+                Event::new(actor, "code.redeem", "access_code").outcome(Outcome::Failure);
             failure = failure.detail(serde_json::json!({"label": label}));
             failure.record_with_label(conn, ctx, &label)?;
-            Ok(Err(AppError::invalid_field("/code", "code_invalid", "the code is wrong, used or expired")))
+            Ok(Err(AppError::invalid_field(
+                "/code",
+                "code_invalid",
+                "the code is wrong, used or expired",
+            )))
         }
     }
 }
@@ -444,12 +517,29 @@ pub async fn redeem_share_code(
     let staff = staff.principal;
     let st = state.clone();
     let outcome = db::run_tx(&state.pool, move |conn| {
-        let (handbook_id, county) = match redeem_code(conn, &st, &ctx, Actor::from(&staff), Purpose::ShareClinic, &body.0.code)? {
+        let (handbook_id, county) = match redeem_code(
+            conn,
+            &st,
+            &ctx,
+            Actor::from(&staff),
+            Purpose::ShareClinic,
+            &body.0.code,
+        )? {
             Ok(found) => found,
             Err(e) => return Ok(Err(e)),
         };
-        access::grant(conn, &handbook_id, &staff.institution_id, &county, Grant::ShareCode, None)?;
-        Event::new(&staff, "handbook.share_code_used", "handbook").resource(&handbook_id).county(&county).record(conn, &ctx)?;
+        access::grant(
+            conn,
+            &handbook_id,
+            &staff.institution_id,
+            &county,
+            Grant::ShareCode,
+            None,
+        )?;
+        Event::new(&staff, "handbook.share_code_used", "handbook")
+            .resource(&handbook_id)
+            .county(&county)
+            .record(conn, &ctx)?;
         Ok(Ok(profile::load(conn, &handbook_id)?))
     })
     .await?;

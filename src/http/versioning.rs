@@ -19,7 +19,9 @@ impl IfMatch {
         if self.0 == current {
             Ok(())
         } else {
-            Err(AppError::PreconditionFailed { current_version: current })
+            Err(AppError::PreconditionFailed {
+                current_version: current,
+            })
         }
     }
 }
@@ -36,12 +38,9 @@ impl FromRequest for IfMatch {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let result = match req.headers().get(header::IF_MATCH) {
             None => Err(AppError::PreconditionRequired),
-            Some(v) => v
-                .to_str()
-                .ok()
-                .and_then(parse)
-                .map(IfMatch)
-                .ok_or_else(|| AppError::BadRequest("If-Match must be an ETag such as \"v3\"".into())),
+            Some(v) => v.to_str().ok().and_then(parse).map(IfMatch).ok_or_else(|| {
+                AppError::BadRequest("If-Match must be an ETag such as \"v3\"".into())
+            }),
         };
         std::future::ready(result)
     }

@@ -1,3 +1,5 @@
 //! Pregnancy episodes: dating, status, delivery.
 
 pub mod dating;
+pub mod routes;
+pub mod store;

@@ -8,10 +8,22 @@ use mch_handbook::db::schema::*;
 use crate::helpers::*;
 
 /// Column names diesel will use for a table, read from the SQL it generates.
-fn diesel_columns<Q: diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>>(query: Q) -> BTreeSet<String> {
+fn diesel_columns<Q: diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>>(
+    query: Q,
+) -> BTreeSet<String> {
     let sql = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&query).to_string();
     let select = sql.split(" FROM ").next().unwrap();
-    select.split(", ").map(|c| c.rsplit('.').next().unwrap().trim_matches('`').trim_matches('"').to_string()).collect()
+    select
+        .split(", ")
+        .map(|c| {
+            c.rsplit('.')
+                .next()
+                .unwrap()
+                .trim_matches('`')
+                .trim_matches('"')
+                .to_string()
+        })
+        .collect()
 }
 
 #[derive(QueryableByName)]
@@ -26,7 +38,12 @@ fn database_columns(app: &TestApp, table: &str) -> BTreeSet<String> {
     } else {
         format!("SELECT name FROM pragma_table_info('{table}')")
     };
-    sql_query(sql).load::<Column>(&mut *app.conn()).unwrap().into_iter().map(|c| c.name).collect()
+    sql_query(sql)
+        .load::<Column>(&mut *app.conn())
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect()
 }
 
 macro_rules! check {
@@ -43,8 +60,27 @@ macro_rules! check {
 async fn schema_matches_the_migrations() {
     let app = spawn_app().await;
     check!(
-        app, regions, institutions, staff_accounts, staff_roles, family_accounts, sessions, refresh_tokens, audit_events,
-        handbooks, handbook_versions, handbook_members, handbook_access, access_codes, pregnancies, pregnancy_versions,
-        checkups, checkup_versions, lab_results, ultrasounds, children, child_growth,
+        app,
+        regions,
+        institutions,
+        staff_accounts,
+        staff_roles,
+        family_accounts,
+        sessions,
+        refresh_tokens,
+        audit_events,
+        handbooks,
+        handbook_versions,
+        handbook_members,
+        handbook_access,
+        access_codes,
+        pregnancies,
+        pregnancy_versions,
+        checkups,
+        checkup_versions,
+        lab_results,
+        ultrasounds,
+        children,
+        child_growth,
     );
 }

@@ -1,0 +1,721 @@
+//! Checkup endpoints: record a visit, attach lab results and ultrasounds, correct with history.
+
+use actix_web::{get, http::header, post, put, web, HttpResponse};
+use chrono::{NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
+
+use super::{
+    flags::Dipstick,
+    labs::{Kind, LabTest},
+    store::{self, text, CheckupRow, CheckupView, Oedema, Presentation, Symptom},
+};
+use crate::{
+    audit::Event,
+    auth::{
+        roles::{Clinical, RecordReader},
+        Staff, StaffPrincipal,
+    },
+    db::{self, schema::*, DbConn},
+    error::{AppError, FieldError, Problem},
+    handbook::{
+        access::{self, Grant},
+        routes::{version_views, VersionView},
+    },
+    http::{etag, IfMatch, RequestCtx, ValidJson},
+    pregnancy::{dating, store as pregnancy_store},
+    state::AppState,
+};
+
+fn heart_rates(rates: &[i32]) -> Result<(), ValidationError> {
+    if rates.len() <= 6 && rates.iter().all(|r| (50..=240).contains(r)) {
+        Ok(())
+    } else {
+        let mut e = ValidationError::new("range");
+        e.message = Some("up to 6 rates, each 50 to 240 beats per minute".into());
+        Err(e)
+    }
+}
+
+/// The values of a visit (产检). Every field but the date is optional: record what was measured.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "visit_date": "2026-11-20", "weight_kg": 58.5, "bp_systolic": 118, "bp_diastolic": 76,
+    "fundal_height_cm": 24.0, "abdominal_circumference_cm": 88.0, "fetal_heart_rates": [142],
+    "fetal_presentation": "cephalic", "oedema": "none", "urine_protein": "negative", "urine_glucose": "negative",
+    "symptoms": [], "complaints": "偶有腰酸", "advice": "注意休息，均衡饮食", "next_appointment": "2026-12-18"
+}))]
+pub struct CheckupInput {
+    pub visit_date: NaiveDate,
+    #[validate(range(min = 30.0, max = 250.0))]
+    pub weight_kg: Option<f64>,
+    /// mmHg.
+    #[validate(range(min = 60, max = 260))]
+    pub bp_systolic: Option<i32>,
+    /// mmHg.
+    #[validate(range(min = 30, max = 160))]
+    pub bp_diastolic: Option<i32>,
+    #[validate(range(min = 5.0, max = 50.0))]
+    pub fundal_height_cm: Option<f64>,
+    #[validate(range(min = 50.0, max = 160.0))]
+    pub abdominal_circumference_cm: Option<f64>,
+    /// One rate per fetus, beats per minute.
+    #[serde(default)]
+    #[validate(custom(function = "heart_rates"))]
+    pub fetal_heart_rates: Vec<i32>,
+    pub fetal_presentation: Option<Presentation>,
+    pub oedema: Option<Oedema>,
+    pub urine_protein: Option<Dipstick>,
+    pub urine_glucose: Option<Dipstick>,
+    #[serde(default)]
+    #[validate(length(max = 10))]
+    pub symptoms: Vec<Symptom>,
+    #[validate(length(max = 1000))]
+    pub complaints: Option<String>,
+    #[validate(length(max = 2000))]
+    pub advice: Option<String>,
+    pub next_appointment: Option<NaiveDate>,
+    /// Why a recorded visit is corrected: required when amending.
+    #[validate(length(min = 1, max = 500))]
+    pub reason: Option<String>,
+}
+
+/// Checks across fields and against the pregnancy; returns the gestational age at the visit.
+fn check(input: &CheckupInput, edd: NaiveDate) -> Result<i32, AppError> {
+    let mut errors = Vec::new();
+    let today = crate::time::china_today();
+    if input.visit_date > today {
+        errors.push(FieldError::new(
+            "/visit_date",
+            "future",
+            "cannot be in the future",
+        ));
+    }
+    let ga = dating::ga_on(edd, input.visit_date);
+    if !(0..=44 * 7).contains(&ga.days()) {
+        errors.push(FieldError::new(
+            "/visit_date",
+            "range",
+            format!("gives a gestational age of {ga}; expected 0+0 to 44+0"),
+        ));
+    }
+    match (input.bp_systolic, input.bp_diastolic) {
+        (Some(s), Some(d)) if s <= d => {
+            errors.push(FieldError::new(
+                "/bp_diastolic",
+                "range",
+                "must be lower than the systolic pressure",
+            ));
+        }
+        (Some(_), None) => errors.push(FieldError::new(
+            "/bp_diastolic",
+            "required",
+            "give both pressures",
+        )),
+        (None, Some(_)) => errors.push(FieldError::new(
+            "/bp_systolic",
+            "required",
+            "give both pressures",
+        )),
+        _ => {}
+    }
+    if input
+        .next_appointment
+        .is_some_and(|n| n <= input.visit_date)
+    {
+        errors.push(FieldError::new(
+            "/next_appointment",
+            "range",
+            "must be after the visit",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(ga.days() as i32)
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+fn apply(row: &mut CheckupRow, input: &CheckupInput, ga_days: i32) {
+    row.visit_date = input.visit_date;
+    row.ga_days = ga_days;
+    row.weight_kg = input.weight_kg;
+    row.bp_systolic = input.bp_systolic;
+    row.bp_diastolic = input.bp_diastolic;
+    row.fundal_height_cm = input.fundal_height_cm;
+    row.abdominal_circumference_cm = input.abdominal_circumference_cm;
+    row.fetal_heart_rates = (!input.fetal_heart_rates.is_empty()).then(|| {
+        input
+            .fetal_heart_rates
+            .iter()
+            .map(i32::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    row.fetal_presentation = input.fetal_presentation.as_ref().map(text);
+    row.oedema = input.oedema.as_ref().map(text);
+    row.urine_protein = input.urine_protein.map(|d| d.as_str().to_string());
+    row.urine_glucose = input.urine_glucose.map(|d| d.as_str().to_string());
+    row.symptoms = (!input.symptoms.is_empty()).then(|| {
+        input
+            .symptoms
+            .iter()
+            .map(text)
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    row.complaints = input.complaints.clone();
+    row.advice = input.advice.clone();
+    row.next_appointment = input.next_appointment;
+}
+
+fn respond(builder: &mut actix_web::HttpResponseBuilder, view: CheckupView) -> HttpResponse {
+    builder
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view)
+}
+
+/// Record a checkup for an ongoing pregnancy. The answer carries the computed flags.
+#[utoipa::path(
+    tag = "checkups",
+    params(("id" = String, Path, description = "Pregnancy id")),
+    request_body = CheckupInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded, with flags", body = CheckupView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians record checkups", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The pregnancy is not ongoing", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid or implausible values (each field named)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/pregnancies/{id}/checkups")]
+pub async fn create(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    body: ValidJson<CheckupInput>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let pregnancy_id = path.into_inner();
+    let input = body.0;
+    let staff = staff.principal;
+    let view = db::run_tx(&state.pool, move |conn| {
+        let pregnancy = pregnancy_store::load_for_staff(conn, &staff, &pregnancy_id)?;
+        if pregnancy.status != "ongoing" {
+            return Err(AppError::conflict(
+                "pregnancy_not_ongoing",
+                "checkups are recorded for ongoing pregnancies",
+            ));
+        }
+        let ga_days = check(&input, pregnancy.edd)?;
+        let now = Utc::now().naive_utc();
+        let mut row = CheckupRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            pregnancy_id: pregnancy.id.clone(),
+            handbook_id: pregnancy.handbook_id.clone(),
+            county_code: pregnancy.county_code.clone(),
+            institution_id: staff.institution_id.clone(),
+            version: 1,
+            visit_date: input.visit_date,
+            ga_days,
+            weight_kg: None,
+            bp_systolic: None,
+            bp_diastolic: None,
+            fundal_height_cm: None,
+            abdominal_circumference_cm: None,
+            fetal_heart_rates: None,
+            fetal_presentation: None,
+            oedema: None,
+            urine_protein: None,
+            urine_glucose: None,
+            symptoms: None,
+            complaints: None,
+            advice: None,
+            next_appointment: None,
+            recorded_by: staff.id.clone(),
+            created_at: now,
+            updated_at: now,
+            mother_seen_at: None,
+        };
+        apply(&mut row, &input, ga_days);
+        diesel::insert_into(checkups::table)
+            .values(&row)
+            .execute(conn)?;
+        access::grant(
+            conn,
+            &row.handbook_id,
+            &staff.institution_id,
+            &row.county_code,
+            Grant::Checkup,
+            None,
+        )?;
+        Event::new(&staff, "checkup.create", "checkup")
+            .resource(&row.id)
+            .county(&row.county_code)
+            .record(conn, &ctx)?;
+        Ok(store::view(conn, &row)?)
+    })
+    .await?;
+    let location = format!("/api/v1/checkups/{}", view.id);
+    Ok(respond(
+        HttpResponse::Created().insert_header((header::LOCATION, location)),
+        view,
+    ))
+}
+
+/// The checkups of a pregnancy, by visit date. Audited.
+#[utoipa::path(
+    tag = "checkups",
+    params(("id" = String, Path, description = "Pregnancy id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Checkups with flags", body = Vec<CheckupView>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/pregnancies/{id}/checkups")]
+pub async fn list(
+    staff: Staff<RecordReader>,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let pregnancy_id = path.into_inner();
+    let staff = staff.principal;
+    let views = db::run_tx(&state.pool, move |conn| {
+        let pregnancy = pregnancy_store::load_for_staff(conn, &staff, &pregnancy_id)?;
+        Event::new(&staff, "checkup.list", "pregnancy")
+            .resource(&pregnancy_id)
+            .county(&pregnancy.county_code)
+            .record(conn, &ctx)?;
+        let rows: Vec<CheckupRow> = checkups::table
+            .filter(checkups::pregnancy_id.eq(&pregnancy_id))
+            .order((checkups::visit_date.asc(), checkups::id.asc()))
+            .load(conn)?;
+        rows.iter()
+            .map(|r| store::view(conn, r))
+            .collect::<QueryResult<Vec<_>>>()
+            .map_err(AppError::from)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// A checkup in the caller's scope; 404 otherwise.
+fn load_for_staff(
+    conn: &mut DbConn,
+    staff: &StaffPrincipal,
+    id: &str,
+) -> Result<CheckupRow, AppError> {
+    let row: CheckupRow = checkups::table.find(id).first(conn)?;
+    access::staff_scope(conn, staff, &row.handbook_id)?;
+    Ok(row)
+}
+
+/// Only the institution that recorded a visit corrects it or adds results to it.
+fn require_own(staff: &StaffPrincipal, row: &CheckupRow) -> Result<(), AppError> {
+    if row.institution_id == staff.institution_id {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Read a checkup with its results and flags. Audited.
+#[utoipa::path(
+    tag = "checkups",
+    params(("id" = String, Path, description = "Checkup id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The checkup", body = CheckupView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/checkups/{id}")]
+pub async fn get(
+    staff: Staff<RecordReader>,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let view = db::run_tx(&state.pool, move |conn| {
+        let row = load_for_staff(conn, &staff, &id)?;
+        Event::new(&staff, "checkup.read", "checkup")
+            .resource(&id)
+            .county(&row.county_code)
+            .record(conn, &ctx)?;
+        Ok(store::view(conn, &row)?)
+    })
+    .await?;
+    Ok(respond(&mut HttpResponse::Ok(), view))
+}
+
+/// Correct a recorded visit: the values are replaced as a new version, the old one is kept with
+/// who, when and `reason` (required). Name the version in `If-Match`.
+#[utoipa::path(
+    tag = "checkups",
+    params(("id" = String, Path, description = "Checkup id"), ("If-Match" = String, Header, description = "ETag being replaced")),
+    request_body = CheckupInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The new version", body = CheckupView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the recording institution's clinicians correct a visit", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since: read it again", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid values, or no reason", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/checkups/{id}")]
+pub async fn amend(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: ValidJson<CheckupInput>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let input = body.0;
+    let Some(reason) = input.reason.clone() else {
+        return Err(AppError::invalid_field(
+            "/reason",
+            "required",
+            "say why the visit is corrected",
+        ));
+    };
+    let staff = staff.principal;
+    let view = db::run_tx(&state.pool, move |conn| {
+        let old = load_for_staff(conn, &staff, &id)?;
+        require_own(&staff, &old)?;
+        if_match.check(old.version)?;
+        let edd: NaiveDate = pregnancies::table
+            .find(&old.pregnancy_id)
+            .select(pregnancies::edd)
+            .first(conn)?;
+        let ga_days = check(&input, edd)?;
+        let old_view = store::view(conn, &old)?;
+        let now = Utc::now().naive_utc();
+        diesel::insert_into(checkup_versions::table)
+            .values((
+                checkup_versions::checkup_id.eq(&old.id),
+                checkup_versions::version.eq(old.version),
+                checkup_versions::county_code.eq(&old.county_code),
+                checkup_versions::snapshot.eq(serde_json::to_string(&old_view).unwrap_or_default()),
+                checkup_versions::changed_by.eq(&staff.id),
+                checkup_versions::changed_at.eq(now),
+                checkup_versions::reason.eq(&reason),
+            ))
+            .execute(conn)?;
+        let mut row = old.clone();
+        apply(&mut row, &input, ga_days);
+        row.version = old.version + 1;
+        row.updated_at = now;
+        // A corrected visit is news for the mother again.
+        row.mother_seen_at = None;
+        let n = diesel::update(
+            checkups::table
+                .find(&id)
+                .filter(checkups::version.eq(old.version)),
+        )
+        .set(&row)
+        .execute(conn)?;
+        if n == 0 {
+            return Err(AppError::PreconditionFailed {
+                current_version: old.version + 1,
+            });
+        }
+        Event::new(&staff, "checkup.amend", "checkup")
+            .resource(&id)
+            .county(&row.county_code)
+            .record(conn, &ctx)?;
+        Ok(store::view(conn, &row)?)
+    })
+    .await?;
+    Ok(respond(&mut HttpResponse::Ok(), view))
+}
+
+/// The earlier versions of a checkup, oldest first. Audited.
+#[utoipa::path(
+    tag = "checkups",
+    params(("id" = String, Path, description = "Checkup id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Earlier versions", body = Vec<VersionView>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/checkups/{id}/versions")]
+pub async fn versions(
+    staff: Staff<RecordReader>,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let rows = db::run_tx(&state.pool, move |conn| {
+        let row = load_for_staff(conn, &staff, &id)?;
+        Event::new(&staff, "checkup.read_versions", "checkup")
+            .resource(&id)
+            .county(&row.county_code)
+            .record(conn, &ctx)?;
+        Ok(checkup_versions::table
+            .filter(checkup_versions::checkup_id.eq(&id))
+            .order(checkup_versions::version.asc())
+            .select((
+                checkup_versions::version,
+                checkup_versions::changed_by,
+                checkup_versions::changed_at,
+                checkup_versions::reason,
+                checkup_versions::snapshot,
+            ))
+            .load::<(i64, String, chrono::NaiveDateTime, Option<String>, String)>(conn)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(version_views(rows)))
+}
+
+/// One result: `value` for numeric tests, `result` for the others.
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LabInput {
+    pub test: LabTest,
+    pub value: Option<f64>,
+    #[validate(length(min = 1, max = 20))]
+    pub result: Option<String>,
+}
+
+/// Results reported by the laboratory (often the same afternoon).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"results": [{"test": "hb", "value": 102}, {"test": "ogtt_0h", "value": 4.6},
+    {"test": "ogtt_1h", "value": 10.2}, {"test": "ogtt_2h", "value": 7.9}, {"test": "hbsag", "result": "negative"}]}))]
+pub struct LabResults {
+    #[validate(length(min = 1, max = 40), nested)]
+    pub results: Vec<LabInput>,
+}
+
+fn check_labs(input: &LabResults) -> Result<(), AppError> {
+    let mut errors = Vec::new();
+    for (i, r) in input.results.iter().enumerate() {
+        match (r.test.kind(), r.value, &r.result) {
+            (Kind::Numeric { min, max, unit }, Some(v), None) => {
+                if !(min..=max).contains(&v) || !v.is_finite() {
+                    errors.push(FieldError::new(
+                        format!("/results/{i}/value"),
+                        "range",
+                        format!("must be between {min} and {max} {unit}"),
+                    ));
+                }
+            }
+            (Kind::Numeric { .. }, _, _) => {
+                errors.push(FieldError::new(
+                    format!("/results/{i}/value"),
+                    "required",
+                    "a numeric value (and no `result`) is required",
+                ));
+            }
+            (Kind::Choice(choices), None, Some(text)) => {
+                if !choices.contains(&text.as_str()) {
+                    errors.push(FieldError::new(
+                        format!("/results/{i}/result"),
+                        "choice",
+                        format!("one of {}", choices.join(", ")),
+                    ));
+                }
+            }
+            (Kind::Choice(choices), _, _) => {
+                errors.push(FieldError::new(
+                    format!("/results/{i}/result"),
+                    "required",
+                    format!("one of {} (and no `value`)", choices.join(", ")),
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// Attach lab results to a visit. The mother sees them as soon as they are saved (unread until
+/// she opens them); the visit's flags include them.
+#[utoipa::path(
+    tag = "checkups",
+    params(("id" = String, Path, description = "Checkup id")),
+    request_body = LabResults,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The checkup with its results and flags", body = CheckupView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the recording institution's clinicians", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown test, or a value outside the plausible range (each named)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/checkups/{id}/labs")]
+pub async fn add_labs(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    body: ValidJson<LabResults>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let input = body.0;
+    check_labs(&input)?;
+    let staff = staff.principal;
+    let view = db::run_tx(&state.pool, move |conn| {
+        let row = load_for_staff(conn, &staff, &id)?;
+        require_own(&staff, &row)?;
+        let now = Utc::now().naive_utc();
+        for r in &input.results {
+            let unit = match r.test.kind() {
+                Kind::Numeric { unit, .. } => Some(unit.to_string()),
+                Kind::Choice(_) => None,
+            };
+            diesel::insert_into(lab_results::table)
+                .values((
+                    lab_results::id.eq(uuid::Uuid::now_v7().to_string()),
+                    lab_results::checkup_id.eq(&row.id),
+                    lab_results::pregnancy_id.eq(&row.pregnancy_id),
+                    lab_results::handbook_id.eq(&row.handbook_id),
+                    lab_results::county_code.eq(&row.county_code),
+                    lab_results::institution_id.eq(&staff.institution_id),
+                    lab_results::test.eq(r.test.as_str()),
+                    lab_results::value_num.eq(r.value),
+                    lab_results::value_text.eq(&r.result),
+                    lab_results::unit.eq(unit),
+                    lab_results::ga_days.eq(row.ga_days),
+                    lab_results::recorded_by.eq(&staff.id),
+                    lab_results::recorded_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        Event::new(&staff, "checkup.add_labs", "checkup")
+            .resource(&id)
+            .county(&row.county_code)
+            .detail(serde_json::json!({"results": input.results.len()}))
+            .record(conn, &ctx)?;
+        Ok(store::view(conn, &row)?)
+    })
+    .await?;
+    Ok(respond(&mut HttpResponse::Created(), view))
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlacentaPosition {
+    Anterior,
+    Posterior,
+    Fundal,
+    Lateral,
+    LowLying,
+    Previa,
+}
+
+/// An ultrasound report for the visit (biometry in mm, EFW in g, AFI in cm).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"fetal_count": 1, "bpd_mm": 60.0, "hc_mm": 222.0, "ac_mm": 198.0, "fl_mm": 44.0,
+    "efw_g": 690.0, "afi_cm": 14.0, "placenta_position": "posterior"}))]
+pub struct UltrasoundInput {
+    #[validate(range(min = 0, max = 6))]
+    pub fetal_count: Option<i32>,
+    #[validate(range(min = 1.0, max = 120.0))]
+    pub crl_mm: Option<f64>,
+    #[validate(range(min = 10.0, max = 120.0))]
+    pub bpd_mm: Option<f64>,
+    #[validate(range(min = 50.0, max = 400.0))]
+    pub hc_mm: Option<f64>,
+    #[validate(range(min = 40.0, max = 450.0))]
+    pub ac_mm: Option<f64>,
+    #[validate(range(min = 5.0, max = 90.0))]
+    pub fl_mm: Option<f64>,
+    #[validate(range(min = 50.0, max = 6500.0))]
+    pub efw_g: Option<f64>,
+    #[validate(range(min = 0.0, max = 50.0))]
+    pub afi_cm: Option<f64>,
+    pub placenta_position: Option<PlacentaPosition>,
+    #[validate(length(max = 2000))]
+    pub findings: Option<String>,
+}
+
+/// Attach an ultrasound report to a visit.
+#[utoipa::path(
+    tag = "checkups",
+    params(("id" = String, Path, description = "Checkup id")),
+    request_body = UltrasoundInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The checkup with the report", body = CheckupView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the recording institution's clinicians", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Implausible measurements", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/checkups/{id}/ultrasounds")]
+pub async fn add_ultrasound(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    body: ValidJson<UltrasoundInput>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let u = body.0;
+    let staff = staff.principal;
+    let view = db::run_tx(&state.pool, move |conn| {
+        let row = load_for_staff(conn, &staff, &id)?;
+        require_own(&staff, &row)?;
+        let scan_id = uuid::Uuid::now_v7().to_string();
+        diesel::insert_into(ultrasounds::table)
+            .values((
+                ultrasounds::id.eq(&scan_id),
+                ultrasounds::checkup_id.eq(&row.id),
+                ultrasounds::pregnancy_id.eq(&row.pregnancy_id),
+                ultrasounds::handbook_id.eq(&row.handbook_id),
+                ultrasounds::county_code.eq(&row.county_code),
+                ultrasounds::institution_id.eq(&staff.institution_id),
+                ultrasounds::ga_days.eq(row.ga_days),
+                ultrasounds::fetal_count.eq(u.fetal_count),
+                ultrasounds::crl_mm.eq(u.crl_mm),
+                ultrasounds::bpd_mm.eq(u.bpd_mm),
+                ultrasounds::hc_mm.eq(u.hc_mm),
+                ultrasounds::ac_mm.eq(u.ac_mm),
+                ultrasounds::fl_mm.eq(u.fl_mm),
+                ultrasounds::efw_g.eq(u.efw_g),
+                ultrasounds::afi_cm.eq(u.afi_cm),
+                ultrasounds::placenta_position.eq(u.placenta_position.as_ref().map(text)),
+                ultrasounds::findings.eq(&u.findings),
+                ultrasounds::recorded_by.eq(&staff.id),
+                ultrasounds::recorded_at.eq(Utc::now().naive_utc()),
+            ))
+            .execute(conn)?;
+        Event::new(&staff, "checkup.add_ultrasound", "checkup")
+            .resource(&id)
+            .county(&row.county_code)
+            .record(conn, &ctx)?;
+        Ok(store::view(conn, &row)?)
+    })
+    .await?;
+    Ok(respond(&mut HttpResponse::Created(), view))
+}

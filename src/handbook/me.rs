@@ -1,0 +1,360 @@
+//! The family's side: a mother starts her handbook or binds the one her clinic created, keeps
+//! her contact details and history, and shares access with her clinic or family.
+
+use actix_web::{get, http::header, patch, post, web, HttpResponse};
+use chrono::Utc;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::{
+    access::{self, Relation},
+    codes::{self, Purpose},
+    profile::{self, HandbookView, MotherChanges, NewHandbook},
+    routes::{redeem_code, CodeRequest, CodeView},
+};
+use crate::{
+    audit::{Actor, Event},
+    auth::{principal::Principal, FamilyCaller},
+    db::{self, schema::*},
+    error::{AppError, Problem},
+    http::{etag, IfMatch, RequestCtx, ValidJson},
+    state::AppState,
+};
+
+fn actor(caller: &FamilyCaller) -> Actor {
+    Actor::from(&Principal::Family(caller.0.clone()))
+}
+
+/// Start my own handbook in the app. It stays `pending` until a clinic registers me (the clinic
+/// finds it by my identity document and confirms it).
+#[utoipa::path(
+    tag = "my handbook",
+    request_body = NewHandbook,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Started, pending confirmation by a clinic", body = HandbookView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "I already have a handbook, or this identity document is registered (ask the clinic for a binding code)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/me/handbook")]
+pub async fn start(
+    caller: FamilyCaller,
+    body: ValidJson<NewHandbook>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let input = body.0;
+    let checked = profile::check_identity(&input)?;
+    let st = state.clone();
+    let row = db::run_tx(&state.pool, move |conn| {
+        if access::own_handbook(conn, &caller.0).is_ok() {
+            return Err(AppError::conflict(
+                "handbook_exists",
+                "this account already has a handbook",
+            ));
+        }
+        if profile::find_by_identity(conn, &st.cipher, &checked)?.is_some() {
+            return Err(AppError::conflict(
+                "identity_registered",
+                "a handbook with this identity document exists; ask your clinic for a binding code",
+            ));
+        }
+        let row = profile::insert(conn, &st.cipher, &input, &checked, None, &caller.0.id)?;
+        access::add_member(
+            conn,
+            &row.id,
+            &row.county_code,
+            &caller.0.id,
+            Relation::Mother,
+        )?;
+        Event::new(actor(&caller), "handbook.create", "handbook")
+            .resource(&row.id)
+            .county(&row.county_code)
+            .record(conn, &ctx)?;
+        Ok(row)
+    })
+    .await?;
+    let view = row.view();
+    Ok(HttpResponse::Created()
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view))
+}
+
+/// Bind my WeChat account to the handbook my clinic created, with the code the clinic gave me.
+/// A previously bound account of the same handbook is unlinked (e.g. a new phone number).
+#[utoipa::path(
+    tag = "my handbook",
+    request_body = CodeRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Bound; my handbook", body = HandbookView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This account already has a different handbook", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong, used or expired code", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/me/handbook/bind")]
+pub async fn bind(
+    caller: FamilyCaller,
+    body: ValidJson<CodeRequest>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let st = state.clone();
+    let outcome = db::run_tx(&state.pool, move |conn| {
+        let own = access::own_handbook(conn, &caller.0).ok();
+        let (handbook_id, county) =
+            match redeem_code(conn, &st, &ctx, actor(&caller), Purpose::Bind, &body.0.code)? {
+                Ok(found) => found,
+                Err(e) => return Ok(Err(e)),
+            };
+        if own.as_ref().is_some_and(|h| *h != handbook_id) {
+            return Err(AppError::conflict(
+                "handbook_exists",
+                "this account is already bound to another handbook",
+            ));
+        }
+        diesel::update(
+            handbook_members::table
+                .filter(handbook_members::handbook_id.eq(&handbook_id))
+                .filter(handbook_members::relation.eq("mother"))
+                .filter(handbook_members::family_account_id.ne(&caller.0.id))
+                .filter(handbook_members::revoked_at.is_null()),
+        )
+        .set(handbook_members::revoked_at.eq(Utc::now().naive_utc()))
+        .execute(conn)?;
+        access::add_member(conn, &handbook_id, &county, &caller.0.id, Relation::Mother)?;
+        Event::new(actor(&caller), "handbook.bind", "handbook")
+            .resource(&handbook_id)
+            .county(&county)
+            .record(conn, &ctx)?;
+        Ok(Ok(profile::load(conn, &handbook_id)?))
+    })
+    .await?;
+    let view = outcome?.view();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view))
+}
+
+/// Change my contact details or self-reported history. Name the version in `If-Match`.
+#[utoipa::path(
+    tag = "my handbook",
+    params(("If-Match" = String, Header, description = "ETag of the version being replaced")),
+    request_body = MotherChanges,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The new version", body = HandbookView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No handbook yet", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since: read it again", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or a field only the clinic may change", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/me/handbook")]
+pub async fn amend(
+    caller: FamilyCaller,
+    if_match: IfMatch,
+    body: ValidJson<MotherChanges>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let row = db::run_tx(&state.pool, move |conn| {
+        let id = access::own_handbook(conn, &caller.0)?;
+        let row = profile::load(conn, &id)?;
+        if_match.check(row.version)?;
+        let row = profile::amend(conn, row, body.0.into(), &caller.0.id)?;
+        Event::new(actor(&caller), "handbook.amend", "handbook")
+            .resource(&id)
+            .county(&row.county_code)
+            .record(conn, &ctx)?;
+        Ok(row)
+    })
+    .await?;
+    let view = row.view();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view))
+}
+
+/// Who a share code is for.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareWith {
+    /// A clinic I visit for the first time (30 minutes).
+    Clinic,
+    /// A family member, who gets read access (24 hours to use it).
+    Family,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"share_with": "clinic"}))]
+pub struct ShareRequest {
+    pub share_with: ShareWith,
+}
+
+/// Create a share code for a clinic or a family member. Mothers only.
+#[utoipa::path(
+    tag = "my handbook",
+    request_body = ShareRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The code", body = CodeView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No handbook of my own", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/me/handbook/share-codes")]
+pub async fn share(
+    caller: FamilyCaller,
+    body: ValidJson<ShareRequest>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let purpose = match body.0.share_with {
+        ShareWith::Clinic => Purpose::ShareClinic,
+        ShareWith::Family => Purpose::ShareFamily,
+    };
+    let (code, expires_at) = db::run_tx(&state.pool, move |conn| {
+        let id = access::own_handbook(conn, &caller.0)?;
+        let county: String = handbooks::table
+            .find(&id)
+            .select(handbooks::county_code)
+            .first(conn)?;
+        let issued = codes::issue(conn, purpose, &id, &county, &caller.0.id)?;
+        Event::new(actor(&caller), "handbook.share_code", "handbook")
+            .resource(&id)
+            .county(&county)
+            .detail(serde_json::json!({"share_with": body.0.share_with}))
+            .record(conn, &ctx)?;
+        Ok(issued)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(CodeView {
+        code,
+        expires_at: expires_at.and_utc(),
+    }))
+}
+
+/// Join a family member's handbook (read access) with the code she gave me.
+#[utoipa::path(
+    tag = "my handbook",
+    request_body = CodeRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Joined", body = MyHandbookRef),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already linked to this handbook", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong, used or expired code", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong codes; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/me/handbooks/join")]
+pub async fn join(
+    caller: FamilyCaller,
+    body: ValidJson<CodeRequest>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let st = state.clone();
+    let outcome = db::run_tx(&state.pool, move |conn| {
+        let (handbook_id, county) = match redeem_code(
+            conn,
+            &st,
+            &ctx,
+            actor(&caller),
+            Purpose::ShareFamily,
+            &body.0.code,
+        )? {
+            Ok(found) => found,
+            Err(e) => return Ok(Err(e)),
+        };
+        if access::family_scope(conn, &caller.0, &handbook_id).is_ok() {
+            return Err(AppError::conflict(
+                "already_member",
+                "this account is already linked to the handbook",
+            ));
+        }
+        access::add_member(conn, &handbook_id, &county, &caller.0.id, Relation::Family)?;
+        Event::new(actor(&caller), "handbook.join", "handbook")
+            .resource(&handbook_id)
+            .county(&county)
+            .record(conn, &ctx)?;
+        let name: String = handbooks::table
+            .find(&handbook_id)
+            .select(handbooks::full_name)
+            .first(conn)?;
+        Ok(Ok(MyHandbookRef {
+            handbook_id,
+            relation: Relation::Family,
+            full_name: name,
+        }))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(outcome?))
+}
+
+/// A handbook I am linked to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyHandbookRef {
+    pub handbook_id: String,
+    pub relation: Relation,
+    pub full_name: String,
+}
+
+/// The handbooks I am linked to: my own (`mother`) and those shared with me (`family`).
+#[utoipa::path(
+    tag = "my handbook",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Linked handbooks", body = Vec<MyHandbookRef>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me/handbooks")]
+pub async fn list_mine(
+    caller: FamilyCaller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let rows = db::run(&state.pool, move |conn| {
+        Ok(handbook_members::table
+            .inner_join(handbooks::table)
+            .filter(handbook_members::family_account_id.eq(&caller.0.id))
+            .filter(handbook_members::revoked_at.is_null())
+            .order(handbook_members::created_at.asc())
+            .select((
+                handbook_members::handbook_id,
+                handbook_members::relation,
+                handbooks::full_name,
+            ))
+            .load::<(String, String, String)>(conn)?)
+    })
+    .await?;
+    let refs: Vec<MyHandbookRef> = rows
+        .into_iter()
+        .map(|(handbook_id, relation, full_name)| MyHandbookRef {
+            handbook_id,
+            relation: if relation == "mother" {
+                Relation::Mother
+            } else {
+                Relation::Family
+            },
+            full_name,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(refs))
+}

@@ -1,0 +1,296 @@
+//! The mother's view of her handbook (and a family member's view of one shared with them).
+
+use actix_web::{get, web, HttpResponse};
+use chrono::{NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{
+    access::{self, Relation},
+    profile::{self, HandbookView},
+};
+use crate::{
+    audit::{Actor, Event},
+    auth::{principal::Principal, FamilyCaller},
+    checkups::store::{self as checkup_store, CheckupRow, CheckupView},
+    db::{self, schema::*, DbConn},
+    error::{AppError, Problem},
+    http::RequestCtx,
+    pregnancy::store::{PregnancyRow, PregnancyView},
+    state::AppState,
+};
+
+/// A result she has not opened yet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnreadItem {
+    /// `checkup`, `lab_result` or `ultrasound`.
+    pub kind: String,
+    pub id: String,
+    /// Open this checkup to see it (and mark it read).
+    pub checkup_id: String,
+    pub recorded_at: chrono::DateTime<Utc>,
+    /// For lab results, the test.
+    pub test: Option<String>,
+}
+
+/// A child of the handbook.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChildView {
+    pub id: String,
+    pub name: Option<String>,
+    pub sex: String,
+    pub born_at: chrono::DateTime<Utc>,
+    pub birth_weight_g: Option<i32>,
+    pub birth_length_cm: Option<f64>,
+    /// Gestational age at birth, `w+d`.
+    pub ga_at_birth: Option<String>,
+}
+
+/// Everything the mini-program's home page shows, computed here so the app computes nothing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyHandbook {
+    pub relation: Relation,
+    /// Identity number masked.
+    pub profile: HandbookView,
+    /// The ongoing pregnancy, with gestational age today and days to the EDD.
+    pub current_pregnancy: Option<PregnancyView>,
+    /// The next appointment set at the latest checkup.
+    pub next_appointment: Option<NaiveDate>,
+    pub latest_checkup: Option<CheckupView>,
+    /// New results not opened yet (only the mother's own reading clears them).
+    pub unread: Vec<UnreadItem>,
+    pub children: Vec<ChildView>,
+    /// The five-colour risk grade, once grading exists (issue 5); null until then.
+    pub risk_colour: Option<String>,
+}
+
+fn summary(
+    conn: &mut DbConn,
+    handbook_id: &str,
+    relation: Relation,
+) -> Result<MyHandbook, AppError> {
+    let row = profile::load(conn, handbook_id)?;
+    let pregnancy: Option<PregnancyRow> = pregnancies::table
+        .filter(pregnancies::handbook_id.eq(handbook_id))
+        .filter(pregnancies::status.eq("ongoing"))
+        .first(conn)
+        .optional()?;
+    let latest: Option<CheckupRow> = match &pregnancy {
+        Some(p) => checkups::table
+            .filter(checkups::pregnancy_id.eq(&p.id))
+            .order((checkups::visit_date.desc(), checkups::id.desc()))
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    let latest_view = latest
+        .as_ref()
+        .map(|c| checkup_store::view(conn, c))
+        .transpose()?;
+    let mut unread = Vec::new();
+    let visits: Vec<(String, chrono::NaiveDateTime)> = checkups::table
+        .filter(checkups::handbook_id.eq(handbook_id))
+        .filter(checkups::mother_seen_at.is_null())
+        .select((checkups::id, checkups::updated_at))
+        .load(conn)?;
+    unread.extend(visits.into_iter().map(|(id, at)| UnreadItem {
+        kind: "checkup".into(),
+        checkup_id: id.clone(),
+        id,
+        recorded_at: at.and_utc(),
+        test: None,
+    }));
+    let labs: Vec<(String, String, chrono::NaiveDateTime, String)> = lab_results::table
+        .filter(lab_results::handbook_id.eq(handbook_id))
+        .filter(lab_results::mother_seen_at.is_null())
+        .select((
+            lab_results::id,
+            lab_results::checkup_id,
+            lab_results::recorded_at,
+            lab_results::test,
+        ))
+        .load(conn)?;
+    unread.extend(
+        labs.into_iter()
+            .map(|(id, checkup_id, at, test)| UnreadItem {
+                kind: "lab_result".into(),
+                id,
+                checkup_id,
+                recorded_at: at.and_utc(),
+                test: Some(test),
+            }),
+    );
+    let scans: Vec<(String, String, chrono::NaiveDateTime)> = ultrasounds::table
+        .filter(ultrasounds::handbook_id.eq(handbook_id))
+        .filter(ultrasounds::mother_seen_at.is_null())
+        .select((
+            ultrasounds::id,
+            ultrasounds::checkup_id,
+            ultrasounds::recorded_at,
+        ))
+        .load(conn)?;
+    unread.extend(scans.into_iter().map(|(id, checkup_id, at)| UnreadItem {
+        kind: "ultrasound".into(),
+        id,
+        checkup_id,
+        recorded_at: at.and_utc(),
+        test: None,
+    }));
+    unread.sort_by_key(|item| std::cmp::Reverse(item.recorded_at));
+    let kids: Vec<ChildRow> = children::table
+        .filter(children::handbook_id.eq(handbook_id))
+        .order(children::born_at.asc())
+        .select((
+            children::id,
+            children::name,
+            children::sex,
+            children::born_at,
+            children::birth_weight_g,
+            children::birth_length_cm,
+            children::ga_at_birth_days,
+        ))
+        .load(conn)?;
+    Ok(MyHandbook {
+        relation,
+        profile: row.view(),
+        next_appointment: latest.as_ref().and_then(|c| c.next_appointment),
+        current_pregnancy: pregnancy.as_ref().map(PregnancyRow::view),
+        latest_checkup: latest_view,
+        unread,
+        children: kids
+            .into_iter()
+            .map(
+                |(id, name, sex, born_at, birth_weight_g, birth_length_cm, ga)| ChildView {
+                    id,
+                    name,
+                    sex,
+                    born_at: born_at.and_utc(),
+                    birth_weight_g,
+                    birth_length_cm,
+                    ga_at_birth: ga.map(|g| {
+                        crate::pregnancy::dating::GestationalAge(i64::from(g)).to_string()
+                    }),
+                },
+            )
+            .collect(),
+        risk_colour: None,
+    })
+}
+
+/// My handbook: profile (identity masked), current pregnancy with gestational week and days to
+/// the EDD, next appointment, latest checkup with flags, unread results, children.
+#[utoipa::path(
+    tag = "my handbook",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "My handbook", body = MyHandbook),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No handbook bound to this account yet", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me/handbook")]
+pub async fn my_handbook(
+    caller: FamilyCaller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let view = db::run(&state.pool, move |conn| {
+        let id = access::own_handbook(conn, &caller.0)?;
+        summary(conn, &id, Relation::Mother)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// A handbook I am linked to (my own, or one shared with me).
+#[utoipa::path(
+    tag = "my handbook",
+    params(("id" = String, Path, description = "Handbook id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The handbook", body = MyHandbook),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not linked to this account", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me/handbooks/{id}")]
+pub async fn linked_handbook(
+    caller: FamilyCaller,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let view = db::run(&state.pool, move |conn| {
+        let relation = access::family_scope(conn, &caller.0, &id)?;
+        summary(conn, &id, relation)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Open one of my checkups with its results. When the mother opens it, it and its results are
+/// marked read.
+#[utoipa::path(
+    tag = "my handbook",
+    params(("id" = String, Path, description = "Checkup id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The checkup", body = CheckupView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not a checkup of a handbook linked to me", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/me/checkups/{id}")]
+pub async fn my_checkup(
+    caller: FamilyCaller,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let view = db::run_tx(&state.pool, move |conn| {
+        let row: CheckupRow = checkups::table.find(&id).first(conn)?;
+        let relation = access::family_scope(conn, &caller.0, &row.handbook_id)?;
+        let view = checkup_store::view(conn, &row)?;
+        if relation == Relation::Mother {
+            let now = Utc::now().naive_utc();
+            let a = diesel::update(
+                checkups::table
+                    .find(&id)
+                    .filter(checkups::mother_seen_at.is_null()),
+            )
+            .set(checkups::mother_seen_at.eq(now))
+            .execute(conn)?;
+            let b = diesel::update(
+                lab_results::table
+                    .filter(lab_results::checkup_id.eq(&id))
+                    .filter(lab_results::mother_seen_at.is_null()),
+            )
+            .set(lab_results::mother_seen_at.eq(now))
+            .execute(conn)?;
+            let c = diesel::update(
+                ultrasounds::table
+                    .filter(ultrasounds::checkup_id.eq(&id))
+                    .filter(ultrasounds::mother_seen_at.is_null()),
+            )
+            .set(ultrasounds::mother_seen_at.eq(now))
+            .execute(conn)?;
+            if a + b + c > 0 {
+                Event::new(
+                    Actor::from(&Principal::Family(caller.0.clone())),
+                    "checkup.open",
+                    "checkup",
+                )
+                .resource(&id)
+                .county(&row.county_code)
+                .record(conn, &ctx)?;
+            }
+        }
+        Ok(view)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

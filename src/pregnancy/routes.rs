@@ -1,0 +1,703 @@
+//! Pregnancy endpoints: open one, read, re-date, end, record the delivery.
+
+use actix_web::{get, http::header, post, put, web, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
+
+use super::{
+    dating::{self, DatingSource, GestationalAge},
+    store::{self, PregnancyRow, PregnancyView},
+};
+use crate::{
+    audit::Event,
+    auth::{
+        roles::{Clinical, RecordReader},
+        Staff,
+    },
+    db::{self, schema::*},
+    error::{AppError, FieldError, Problem},
+    handbook::access,
+    http::{etag, IfMatch, RequestCtx, ValidJson},
+    state::AppState,
+};
+
+fn valid_ga(text: &str) -> Result<(), ValidationError> {
+    GestationalAge::parse(text).map(|_| ()).ok_or_else(|| {
+        let mut e = ValidationError::new("gestational_age");
+        e.message = Some("weeks+days such as 8+3 (days 0–6)".into());
+        e
+    })
+}
+
+/// A dating ultrasound (crown-rump length scan).
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatingScan {
+    pub scan_date: NaiveDate,
+    /// Gestational age by ultrasound on the scan date, `w+d`.
+    #[validate(custom(function = "valid_ga"))]
+    pub ga: String,
+}
+
+/// IVF dating.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IvfTransfer {
+    pub transfer_date: NaiveDate,
+    /// Embryo age at transfer, days (3 or 5 usually).
+    #[validate(range(min = 2, max = 7))]
+    pub embryo_age_days: i64,
+}
+
+/// A new pregnancy episode. Give the LMP, a dating scan, or an IVF transfer (at least one).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"lmp": "2026-09-01", "gravidity": 2, "parity": 1, "fetal_count": 1}))]
+pub struct NewPregnancy {
+    pub lmp: Option<NaiveDate>,
+    #[validate(nested)]
+    pub dating_scan: Option<DatingScan>,
+    #[validate(nested)]
+    pub ivf: Option<IvfTransfer>,
+    /// Pregnancies including this one (孕次).
+    #[validate(range(min = 1, max = 20))]
+    pub gravidity: i32,
+    /// Previous births (产次).
+    #[validate(range(min = 0, max = 15))]
+    pub parity: i32,
+    #[validate(range(min = 1, max = 6))]
+    pub fetal_count: Option<i32>,
+    /// Defaults to today (China Standard Time).
+    pub registration_date: Option<NaiveDate>,
+}
+
+const MAX_GA_DAYS: i64 = 44 * 7;
+
+/// EDD and dating source from what is known, with cross-field checks reported together.
+fn date_pregnancy(
+    input: &NewPregnancy,
+    registration: NaiveDate,
+) -> Result<(NaiveDate, DatingSource, Option<String>), AppError> {
+    let mut errors = Vec::new();
+    let today = crate::time::china_today();
+    if registration > today {
+        errors.push(FieldError::new(
+            "/registration_date",
+            "future",
+            "cannot be in the future",
+        ));
+    }
+    if input.parity >= input.gravidity {
+        errors.push(FieldError::new(
+            "/parity",
+            "range",
+            "previous births must be fewer than pregnancies including this one",
+        ));
+    }
+    if let Some(lmp) = input.lmp {
+        let ga = dating::ga_from_lmp(lmp, registration).days();
+        if !(0..=MAX_GA_DAYS).contains(&ga) {
+            errors.push(FieldError::new(
+                "/lmp",
+                "range",
+                "gives a gestational age outside 0 to 44 weeks at registration",
+            ));
+        }
+    }
+    if let Some(scan) = &input.dating_scan {
+        if scan.scan_date > today {
+            errors.push(FieldError::new(
+                "/dating_scan/scan_date",
+                "future",
+                "cannot be in the future",
+            ));
+        }
+    }
+    if let Some(ivf) = &input.ivf {
+        if ivf.transfer_date > today {
+            errors.push(FieldError::new(
+                "/ivf/transfer_date",
+                "future",
+                "cannot be in the future",
+            ));
+        }
+    }
+    if input.lmp.is_none() && input.dating_scan.is_none() && input.ivf.is_none() {
+        errors.push(FieldError::new(
+            "/lmp",
+            "required",
+            "give the LMP, a dating scan or an IVF transfer",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    Ok(if let Some(ivf) = &input.ivf {
+        (
+            dating::edd_from_ivf(ivf.transfer_date, ivf.embryo_age_days),
+            DatingSource::IvfTransfer,
+            Some(format!(
+                "day-{} embryo transferred {}",
+                ivf.embryo_age_days, ivf.transfer_date
+            )),
+        )
+    } else if let Some(scan) = &input.dating_scan {
+        let ga = GestationalAge::parse(&scan.ga).unwrap_or(GestationalAge(0));
+        let d = dating::date_by_ultrasound(input.lmp, scan.scan_date, ga);
+        let why = format!(
+            "scan {} at {} ({} days from LMP dating, tolerance {})",
+            scan.scan_date, scan.ga, d.difference_days, d.tolerance_days
+        );
+        (d.edd, d.source, Some(why))
+    } else {
+        (
+            dating::edd_from_lmp(input.lmp.unwrap_or(registration)),
+            DatingSource::Lmp,
+            None,
+        )
+    })
+}
+
+fn respond(builder: &mut actix_web::HttpResponseBuilder, view: PregnancyView) -> HttpResponse {
+    builder
+        .insert_header((header::ETAG, etag(view.version)))
+        .json(view)
+}
+
+/// Open a pregnancy episode (only one may be ongoing). The EDD is computed from the LMP, replaced
+/// by the dating scan when it differs by more than the tolerance (checkups.md §1).
+#[utoipa::path(
+    tag = "pregnancies",
+    params(("id" = String, Path, description = "Handbook id")),
+    request_body = NewPregnancy,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The pregnancy", body = PregnancyView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians open pregnancies", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A pregnancy is already ongoing", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/handbooks/{id}/pregnancies")]
+pub async fn create(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    body: ValidJson<NewPregnancy>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let handbook_id = path.into_inner();
+    let input = body.0;
+    let registration = input
+        .registration_date
+        .unwrap_or_else(crate::time::china_today);
+    let (edd, source, reason) = date_pregnancy(&input, registration)?;
+    let staff = staff.principal;
+    let row = db::run_tx(&state.pool, move |conn| {
+        let county = access::staff_scope(conn, &staff, &handbook_id)?;
+        let ongoing: i64 = pregnancies::table
+            .filter(pregnancies::handbook_id.eq(&handbook_id))
+            .filter(pregnancies::status.eq("ongoing"))
+            .count()
+            .get_result(conn)?;
+        if ongoing > 0 {
+            return Err(AppError::conflict(
+                "pregnancy_ongoing",
+                "this handbook has an ongoing pregnancy; end it or record the delivery first",
+            ));
+        }
+        let now = Utc::now().naive_utc();
+        let row = PregnancyRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            handbook_id: handbook_id.clone(),
+            county_code: county.clone(),
+            lmp: input.lmp,
+            edd,
+            dating_source: source.as_str().into(),
+            dating_reason: reason,
+            gravidity: input.gravidity,
+            parity: input.parity,
+            fetal_count: input.fetal_count,
+            registration_institution_id: staff.institution_id.clone(),
+            registration_date: registration,
+            // Basic public health service: early-pregnancy care before 13 weeks (checkups.md §3).
+            early_registration: dating::ga_on(edd, registration).days() < 13 * 7,
+            status: "ongoing".into(),
+            end_reason: None,
+            ended_on: None,
+            delivered_at: None,
+            delivery_ga_days: None,
+            delivery_mode: None,
+            delivery_institution_id: None,
+            blood_loss_ml: None,
+            maternal_outcome: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        diesel::insert_into(pregnancies::table)
+            .values(&row)
+            .execute(conn)?;
+        Event::new(&staff, "pregnancy.create", "pregnancy")
+            .resource(&row.id)
+            .county(&county)
+            .record(conn, &ctx)?;
+        Ok(row)
+    })
+    .await?;
+    Ok(respond(
+        HttpResponse::Created()
+            .insert_header((header::LOCATION, format!("/api/v1/pregnancies/{}", row.id))),
+        row.view(),
+    ))
+}
+
+/// The pregnancies of a handbook, newest first. Audited.
+#[utoipa::path(
+    tag = "pregnancies",
+    params(("id" = String, Path, description = "Handbook id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Pregnancies", body = Vec<PregnancyView>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/handbooks/{id}/pregnancies")]
+pub async fn list(
+    staff: Staff<RecordReader>,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let handbook_id = path.into_inner();
+    let staff = staff.principal;
+    let rows = db::run_tx(&state.pool, move |conn| {
+        let county = access::staff_scope(conn, &staff, &handbook_id)?;
+        Event::new(&staff, "pregnancy.list", "handbook")
+            .resource(&handbook_id)
+            .county(county)
+            .record(conn, &ctx)?;
+        Ok(pregnancies::table
+            .filter(pregnancies::handbook_id.eq(&handbook_id))
+            .order(pregnancies::id.desc())
+            .load::<PregnancyRow>(conn)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows.iter().map(PregnancyRow::view).collect::<Vec<_>>()))
+}
+
+/// Read a pregnancy with today's gestational age. Audited.
+#[utoipa::path(
+    tag = "pregnancies",
+    params(("id" = String, Path, description = "Pregnancy id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The pregnancy", body = PregnancyView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/pregnancies/{id}")]
+pub async fn get(
+    staff: Staff<RecordReader>,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let row = db::run_tx(&state.pool, move |conn| {
+        let row = store::load_for_staff(conn, &staff, &id)?;
+        Event::new(&staff, "pregnancy.read", "pregnancy")
+            .resource(&id)
+            .county(&row.county_code)
+            .record(conn, &ctx)?;
+        Ok(row)
+    })
+    .await?;
+    Ok(respond(&mut HttpResponse::Ok(), row.view()))
+}
+
+/// Re-dating: a dating scan (applied by the tolerance rule, first qualifying scan only) or a
+/// clinician's EDD with a reason.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Redating {
+    Ultrasound { scan_date: NaiveDate, ga: String },
+    Clinician { edd: NaiveDate, reason: String },
+}
+
+impl Validate for Redating {
+    fn validate(&self) -> Result<(), validator::ValidationErrors> {
+        let mut errors = validator::ValidationErrors::new();
+        match self {
+            Redating::Ultrasound { ga, .. } => {
+                if let Err(e) = valid_ga(ga) {
+                    errors.add("ga", e);
+                }
+            }
+            Redating::Clinician { reason, .. } => {
+                if reason.trim().is_empty() || reason.len() > 500 {
+                    let mut e = ValidationError::new("length");
+                    e.message = Some("a reason of 1 to 500 characters is required".into());
+                    errors.add("reason", e);
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Change the dating of an ongoing pregnancy. Name the version in `If-Match`.
+#[utoipa::path(
+    tag = "pregnancies",
+    params(("id" = String, Path, description = "Pregnancy id"), ("If-Match" = String, Header, description = "ETag being replaced")),
+    request_body = Redating,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The pregnancy, re-dated or (scan within tolerance) unchanged", body = PregnancyView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians date pregnancies", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not ongoing, or already dated by an earlier scan (use a clinician override)", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/pregnancies/{id}/dating")]
+pub async fn redate(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: ValidJson<Redating>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let today = crate::time::china_today();
+    let row = db::run_tx(&state.pool, move |conn| {
+        let old = store::load_for_staff(conn, &staff, &id)?;
+        if_match.check(old.version)?;
+        if old.status != "ongoing" {
+            return Err(AppError::conflict("pregnancy_not_ongoing", "only an ongoing pregnancy can be re-dated"));
+        }
+        let mut row = old.clone();
+        let reason = match body.0 {
+            Redating::Ultrasound { scan_date, ga } => {
+                if scan_date > today {
+                    return Err(AppError::invalid_field("/scan_date", "future", "cannot be in the future"));
+                }
+                if old.dating_source == "ultrasound" {
+                    return Err(AppError::conflict(
+                        "already_dated_by_ultrasound",
+                        "the EDD was set by an earlier scan and later scans do not change it; a clinician may override with a reason",
+                    ));
+                }
+                let d = dating::date_by_ultrasound(old.lmp, scan_date, GestationalAge::parse(&ga).unwrap_or(GestationalAge(0)));
+                let why = format!("scan {scan_date} at {ga}: {} days from LMP dating, tolerance {}", d.difference_days, d.tolerance_days);
+                if d.source == DatingSource::Ultrasound {
+                    row.edd = d.edd;
+                    row.dating_source = DatingSource::Ultrasound.as_str().into();
+                    row.dating_reason = Some(why.clone());
+                }
+                why
+            }
+            Redating::Clinician { edd, reason } => {
+                if (edd - today).num_days() > 44 * 7 || (today - edd).num_days() > 8 * 7 {
+                    return Err(AppError::invalid_field("/edd", "range", "not a plausible EDD for an ongoing pregnancy"));
+                }
+                row.edd = edd;
+                row.dating_source = DatingSource::Clinician.as_str().into();
+                row.dating_reason = Some(reason.trim().to_string());
+                reason
+            }
+        };
+        if row.edd == old.edd && row.dating_source == old.dating_source {
+            return Ok(old);
+        }
+        let row = store::save_version(conn, &old, row, &staff.id, Some(reason))?;
+        Event::new(&staff, "pregnancy.redate", "pregnancy").resource(&id).county(&row.county_code).record(conn, &ctx)?;
+        Ok(row)
+    })
+    .await?;
+    Ok(respond(&mut HttpResponse::Ok(), row.view()))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    Miscarriage,
+    Termination,
+    Ectopic,
+    Molar,
+    Stillbirth,
+    MaternalDeath,
+    LostToFollowUp,
+    Other,
+}
+
+/// A pregnancy that ended without a live delivery recorded here.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "miscarriage", "ended_on": "2026-10-02"}))]
+pub struct EndPregnancy {
+    pub reason: EndReason,
+    pub ended_on: NaiveDate,
+    #[validate(length(max = 500))]
+    pub note: Option<String>,
+}
+
+/// End a pregnancy (miscarriage, termination, ectopic …).
+#[utoipa::path(
+    tag = "pregnancies",
+    params(("id" = String, Path, description = "Pregnancy id"), ("If-Match" = String, Header, description = "ETag being replaced")),
+    request_body = EndPregnancy,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Ended", body = PregnancyView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not ongoing", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/pregnancies/{id}/end")]
+pub async fn end(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: ValidJson<EndPregnancy>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let input = body.0;
+    if input.ended_on > crate::time::china_today() {
+        return Err(AppError::invalid_field(
+            "/ended_on",
+            "future",
+            "cannot be in the future",
+        ));
+    }
+    let row = db::run_tx(&state.pool, move |conn| {
+        let old = store::load_for_staff(conn, &staff, &id)?;
+        if_match.check(old.version)?;
+        if old.status != "ongoing" {
+            return Err(AppError::conflict(
+                "pregnancy_not_ongoing",
+                "the pregnancy has already ended",
+            ));
+        }
+        if input.ended_on < old.registration_date - chrono::Duration::days(MAX_GA_DAYS) {
+            return Err(AppError::invalid_field(
+                "/ended_on",
+                "range",
+                "before the pregnancy began",
+            ));
+        }
+        let mut row = old.clone();
+        row.status = "ended".into();
+        row.end_reason = Some(
+            serde_json::to_value(input.reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+        );
+        row.ended_on = Some(input.ended_on);
+        let row = store::save_version(conn, &old, row, &staff.id, input.note)?;
+        Event::new(&staff, "pregnancy.end", "pregnancy")
+            .resource(&id)
+            .county(&row.county_code)
+            .record(conn, &ctx)?;
+        Ok(row)
+    })
+    .await?;
+    Ok(respond(&mut HttpResponse::Ok(), row.view()))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryMode {
+    Vaginal,
+    Assisted,
+    Caesarean,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    Female,
+    Male,
+    Undetermined,
+}
+
+/// A baby born in this delivery.
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Newborn {
+    pub sex: Sex,
+    #[validate(length(min = 1, max = 50))]
+    pub name: Option<String>,
+    #[validate(range(min = 300, max = 7000))]
+    pub birth_weight_g: Option<i32>,
+    #[validate(range(min = 20.0, max = 65.0))]
+    pub birth_length_cm: Option<f64>,
+}
+
+/// The delivery record; it creates the child records.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"delivered_at": "2027-03-05T06:40:00Z", "mode": "vaginal", "blood_loss_ml": 250,
+    "maternal_outcome": "good", "newborns": [{"sex": "female", "birth_weight_g": 3200, "birth_length_cm": 50.0}]}))]
+pub struct Delivery {
+    pub delivered_at: DateTime<Utc>,
+    pub mode: DeliveryMode,
+    /// Defaults to the caller's institution.
+    #[validate(length(max = 64))]
+    pub institution_id: Option<String>,
+    #[validate(range(min = 0, max = 10000))]
+    pub blood_loss_ml: Option<i32>,
+    #[validate(length(max = 500))]
+    pub maternal_outcome: Option<String>,
+    #[validate(length(min = 1, max = 6), nested)]
+    pub newborns: Vec<Newborn>,
+}
+
+/// Record the delivery: the pregnancy becomes `delivered` and a child record is created for each
+/// newborn, linked to the mother's handbook.
+#[utoipa::path(
+    tag = "pregnancies",
+    params(("id" = String, Path, description = "Pregnancy id"), ("If-Match" = String, Header, description = "ETag being replaced")),
+    request_body = Delivery,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Delivered", body = PregnancyView, headers(("ETag" = String))),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not ongoing", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/pregnancies/{id}/delivery")]
+pub async fn deliver(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    if_match: IfMatch,
+    body: ValidJson<Delivery>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let input = body.0;
+    if input.delivered_at > Utc::now() {
+        return Err(AppError::invalid_field(
+            "/delivered_at",
+            "future",
+            "cannot be in the future",
+        ));
+    }
+    let row = db::run_tx(&state.pool, move |conn| {
+        let old = store::load_for_staff(conn, &staff, &id)?;
+        if_match.check(old.version)?;
+        if old.status != "ongoing" {
+            return Err(AppError::conflict(
+                "pregnancy_not_ongoing",
+                "the pregnancy has already ended",
+            ));
+        }
+        let born_on = crate::time::china_date(input.delivered_at);
+        let ga = dating::ga_on(old.edd, born_on);
+        if !(20 * 7..=MAX_GA_DAYS).contains(&ga.days()) {
+            return Err(AppError::invalid_field(
+                "/delivered_at",
+                "range",
+                format!("gives a gestational age of {ga}; expected 20+0 to 44+0"),
+            ));
+        }
+        let institution = input
+            .institution_id
+            .clone()
+            .unwrap_or_else(|| staff.institution_id.clone());
+        let exists: i64 = institutions::table
+            .find(&institution)
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            return Err(AppError::invalid_field(
+                "/institution_id",
+                "not_found",
+                "no institution has this id",
+            ));
+        }
+        let mut row = old.clone();
+        row.status = "delivered".into();
+        row.delivered_at = Some(input.delivered_at.naive_utc());
+        row.delivery_ga_days = Some(ga.days() as i32);
+        row.delivery_mode = serde_json::to_value(input.mode)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string));
+        row.delivery_institution_id = Some(institution.clone());
+        row.blood_loss_ml = input.blood_loss_ml;
+        row.maternal_outcome = input.maternal_outcome.clone();
+        let row =
+            store::save_version(conn, &old, row, &staff.id, Some("delivery recorded".into()))?;
+        let now = Utc::now().naive_utc();
+        for baby in &input.newborns {
+            let child_id = uuid::Uuid::now_v7().to_string();
+            diesel::insert_into(children::table)
+                .values((
+                    children::id.eq(&child_id),
+                    children::handbook_id.eq(&row.handbook_id),
+                    children::pregnancy_id.eq(&row.id),
+                    children::county_code.eq(&row.county_code),
+                    children::name.eq(&baby.name),
+                    children::sex.eq(serde_json::to_value(baby.sex)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()),
+                    children::born_at.eq(input.delivered_at.naive_utc()),
+                    children::birth_weight_g.eq(baby.birth_weight_g),
+                    children::birth_length_cm.eq(baby.birth_length_cm),
+                    children::ga_at_birth_days.eq(ga.days() as i32),
+                    children::birth_institution_id.eq(&institution),
+                    children::created_by.eq(&staff.id),
+                    children::created_at.eq(now),
+                    children::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            Event::new(&staff, "child.create", "child")
+                .resource(&child_id)
+                .county(&row.county_code)
+                .record(conn, &ctx)?;
+        }
+        Event::new(&staff, "pregnancy.deliver", "pregnancy")
+            .resource(&id)
+            .county(&row.county_code)
+            .record(conn, &ctx)?;
+        Ok(row)
+    })
+    .await?;
+    Ok(respond(&mut HttpResponse::Ok(), row.view()))
+}

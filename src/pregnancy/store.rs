@@ -1,0 +1,181 @@
+//! Pregnancy rows, views and the versioned update shared by the routes.
+
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::dating::{self, DatingSource, Trimester};
+use crate::{
+    auth::StaffPrincipal,
+    db::{schema::*, DbConn},
+    error::AppError,
+    handbook::access,
+};
+
+#[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
+#[diesel(table_name = pregnancies, treat_none_as_null = true)]
+pub struct PregnancyRow {
+    pub id: String,
+    pub handbook_id: String,
+    pub county_code: String,
+    pub lmp: Option<NaiveDate>,
+    pub edd: NaiveDate,
+    pub dating_source: String,
+    pub dating_reason: Option<String>,
+    pub gravidity: i32,
+    pub parity: i32,
+    pub fetal_count: Option<i32>,
+    pub registration_institution_id: String,
+    pub registration_date: NaiveDate,
+    pub early_registration: bool,
+    pub status: String,
+    pub end_reason: Option<String>,
+    pub ended_on: Option<NaiveDate>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub delivery_ga_days: Option<i32>,
+    pub delivery_mode: Option<String>,
+    pub delivery_institution_id: Option<String>,
+    pub blood_loss_ml: Option<i32>,
+    pub maternal_outcome: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A pregnancy as shown, with its gestational age computed today (China Standard Time).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0192f0c4-0000-7000-8000-0000000000p1", "handbook_id": "0192f0c4-0000-7000-8000-0000000000h1",
+    "status": "ongoing", "lmp": "2026-06-01", "edd": "2027-03-08", "dating_source": "lmp", "dating_reason": null,
+    "gravidity": 2, "parity": 1, "fetal_count": 1, "registration_institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
+    "registration_date": "2026-08-10", "early_registration": true, "ga_today": "25+1", "ga_days_today": 176,
+    "days_to_edd": 104, "trimester": "middle", "end_reason": null, "ended_on": null, "delivery": null, "version": 1
+}))]
+pub struct PregnancyView {
+    pub id: String,
+    pub handbook_id: String,
+    /// `ongoing`, `delivered` or `ended`.
+    pub status: String,
+    pub lmp: Option<NaiveDate>,
+    pub edd: NaiveDate,
+    pub dating_source: DatingSource,
+    /// Why the EDD was set the way it was (ultrasound difference, clinician's reason).
+    pub dating_reason: Option<String>,
+    pub gravidity: i32,
+    pub parity: i32,
+    pub fetal_count: Option<i32>,
+    pub registration_institution_id: String,
+    pub registration_date: NaiveDate,
+    /// Registered before 13 weeks (checkups.md §3).
+    pub early_registration: bool,
+    /// Gestational age today, `w+d` (ongoing pregnancies only).
+    pub ga_today: Option<String>,
+    pub ga_days_today: Option<i64>,
+    /// Days from today to the EDD (negative once past it).
+    pub days_to_edd: Option<i64>,
+    pub trimester: Option<Trimester>,
+    pub end_reason: Option<String>,
+    pub ended_on: Option<NaiveDate>,
+    pub delivery: Option<DeliveryView>,
+    /// Also the ETag.
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeliveryView {
+    pub delivered_at: chrono::DateTime<Utc>,
+    /// Gestational age at delivery, `w+d`.
+    pub ga: String,
+    pub mode: Option<String>,
+    pub institution_id: Option<String>,
+    pub blood_loss_ml: Option<i32>,
+    pub maternal_outcome: Option<String>,
+}
+
+impl PregnancyRow {
+    pub fn view(&self) -> PregnancyView {
+        let today = crate::time::china_today();
+        let ongoing = self.status == "ongoing";
+        let ga = ongoing.then(|| dating::ga_on(self.edd, today));
+        PregnancyView {
+            id: self.id.clone(),
+            handbook_id: self.handbook_id.clone(),
+            status: self.status.clone(),
+            lmp: self.lmp,
+            edd: self.edd,
+            dating_source: DatingSource::parse(&self.dating_source).unwrap_or(DatingSource::Lmp),
+            dating_reason: self.dating_reason.clone(),
+            gravidity: self.gravidity,
+            parity: self.parity,
+            fetal_count: self.fetal_count,
+            registration_institution_id: self.registration_institution_id.clone(),
+            registration_date: self.registration_date,
+            early_registration: self.early_registration,
+            ga_today: ga.map(|g| g.to_string()),
+            ga_days_today: ga.map(|g| g.days()),
+            days_to_edd: ongoing.then(|| (self.edd - today).num_days()),
+            trimester: ga.map(|g| g.trimester()),
+            end_reason: self.end_reason.clone(),
+            ended_on: self.ended_on,
+            delivery: self.delivered_at.map(|at| DeliveryView {
+                delivered_at: at.and_utc(),
+                ga: dating::GestationalAge(i64::from(self.delivery_ga_days.unwrap_or_default()))
+                    .to_string(),
+                mode: self.delivery_mode.clone(),
+                institution_id: self.delivery_institution_id.clone(),
+                blood_loss_ml: self.blood_loss_ml,
+                maternal_outcome: self.maternal_outcome.clone(),
+            }),
+            version: self.version,
+        }
+    }
+}
+
+/// A pregnancy the staff member may see, with its county; otherwise 404.
+pub fn load_for_staff(
+    conn: &mut DbConn,
+    staff: &StaffPrincipal,
+    id: &str,
+) -> Result<PregnancyRow, AppError> {
+    let row: PregnancyRow = pregnancies::table.find(id).first(conn)?;
+    access::staff_scope(conn, staff, &row.handbook_id)?;
+    Ok(row)
+}
+
+/// Writes `row` as the next version, keeping the previous one with who and why.
+pub fn save_version(
+    conn: &mut DbConn,
+    old: &PregnancyRow,
+    mut row: PregnancyRow,
+    by: &str,
+    reason: Option<String>,
+) -> Result<PregnancyRow, AppError> {
+    let now = Utc::now().naive_utc();
+    diesel::insert_into(pregnancy_versions::table)
+        .values((
+            pregnancy_versions::pregnancy_id.eq(&old.id),
+            pregnancy_versions::version.eq(old.version),
+            pregnancy_versions::county_code.eq(&old.county_code),
+            pregnancy_versions::snapshot.eq(serde_json::to_string(&old.view()).unwrap_or_default()),
+            pregnancy_versions::changed_by.eq(by),
+            pregnancy_versions::changed_at.eq(now),
+            pregnancy_versions::reason.eq(reason),
+        ))
+        .execute(conn)?;
+    row.version = old.version + 1;
+    row.updated_at = now;
+    let n = diesel::update(
+        pregnancies::table
+            .find(&old.id)
+            .filter(pregnancies::version.eq(old.version)),
+    )
+    .set(&row)
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::PreconditionFailed {
+            current_version: old.version + 1,
+        });
+    }
+    Ok(row)
+}
