@@ -65,6 +65,16 @@ pub struct MyHandbook {
     pub risk_colour: Option<String>,
 }
 
+type ChildRow = (
+    String,
+    Option<String>,
+    String,
+    chrono::NaiveDateTime,
+    Option<i32>,
+    Option<f64>,
+    Option<i32>,
+);
+
 fn summary(
     conn: &mut DbConn,
     handbook_id: &str,
