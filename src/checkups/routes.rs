@@ -49,6 +49,7 @@ fn heart_rates(rates: &[i32]) -> Result<(), ValidationError> {
     "symptoms": [], "complaints": "偶有腰酸", "advice": "注意休息，均衡饮食", "next_appointment": "2026-12-18"
 }))]
 pub struct CheckupInput {
+    #[validate(custom(function = "crate::http::extract::not_future"))]
     pub visit_date: NaiveDate,
     #[validate(range(min = 30.0, max = 250.0))]
     pub weight_kg: Option<f64>,

@@ -13,6 +13,17 @@ use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use crate::error::{AppError, FieldError};
 
+/// A date that is not after today in China (visits, results, registrations are never in the future).
+pub fn not_future(date: &chrono::NaiveDate) -> Result<(), validator::ValidationError> {
+    if *date > crate::time::china_today() {
+        let mut e = validator::ValidationError::new("future");
+        e.message = Some("cannot be in the future".into());
+        Err(e)
+    } else {
+        Ok(())
+    }
+}
+
 /// The maximum body size, set once as app data from configuration.
 #[derive(Clone, Copy, Debug)]
 pub struct BodyLimit(pub usize);

@@ -36,6 +36,7 @@ fn valid_ga(text: &str) -> Result<(), ValidationError> {
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatingScan {
+    #[validate(custom(function = "crate::http::extract::not_future"))]
     pub scan_date: NaiveDate,
     /// Gestational age by ultrasound on the scan date, `w+d`.
     #[validate(custom(function = "valid_ga"))]
@@ -46,6 +47,7 @@ pub struct DatingScan {
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IvfTransfer {
+    #[validate(custom(function = "crate::http::extract::not_future"))]
     pub transfer_date: NaiveDate,
     /// Embryo age at transfer, days (3 or 5 usually).
     #[validate(range(min = 2, max = 7))]
@@ -71,6 +73,7 @@ pub struct NewPregnancy {
     #[validate(range(min = 1, max = 6))]
     pub fetal_count: Option<i32>,
     /// Defaults to today (China Standard Time).
+    #[validate(custom(function = "crate::http::extract::not_future"))]
     pub registration_date: Option<NaiveDate>,
 }
 
@@ -456,6 +459,7 @@ pub enum EndReason {
 #[schema(example = json!({"reason": "miscarriage", "ended_on": "2026-10-02"}))]
 pub struct EndPregnancy {
     pub reason: EndReason,
+    #[validate(custom(function = "crate::http::extract::not_future"))]
     pub ended_on: NaiveDate,
     #[validate(length(max = 500))]
     pub note: Option<String>,

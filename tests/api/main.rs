@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod cli;
 mod errors;
+mod handbook;
 mod health;
 mod openapi;
 mod schema;
