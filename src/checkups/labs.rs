@@ -17,8 +17,13 @@ pub enum LabTest {
     /// Fasting plasma glucose, mmol/L.
     FastingGlucose,
     /// 75 g OGTT fasting value, mmol/L.
+    #[serde(rename = "ogtt_0h")]
     Ogtt0h,
+    /// 75 g OGTT 1-hour value, mmol/L.
+    #[serde(rename = "ogtt_1h")]
     Ogtt1h,
+    /// 75 g OGTT 2-hour value, mmol/L.
+    #[serde(rename = "ogtt_2h")]
     Ogtt2h,
     /// ALT, U/L.
     Alt,
@@ -27,6 +32,7 @@ pub enum LabTest {
     /// Serum ferritin, µg/L.
     Ferritin,
     /// 24-hour urine protein, g.
+    #[serde(rename = "urine_protein_24h")]
     UrineProtein24h,
     /// Urine protein/creatinine ratio.
     Upcr,

@@ -13,7 +13,11 @@ pub fn id_number(seq: u32) -> String {
     let first17 = format!("990101199001010{:02}", (seq * 2) % 100);
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     const C: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
-    let sum: u32 = first17.bytes().zip(W).map(|(d, w)| u32::from(d - b'0') * w).sum();
+    let sum: u32 = first17
+        .bytes()
+        .zip(W)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
     format!("{first17}{}", C[(sum % 11) as usize])
 }
 
@@ -33,7 +37,9 @@ pub fn days_ago(n: i64) -> String {
 /// A clinician of institution A registers a woman and opens a pregnancy 20+0 weeks along today.
 pub async fn registered_pregnancy(app: &TestApp, clinician: &str) -> (String, String) {
     let token = app.token(clinician).await;
-    let hb = app.post("/api/v1/handbooks", Some(&token), new_handbook(1, "李娟")).await;
+    let hb = app
+        .post("/api/v1/handbooks", Some(&token), new_handbook(1, "李娟"))
+        .await;
     assert_eq!(hb.status, 201, "{}", hb.body);
     let handbook = hb.body["id"].as_str().unwrap().to_string();
     let p = app
@@ -44,7 +50,9 @@ pub async fn registered_pregnancy(app: &TestApp, clinician: &str) -> (String, St
 }
 
 async fn family(app: &TestApp, code: &str) -> String {
-    let r = app.post("/api/v1/auth/wechat", None, json!({"code": code})).await;
+    let r = app
+        .post("/api/v1/auth/wechat", None, json!({"code": code}))
+        .await;
     r.body["access_token"].as_str().unwrap().to_string()
 }
 
@@ -59,9 +67,14 @@ async fn registering_the_same_identity_twice_finds_the_first_and_shares_it() {
     let (app, _) = seeded_app().await;
     let a = app.token("clinician.a").await;
     let b = app.token("clinician.b").await;
-    let first = app.post("/api/v1/handbooks", Some(&a), new_handbook(1, "李娟")).await;
+    let first = app
+        .post("/api/v1/handbooks", Some(&a), new_handbook(1, "李娟"))
+        .await;
     assert_eq!(first.status, 201, "{}", first.body);
-    assert_eq!(first.body["id_number_masked"], format!("{}********{}", &id_number(1)[..4], &id_number(1)[14..]));
+    assert_eq!(
+        first.body["id_number_masked"],
+        format!("{}********{}", &id_number(1)[..4], &id_number(1)[14..])
+    );
     assert_eq!(first.body["status"], "confirmed");
     assert_eq!(first.body["bmi"], 20.0);
     assert_eq!(first.body["bmi_category"], "normal");
@@ -69,22 +82,40 @@ async fn registering_the_same_identity_twice_finds_the_first_and_shares_it() {
     let id = first.body["id"].as_str().unwrap();
 
     // Clinic B cannot see it yet…
-    assert_eq!(app.get(&format!("/api/v1/handbooks/{id}"), &b).await.status, 404);
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{id}"), &b).await.status,
+        404
+    );
     // …registers the same woman (lower-case x, same name): the same handbook, now shared.
-    let again = app.post("/api/v1/handbooks", Some(&b), new_handbook(1, "李娟")).await;
+    let again = app
+        .post("/api/v1/handbooks", Some(&b), new_handbook(1, "李娟"))
+        .await;
     assert_eq!(again.status, 200);
     assert_eq!(again.body["id"], id);
     assert_eq!(app.count("handbooks"), 1);
-    assert_eq!(app.get(&format!("/api/v1/handbooks/{id}"), &b).await.status, 200);
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{id}"), &b).await.status,
+        200
+    );
 
     // The same number under another name is refused without revealing anything.
-    let other = app.post("/api/v1/handbooks", Some(&b), new_handbook(1, "张三")).await;
+    let other = app
+        .post("/api/v1/handbooks", Some(&b), new_handbook(1, "张三"))
+        .await;
     assert_eq!(other.status, 409);
     assert_eq!(other.body["code"], "identity_mismatch");
     assert!(other.body.get("id").is_none());
 
     // Found by exact identity number.
-    let found = app.get(&format!("/api/v1/handbooks?id_type=resident_id&id_number={}", id_number(1)), &a).await;
+    let found = app
+        .get(
+            &format!(
+                "/api/v1/handbooks?id_type=resident_id&id_number={}",
+                id_number(1)
+            ),
+            &a,
+        )
+        .await;
     assert_eq!(found.body["items"][0]["id"], id);
 }
 
@@ -102,7 +133,11 @@ async fn identity_numbers_are_checked_encrypted_masked_and_read_in_full_only_wit
     bad["height_cm"] = json!(20);
     let r = app.post("/api/v1/handbooks", Some(&a), bad).await;
     assert_eq!(r.status, 422);
-    assert_eq!(r.error_fields(), vec!["/height_cm"], "single-field rules first");
+    assert_eq!(
+        r.error_fields(),
+        vec!["/height_cm"],
+        "single-field rules first"
+    );
     let mut bad = new_handbook(1, "李娟");
     bad["id_number"] = json!(wrong);
     bad["birth_date"] = json!("1991-05-05");
@@ -115,37 +150,90 @@ async fn identity_numbers_are_checked_encrypted_masked_and_read_in_full_only_wit
     assert_eq!(r.error_fields(), vec!["/birth_date"]);
     assert_eq!(app.count("handbooks"), 0);
 
-    let created = app.post("/api/v1/handbooks", Some(&a), new_handbook(2, "李娟")).await;
+    let created = app
+        .post("/api/v1/handbooks", Some(&a), new_handbook(2, "李娟"))
+        .await;
     let id = created.body["id"].as_str().unwrap();
-    assert_eq!(created.body["birth_date"], "1990-01-01", "derived from the number");
+    assert_eq!(
+        created.body["birth_date"], "1990-01-01",
+        "derived from the number"
+    );
     // At rest the number is ciphertext.
     let stored: String = {
         use mch_handbook::db::schema::handbooks;
-        handbooks::table.select(handbooks::id_number_enc).first(&mut *app.conn()).unwrap()
+        handbooks::table
+            .select(handbooks::id_number_enc)
+            .first(&mut *app.conn())
+            .unwrap()
     };
     assert!(stored.starts_with("v1:") && !stored.contains(&id_number(2)[6..14]));
-    let full = app.get(&format!("/api/v1/handbooks/{id}/identity"), &a).await;
+    let full = app
+        .get(&format!("/api/v1/handbooks/{id}/identity"), &a)
+        .await;
     assert_eq!(full.body["id_number"], id_number(2));
-    assert_eq!(app.count(&format!("audit_events WHERE action = 'handbook.read_identity' AND resource_id = '{id}'")), 1);
+    assert_eq!(
+        app.count(&format!(
+            "audit_events WHERE action = 'handbook.read_identity' AND resource_id = '{id}'"
+        )),
+        1
+    );
     let reviewer = app.token("reviewer").await;
-    assert_eq!(app.get(&format!("/api/v1/handbooks/{id}"), &reviewer).await.status, 200, "county reviewers see their county");
-    assert_eq!(app.get(&format!("/api/v1/handbooks/{id}/identity"), &reviewer).await.status, 403);
-    assert_eq!(app.get(&format!("/api/v1/handbooks/{id}"), &app.token("other.reviewer").await).await.status, 404);
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{id}"), &reviewer)
+            .await
+            .status,
+        200,
+        "county reviewers see their county"
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{id}/identity"), &reviewer)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/handbooks/{id}"),
+            &app.token("other.reviewer").await
+        )
+        .await
+        .status,
+        404
+    );
 }
 
 #[actix_web::test]
 async fn a_binding_code_links_the_mother_once_and_expires() {
     let (app, _) = demo_app().await;
     let a = app.token("clinician.a").await;
-    let hb = app.post("/api/v1/handbooks", Some(&a), new_handbook(1, "李娟")).await;
+    let hb = app
+        .post("/api/v1/handbooks", Some(&a), new_handbook(1, "李娟"))
+        .await;
     let id = hb.body["id"].as_str().unwrap();
-    let code = app.request("POST", &format!("/api/v1/handbooks/{id}/binding-codes"), Some(&a), None).await;
+    let code = app
+        .request(
+            "POST",
+            &format!("/api/v1/handbooks/{id}/binding-codes"),
+            Some(&a),
+            None,
+        )
+        .await;
     assert_eq!(code.status, 201);
     let code = code.body["code"].as_str().unwrap().to_string();
 
     let mother = family(&app, "demo-mother-1").await;
-    assert_eq!(app.get("/api/v1/me/handbook", &mother).await.status, 404, "nothing bound yet");
-    let bound = app.post("/api/v1/me/handbook/bind", Some(&mother), json!({"code": code.to_lowercase()})).await;
+    assert_eq!(
+        app.get("/api/v1/me/handbook", &mother).await.status,
+        404,
+        "nothing bound yet"
+    );
+    let bound = app
+        .post(
+            "/api/v1/me/handbook/bind",
+            Some(&mother),
+            json!({"code": code.to_lowercase()}),
+        )
+        .await;
     assert_eq!(bound.status, 200, "{}", bound.body);
     assert_eq!(bound.body["id"], id);
     let mine = app.get("/api/v1/me/handbook", &mother).await;
@@ -154,70 +242,167 @@ async fn a_binding_code_links_the_mother_once_and_expires() {
 
     // Single use: another account cannot reuse it.
     let intruder = family(&app, "demo-mother-2").await;
-    let reuse = app.post("/api/v1/me/handbook/bind", Some(&intruder), json!({"code": code})).await;
+    let reuse = app
+        .post(
+            "/api/v1/me/handbook/bind",
+            Some(&intruder),
+            json!({"code": code}),
+        )
+        .await;
     assert_eq!(reuse.status, 422);
     assert_eq!(reuse.error_fields(), vec!["/code"]);
-    assert_eq!(app.get(&format!("/api/v1/me/handbooks/{id}"), &intruder).await.status, 404);
+    assert_eq!(
+        app.get(&format!("/api/v1/me/handbooks/{id}"), &intruder)
+            .await
+            .status,
+        404
+    );
 
     // Expired codes fail too.
-    let late = app.request("POST", &format!("/api/v1/handbooks/{id}/binding-codes"), Some(&a), None).await;
+    let late = app
+        .request(
+            "POST",
+            &format!("/api/v1/handbooks/{id}/binding-codes"),
+            Some(&a),
+            None,
+        )
+        .await;
     {
         use mch_handbook::db::schema::access_codes;
         let past = chrono::Utc::now().naive_utc() - Duration::minutes(1);
-        diesel::update(access_codes::table.filter(access_codes::used_at.is_null())).set(access_codes::expires_at.eq(past)).execute(&mut *app.conn()).unwrap();
+        diesel::update(access_codes::table.filter(access_codes::used_at.is_null()))
+            .set(access_codes::expires_at.eq(past))
+            .execute(&mut *app.conn())
+            .unwrap();
     }
-    let expired = app.post("/api/v1/me/handbook/bind", Some(&intruder), json!({"code": late.body["code"]})).await;
+    let expired = app
+        .post(
+            "/api/v1/me/handbook/bind",
+            Some(&intruder),
+            json!({"code": late.body["code"]}),
+        )
+        .await;
     assert_eq!(expired.status, 422);
-    assert_eq!(app.count("audit_events WHERE action = 'code.redeem' AND outcome = 'failure'"), 2);
+    assert_eq!(
+        app.count("audit_events WHERE action = 'code.redeem' AND outcome = 'failure'"),
+        2
+    );
 }
 
 #[actix_web::test]
 async fn a_mother_shares_with_a_clinic_by_a_short_lived_code_and_with_family_read_only() {
     let (app, _) = demo_app().await;
     let mother = family(&app, "demo-mother-1").await;
-    let started = app.post("/api/v1/me/handbook", Some(&mother), new_handbook(3, "王芳")).await;
+    let started = app
+        .post(
+            "/api/v1/me/handbook",
+            Some(&mother),
+            new_handbook(3, "王芳"),
+        )
+        .await;
     assert_eq!(started.status, 201, "{}", started.body);
     assert_eq!(started.body["status"], "pending");
     let id = started.body["id"].as_str().unwrap().to_string();
 
     // A clinic in another county, where she now lives and works, cannot see her record…
     let c = app.token("clinician.c").await;
-    assert_eq!(app.get(&format!("/api/v1/handbooks/{id}"), &c).await.status, 404);
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{id}"), &c).await.status,
+        404
+    );
     // …until she gives it a share code.
-    let code = app.post("/api/v1/me/handbook/share-codes", Some(&mother), json!({"share_with": "clinic"})).await;
+    let code = app
+        .post(
+            "/api/v1/me/handbook/share-codes",
+            Some(&mother),
+            json!({"share_with": "clinic"}),
+        )
+        .await;
     assert_eq!(code.status, 201);
-    let used = app.post("/api/v1/handbooks/shared", Some(&c), json!({"code": code.body["code"]})).await;
+    let used = app
+        .post(
+            "/api/v1/handbooks/shared",
+            Some(&c),
+            json!({"code": code.body["code"]}),
+        )
+        .await;
     assert_eq!(used.status, 200, "{}", used.body);
-    assert_eq!(app.get(&format!("/api/v1/handbooks/{id}"), &c).await.status, 200);
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{id}"), &c).await.status,
+        200
+    );
     // The clinic registers her: her self-started handbook is confirmed, not duplicated.
-    let confirmed = app.post("/api/v1/handbooks", Some(&c), new_handbook(3, "王芳")).await;
+    let confirmed = app
+        .post("/api/v1/handbooks", Some(&c), new_handbook(3, "王芳"))
+        .await;
     assert_eq!(confirmed.status, 200);
     assert_eq!(confirmed.body["status"], "confirmed");
     assert_eq!(app.count("handbooks"), 1);
 
     // Her husband gets read access with a family code.
     let husband = family(&app, "demo-husband").await;
-    let fcode = app.post("/api/v1/me/handbook/share-codes", Some(&mother), json!({"share_with": "family"})).await;
-    let joined = app.post("/api/v1/me/handbooks/join", Some(&husband), json!({"code": fcode.body["code"]})).await;
+    let fcode = app
+        .post(
+            "/api/v1/me/handbook/share-codes",
+            Some(&mother),
+            json!({"share_with": "family"}),
+        )
+        .await;
+    let joined = app
+        .post(
+            "/api/v1/me/handbooks/join",
+            Some(&husband),
+            json!({"code": fcode.body["code"]}),
+        )
+        .await;
     assert_eq!(joined.status, 200, "{}", joined.body);
     assert_eq!(joined.body["relation"], "family");
-    let view = app.get(&format!("/api/v1/me/handbooks/{id}"), &husband).await;
+    let view = app
+        .get(&format!("/api/v1/me/handbooks/{id}"), &husband)
+        .await;
     assert_eq!(view.status, 200);
     assert_eq!(view.body["relation"], "family");
     // Read-only: he has no handbook of his own to change and cannot issue codes.
-    let r = app.request("PATCH", "/api/v1/me/handbook", Some(&husband), Some(json!({"phone": "13700000000"}))).await;
+    let r = app
+        .request(
+            "PATCH",
+            "/api/v1/me/handbook",
+            Some(&husband),
+            Some(json!({"phone": "13700000000"})),
+        )
+        .await;
     assert!(r.status == 404 || r.status == 428, "{}", r.status);
-    assert_eq!(app.post("/api/v1/me/handbook/share-codes", Some(&husband), json!({"share_with": "family"})).await.status, 404);
+    assert_eq!(
+        app.post(
+            "/api/v1/me/handbook/share-codes",
+            Some(&husband),
+            json!({"share_with": "family"})
+        )
+        .await
+        .status,
+        404
+    );
     // A stranger sees nothing.
     let stranger = family(&app, "demo-stranger").await;
-    assert_eq!(app.get(&format!("/api/v1/me/handbooks/{id}"), &stranger).await.status, 404);
+    assert_eq!(
+        app.get(&format!("/api/v1/me/handbooks/{id}"), &stranger)
+            .await
+            .status,
+        404
+    );
 }
 
 #[actix_web::test]
 async fn a_mother_edits_her_contact_details_but_not_clinical_data() {
     let (app, _) = demo_app().await;
     let mother = family(&app, "demo-mother-1").await;
-    let started = app.post("/api/v1/me/handbook", Some(&mother), new_handbook(4, "王芳")).await;
+    let started = app
+        .post(
+            "/api/v1/me/handbook",
+            Some(&mother),
+            new_handbook(4, "王芳"),
+        )
+        .await;
     let etag = started.header("etag").unwrap();
     let forbidden = app
         .client
@@ -228,7 +413,14 @@ async fn a_mother_edits_her_contact_details_but_not_clinical_data() {
         .await
         .unwrap();
     assert_eq!(forbidden.status(), 422);
-    let no_if_match = app.request("PATCH", "/api/v1/me/handbook", Some(&mother), Some(json!({"phone": "13700000000"}))).await;
+    let no_if_match = app
+        .request(
+            "PATCH",
+            "/api/v1/me/handbook",
+            Some(&mother),
+            Some(json!({"phone": "13700000000"})),
+        )
+        .await;
     assert_eq!(no_if_match.status, 428);
     let ok = app
         .client
