@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod checkups;
+pub mod children;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -2,7 +2,7 @@
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use crate::{audit, auth, checkups, handbook, health, org, pregnancy};
+use crate::{audit, auth, checkups, children, handbook, health, org, pregnancy};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
@@ -63,6 +63,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(checkups::routes::versions)
                 .service(checkups::routes::add_labs)
                 .service(checkups::routes::add_ultrasound)
+                .service(checkups::plan::visit_plan)
+                .service(checkups::plan::worklist)
+                .service(checkups::charts::staff_charts)
+                .service(checkups::charts::my_charts)
+                // children
+                .service(children::routes::create)
+                .service(children::routes::get)
+                .service(children::routes::add_growth)
+                .service(children::routes::my_child)
                 // audit
                 .service(audit::routes::list_audit_events),
         );

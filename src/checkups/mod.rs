@@ -4,8 +4,10 @@ pub mod flags;
 pub mod schedule;
 pub mod weight_gain;
 
+pub mod charts;
 #[cfg(test)]
 mod domain_examples;
 pub mod labs;
+pub mod plan;
 pub mod routes;
 pub mod store;

@@ -167,6 +167,43 @@ pub fn missing_tests(
         .collect()
 }
 
+/// Where a planned visit stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitStatus {
+    /// A checkup was recorded within the window.
+    Done,
+    /// The window is open now and no checkup yet.
+    Due,
+    /// The window closed without a checkup.
+    Missed,
+    /// The window has not opened.
+    Upcoming,
+}
+
+/// The status of each planned visit, given the gestational ages of the checkups recorded and
+/// today's gestational age.
+pub fn visit_statuses(
+    checkups: &[GestationalAge],
+    today: GestationalAge,
+) -> Vec<(PlannedVisit, VisitStatus)> {
+    plan()
+        .into_iter()
+        .map(|v| {
+            let status = if checkups.iter().any(|g| v.from <= *g && *g <= v.to) {
+                VisitStatus::Done
+            } else if today > v.to {
+                VisitStatus::Missed
+            } else if today >= v.from {
+                VisitStatus::Due
+            } else {
+                VisitStatus::Upcoming
+            };
+            (v, status)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +220,18 @@ mod tests {
 
     fn tests_of(missing: &[MissingTest]) -> Vec<ExpectedTest> {
         missing.iter().map(|m| m.test).collect()
+    }
+
+    #[test]
+    fn visits_are_done_due_missed_or_upcoming() {
+        let statuses = visit_statuses(&[ga(10, 0), ga(21, 3)], ga(26, 0));
+        let by_number: Vec<VisitStatus> = statuses.iter().map(|(_, s)| *s).collect();
+        use VisitStatus::*;
+        assert_eq!(
+            &by_number[..6],
+            &[Done, Missed, Done, Due, Upcoming, Upcoming]
+        );
+        assert!(by_number[6..].iter().all(|s| *s == Upcoming));
     }
 
     #[test]

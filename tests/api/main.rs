@@ -11,6 +11,7 @@ mod errors;
 mod handbook;
 mod health;
 mod openapi;
+mod plan;
 mod schema;
 mod scope;
 mod shutdown;

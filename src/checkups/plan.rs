@@ -1,0 +1,253 @@
+//! The visit plan of a pregnancy and the clinic's antenatal work list.
+
+use actix_web::{get, web, HttpResponse};
+use chrono::{Duration, NaiveDate};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::schedule::{self, VisitStatus};
+use crate::{
+    audit::Event,
+    auth::{roles::RecordReader, Role, Staff},
+    db::{self, schema::*, DbConn},
+    error::{AppError, Problem},
+    http::{Page, RequestCtx, ValidQuery},
+    pregnancy::{
+        dating::{self, GestationalAge, TERM_DAYS},
+        store::{self as pregnancy_store, PregnancyRow},
+    },
+    state::AppState,
+};
+
+/// One visit of the recommended plan (2018 guideline, checkups.md §2).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScheduledVisit {
+    pub number: u8,
+    /// Window in gestational age, `w+d`, inclusive.
+    pub ga_from: String,
+    pub ga_to: String,
+    /// The same window in calendar dates (from the current EDD).
+    pub date_from: NaiveDate,
+    pub date_to: NaiveDate,
+    pub status: VisitStatus,
+}
+
+fn date_at(edd: NaiveDate, ga: GestationalAge) -> NaiveDate {
+    edd - Duration::days(TERM_DAYS - ga.days())
+}
+
+pub fn schedule_of(
+    conn: &mut DbConn,
+    pregnancy: &PregnancyRow,
+) -> QueryResult<Vec<ScheduledVisit>> {
+    let gas: Vec<i32> = checkups::table
+        .filter(checkups::pregnancy_id.eq(&pregnancy.id))
+        .select(checkups::ga_days)
+        .load(conn)?;
+    Ok(plan_view(pregnancy.edd, &gas, crate::time::china_today()))
+}
+
+fn plan_view(edd: NaiveDate, checkup_gas: &[i32], today: NaiveDate) -> Vec<ScheduledVisit> {
+    let gas: Vec<GestationalAge> = checkup_gas
+        .iter()
+        .map(|g| GestationalAge(i64::from(*g)))
+        .collect();
+    schedule::visit_statuses(&gas, dating::ga_on(edd, today))
+        .into_iter()
+        .map(|(v, status)| ScheduledVisit {
+            number: v.number,
+            ga_from: v.from.to_string(),
+            ga_to: v.to.to_string(),
+            date_from: date_at(edd, v.from),
+            date_to: date_at(edd, v.to),
+            status,
+        })
+        .collect()
+}
+
+/// The recommended visit plan of a pregnancy, each visit done, due, missed or upcoming.
+#[utoipa::path(
+    tag = "pregnancies",
+    params(("id" = String, Path, description = "Pregnancy id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The plan", body = Vec<ScheduledVisit>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/pregnancies/{id}/schedule")]
+pub async fn visit_plan(
+    staff: Staff<RecordReader>,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let plan = db::run_tx(&state.pool, move |conn| {
+        let pregnancy = pregnancy_store::load_for_staff(conn, &staff, &id)?;
+        Event::new(&staff, "pregnancy.read_schedule", "pregnancy")
+            .resource(&id)
+            .county(&pregnancy.county_code)
+            .record(conn, &ctx)?;
+        Ok(schedule_of(conn, &pregnancy)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(plan))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkStatus {
+    /// A visit window is open now or opens within 7 days, and no checkup yet.
+    DueThisWeek,
+    /// The latest closed window passed without a checkup.
+    Overdue,
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct WorklistQuery {
+    /// Only women living in this region (a township or village code; 12 digits).
+    #[validate(length(equal = 12))]
+    pub region: Option<String>,
+    /// Only `due_this_week` or only `overdue`.
+    pub status: Option<WorkStatus>,
+    #[validate(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    #[validate(length(max = 64))]
+    pub cursor: Option<String>,
+}
+
+/// A woman on the antenatal work list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorkItem {
+    pub pregnancy_id: String,
+    pub handbook_id: String,
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub residence_region_code: String,
+    pub edd: NaiveDate,
+    pub ga_today: String,
+    pub status: WorkStatus,
+    /// The visit that is due or was missed.
+    pub visit: ScheduledVisit,
+    pub last_visit_date: Option<NaiveDate>,
+}
+
+/// The clinic's antenatal work list: women whose visit is due this week or overdue. A clinic sees
+/// the women it cares for; a county reviewer the county. Audited.
+#[utoipa::path(
+    tag = "pregnancies",
+    params(WorklistQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Due and overdue, ordered by pregnancy", body = Page<WorkItem>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/worklist/antenatal")]
+pub async fn worklist(
+    staff: Staff<RecordReader>,
+    query: ValidQuery<WorklistQuery>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let q = query.0;
+    let staff = staff.principal;
+    let limit = q.limit.unwrap_or(50);
+    let page = db::run_tx(&state.pool, move |conn| {
+        let mut sql = pregnancies::table
+            .inner_join(handbooks::table)
+            .filter(pregnancies::status.eq("ongoing"))
+            .select((
+                pregnancies::id,
+                pregnancies::handbook_id,
+                pregnancies::edd,
+                handbooks::full_name,
+                handbooks::phone,
+                handbooks::residence_region_code,
+            ))
+            .into_boxed();
+        if staff.has(Role::CountyReviewer) {
+            sql = sql.filter(pregnancies::county_code.eq(staff.county_code.clone()));
+        } else {
+            let granted = handbook_access::table
+                .filter(handbook_access::institution_id.eq(staff.institution_id.clone()))
+                .select(handbook_access::handbook_id);
+            sql = sql.filter(pregnancies::handbook_id.eq_any(granted));
+        }
+        if let Some(region) = &q.region {
+            let prefix = region.trim_end_matches('0').to_string();
+            sql = sql.filter(handbooks::residence_region_code.like(format!("{prefix}%")));
+        }
+        if let Some(cursor) = &q.cursor {
+            sql = sql.filter(pregnancies::id.gt(cursor.clone()));
+        }
+        type Row = (String, String, NaiveDate, String, Option<String>, String);
+        let rows: Vec<Row> = sql.order(pregnancies::id.asc()).load(conn)?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        let visits: Vec<(String, i32, NaiveDate)> = checkups::table
+            .filter(checkups::pregnancy_id.eq_any(&ids))
+            .select((
+                checkups::pregnancy_id,
+                checkups::ga_days,
+                checkups::visit_date,
+            ))
+            .load(conn)?;
+        let today = crate::time::china_today();
+        let mut items = Vec::new();
+        for (pregnancy_id, handbook_id, edd, full_name, phone, residence_region_code) in rows {
+            let mine: Vec<&(String, i32, NaiveDate)> =
+                visits.iter().filter(|v| v.0 == pregnancy_id).collect();
+            let gas: Vec<i32> = mine.iter().map(|v| v.1).collect();
+            let plan = plan_view(edd, &gas, today);
+            let week_end = today + Duration::days(6);
+            let due = plan.iter().find(|v| {
+                v.status != VisitStatus::Done && v.date_to >= today && v.date_from <= week_end
+            });
+            let overdue = plan
+                .iter()
+                .rev()
+                .find(|v| v.date_to < today && v.status != VisitStatus::Upcoming)
+                .filter(|v| v.status == VisitStatus::Missed);
+            let (status, visit) = match (due, overdue) {
+                (_, Some(v)) => (WorkStatus::Overdue, v.clone()),
+                (Some(v), None) => (WorkStatus::DueThisWeek, v.clone()),
+                (None, None) => continue,
+            };
+            if q.status.is_some_and(|s| s != status) {
+                continue;
+            }
+            items.push(WorkItem {
+                pregnancy_id,
+                handbook_id,
+                full_name,
+                phone,
+                residence_region_code,
+                edd,
+                ga_today: dating::ga_on(edd, today).to_string(),
+                status,
+                visit,
+                last_visit_date: mine.iter().map(|v| v.2).max(),
+            });
+            if items.len() as i64 > limit {
+                break;
+            }
+        }
+        let page = Page::from_rows(items, limit, |i| i.pregnancy_id.clone());
+        Event::new(&staff, "worklist.read", "pregnancy")
+            .detail(serde_json::json!({"returned": page.items.len()}))
+            .record(conn, &ctx)?;
+        Ok(page)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
