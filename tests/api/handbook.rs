@@ -443,3 +443,37 @@ async fn a_mother_edits_her_contact_details_but_not_clinical_data() {
     assert_eq!(stale.status(), 412);
     assert_eq!(app.count("handbook_versions"), 1);
 }
+
+#[actix_web::test]
+async fn clinic_corrections_to_a_profile_keep_every_version() {
+    let (app, _) = seeded_app().await;
+    let a = app.token("clinician.a").await;
+    let hb = app.post("/api/v1/handbooks", Some(&a), new_handbook(6, "李娟")).await;
+    let id = hb.body["id"].as_str().unwrap();
+    let patch = |etag: &'static str, body: Value| {
+        let req = app
+            .client
+            .patch(format!("{}/api/v1/handbooks/{id}", app.address))
+            .insert_header(("Authorization", format!("Bearer {a}")))
+            .insert_header(("If-Match", etag));
+        async move {
+            let mut res = req.send_json(&body).await.unwrap();
+            let v: Value = res.json().await.unwrap_or_default();
+            (res.status().as_u16(), v)
+        }
+    };
+    let (status, v) = patch("\"v1\"", json!({"pre_pregnancy_weight_kg": 53.0, "residence_region_code": "990101002000", "reason": "weighed again"})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["version"], 2);
+    assert_eq!(v["bmi"], 20.7);
+    assert_eq!(patch("\"v1\"", json!({"phone": "13900000000"})).await.0, 412);
+    assert_eq!(patch("\"v2\"", json!({"residence_region_code": "990199000000"})).await.0, 422, "unknown region");
+    assert_eq!(patch("\"v2\"", json!({"id_number": "x"})).await.0, 422, "the identity document is not changed here");
+    let versions = app.get(&format!("/api/v1/handbooks/{id}/versions"), &a).await;
+    let list = versions.body.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["reason"], "weighed again");
+    assert_eq!(list[0]["snapshot"]["pre_pregnancy_weight_kg"], 51.2);
+    assert!(!list[0]["snapshot"].to_string().contains(&id_number(6)), "snapshots keep the number masked");
+    assert_eq!(app.count(&format!("audit_events WHERE action = 'handbook.amend' AND resource_id = '{id}'")), 1);
+}
