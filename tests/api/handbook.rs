@@ -448,7 +448,9 @@ async fn a_mother_edits_her_contact_details_but_not_clinical_data() {
 async fn clinic_corrections_to_a_profile_keep_every_version() {
     let (app, _) = seeded_app().await;
     let a = app.token("clinician.a").await;
-    let hb = app.post("/api/v1/handbooks", Some(&a), new_handbook(6, "李娟")).await;
+    let hb = app
+        .post("/api/v1/handbooks", Some(&a), new_handbook(6, "李娟"))
+        .await;
     let id = hb.body["id"].as_str().unwrap();
     let patch = |etag: &'static str, body: Value| {
         let req = app
@@ -466,14 +468,37 @@ async fn clinic_corrections_to_a_profile_keep_every_version() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["version"], 2);
     assert_eq!(v["bmi"], 20.7);
-    assert_eq!(patch("\"v1\"", json!({"phone": "13900000000"})).await.0, 412);
-    assert_eq!(patch("\"v2\"", json!({"residence_region_code": "990199000000"})).await.0, 422, "unknown region");
-    assert_eq!(patch("\"v2\"", json!({"id_number": "x"})).await.0, 422, "the identity document is not changed here");
-    let versions = app.get(&format!("/api/v1/handbooks/{id}/versions"), &a).await;
+    assert_eq!(
+        patch("\"v1\"", json!({"phone": "13900000000"})).await.0,
+        412
+    );
+    assert_eq!(
+        patch("\"v2\"", json!({"residence_region_code": "990199000000"}))
+            .await
+            .0,
+        422,
+        "unknown region"
+    );
+    assert_eq!(
+        patch("\"v2\"", json!({"id_number": "x"})).await.0,
+        422,
+        "the identity document is not changed here"
+    );
+    let versions = app
+        .get(&format!("/api/v1/handbooks/{id}/versions"), &a)
+        .await;
     let list = versions.body.as_array().unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["reason"], "weighed again");
     assert_eq!(list[0]["snapshot"]["pre_pregnancy_weight_kg"], 51.2);
-    assert!(!list[0]["snapshot"].to_string().contains(&id_number(6)), "snapshots keep the number masked");
-    assert_eq!(app.count(&format!("audit_events WHERE action = 'handbook.amend' AND resource_id = '{id}'")), 1);
+    assert!(
+        !list[0]["snapshot"].to_string().contains(&id_number(6)),
+        "snapshots keep the number masked"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "audit_events WHERE action = 'handbook.amend' AND resource_id = '{id}'"
+        )),
+        1
+    );
 }

@@ -1,0 +1,7 @@
+//! Pregnancy risk screening and five-colour grading (妊娠风险筛查与评估).
+
+pub mod engine;
+pub mod input;
+
+#[cfg(test)]
+mod domain_examples;
