@@ -69,6 +69,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(checkups::charts::my_charts)
                 // children
                 .service(children::routes::create)
+                .service(children::routes::list)
                 .service(children::routes::get)
                 .service(children::routes::add_growth)
                 .service(children::routes::my_child)

@@ -284,6 +284,46 @@ pub async fn create(
     Ok(HttpResponse::Created().json(child))
 }
 
+/// The children of a handbook with their growth records. Audited.
+#[utoipa::path(
+    tag = "children",
+    params(("id" = String, Path, description = "Handbook id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Children, oldest first", body = Vec<ChildDetail>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/handbooks/{id}/children")]
+pub async fn list(
+    staff: Staff<RecordReader>,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let handbook_id = path.into_inner();
+    let staff = staff.principal;
+    let kids = db::run_tx(&state.pool, move |conn| {
+        let county = access::staff_scope(conn, &staff, &handbook_id)?;
+        Event::new(&staff, "child.list", "handbook")
+            .resource(&handbook_id)
+            .county(county)
+            .record(conn, &ctx)?;
+        let ids: Vec<String> = children::table
+            .filter(children::handbook_id.eq(&handbook_id))
+            .order(children::born_at.asc())
+            .select(children::id)
+            .load(conn)?;
+        ids.iter()
+            .map(|id| detail(conn, id))
+            .collect::<Result<Vec<_>, AppError>>()
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(kids))
+}
+
 /// Read a child with its growth record. Audited.
 #[utoipa::path(
     tag = "children",
