@@ -30,6 +30,7 @@ use crate::error::{FieldError, Problem};
         (name = "my handbook", description = "The handbook for mothers and their families (WeChat)"),
         (name = "pregnancies", description = "Pregnancy episodes: dating, end, delivery"),
         (name = "checkups", description = "Antenatal checkups (产检) with lab results, ultrasounds and computed flags"),
+        (name = "risk", description = "Pregnancy risk screening and five-colour grading (妊娠风险筛查与评估)"),
         (name = "children", description = "Children: birth record and growth"),
         (name = "audit", description = "The append-only audit log"),
         (name = "health", description = "Liveness and readiness"),

@@ -2,7 +2,7 @@
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use crate::{audit, auth, checkups, children, handbook, health, org, pregnancy};
+use crate::{audit, auth, checkups, children, handbook, health, org, pregnancy, risk};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
@@ -67,6 +67,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(checkups::plan::worklist)
                 .service(checkups::charts::staff_charts)
                 .service(checkups::charts::my_charts)
+                // risk
+                .service(risk::routes::risk_state)
+                .service(risk::routes::screen)
+                .service(risk::routes::grade)
+                .service(risk::routes::history)
+                .service(risk::routes::regrading_list)
                 // children
                 .service(children::routes::create)
                 .service(children::routes::list)

@@ -259,6 +259,7 @@ pub async fn create(
             .resource(&row.id)
             .county(&row.county_code)
             .record(conn, &ctx)?;
+        crate::risk::record::refresh_regrading_flag(conn, &row.pregnancy_id)?;
         Ok(store::view(conn, &row)?)
     })
     .await?;
@@ -442,6 +443,7 @@ pub async fn amend(
             .resource(&id)
             .county(&row.county_code)
             .record(conn, &ctx)?;
+        crate::risk::record::refresh_regrading_flag(conn, &row.pregnancy_id)?;
         Ok(store::view(conn, &row)?)
     })
     .await?;
@@ -615,6 +617,7 @@ pub async fn add_labs(
             .county(&row.county_code)
             .detail(serde_json::json!({"results": input.results.len()}))
             .record(conn, &ctx)?;
+        crate::risk::record::refresh_regrading_flag(conn, &row.pregnancy_id)?;
         Ok(store::view(conn, &row)?)
     })
     .await?;
@@ -715,6 +718,7 @@ pub async fn add_ultrasound(
             .resource(&id)
             .county(&row.county_code)
             .record(conn, &ctx)?;
+        crate::risk::record::refresh_regrading_flag(conn, &row.pregnancy_id)?;
         Ok(store::view(conn, &row)?)
     })
     .await?;

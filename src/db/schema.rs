@@ -350,6 +350,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    risk_screenings (id) {
+        id -> Text,
+        pregnancy_id -> Text,
+        handbook_id -> Text,
+        county_code -> Text,
+        institution_id -> Text,
+        positive -> Bool,
+        codes -> Text,
+        ticked -> Text,
+        input -> Text,
+        note -> Nullable<Text>,
+        screened_by -> Text,
+        screened_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    risk_gradings (id) {
+        id -> Text,
+        pregnancy_id -> Text,
+        handbook_id -> Text,
+        county_code -> Text,
+        institution_id -> Text,
+        input -> Text,
+        facts -> Text,
+        ticked -> Text,
+        proposed_base -> Text,
+        proposed_purple -> Bool,
+        proposed_codes -> Text,
+        decided_base -> Text,
+        decided_purple -> Bool,
+        override_reason -> Nullable<Text>,
+        missing_core -> Text,
+        graded_by -> Text,
+        graded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pregnancy_risk (pregnancy_id) {
+        pregnancy_id -> Text,
+        handbook_id -> Text,
+        county_code -> Text,
+        current_base -> Text,
+        current_purple -> Bool,
+        highest_base -> Text,
+        last_grading_id -> Text,
+        needs_regrading -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(institutions -> regions (region_code));
 diesel::joinable!(staff_accounts -> institutions (institution_id));
 diesel::joinable!(staff_roles -> staff_accounts (staff_id));
@@ -384,4 +437,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ultrasounds,
     children,
     child_growth,
+    risk_screenings,
+    risk_gradings,
+    pregnancy_risk,
 );

@@ -61,7 +61,8 @@ pub struct MyHandbook {
     /// New results not opened yet (only the mother's own reading clears them).
     pub unread: Vec<UnreadItem>,
     pub children: Vec<ChildView>,
-    /// The five-colour risk grade, once grading exists (issue 5); null until then.
+    /// The current five-colour risk label of the ongoing pregnancy (`green`, `purple+orange` …),
+    /// null until graded.
     pub risk_colour: Option<String>,
 }
 
@@ -98,6 +99,10 @@ fn summary(
         .as_ref()
         .map(|c| checkup_store::view(conn, c))
         .transpose()?;
+    let risk_colour = match &pregnancy {
+        Some(p) => crate::risk::routes::current_label(conn, &p.id)?,
+        None => None,
+    };
     let mut unread = Vec::new();
     let visits: Vec<(String, chrono::NaiveDateTime)> = checkups::table
         .filter(checkups::handbook_id.eq(handbook_id))
@@ -184,7 +189,7 @@ fn summary(
                 },
             )
             .collect(),
-        risk_colour: None,
+        risk_colour,
     })
 }
 

@@ -5,3 +5,5 @@ pub mod input;
 
 #[cfg(test)]
 mod domain_examples;
+pub mod record;
+pub mod routes;

@@ -12,6 +12,7 @@ mod handbook;
 mod health;
 mod openapi;
 mod plan;
+mod risk;
 mod schema;
 mod scope;
 mod shutdown;

@@ -1,0 +1,164 @@
+//! The engine's input as far as the record already knows it, and the re-grading flag.
+
+use chrono::Utc;
+use diesel::prelude::*;
+
+use super::{
+    engine::{self, Grading},
+    input::RiskInput,
+};
+use crate::{
+    checkups::{flags::Dipstick, labs::LabTest},
+    db::{schema::*, DbConn},
+    handbook::profile,
+    pregnancy::{dating, store::PregnancyRow},
+};
+
+/// Facts from the profile, the pregnancy, its latest checkup values and lab results. Infection
+/// fields come from the laboratory's reported result (positive/negative); a clinician may tick a
+/// code by hand for a diagnosis made elsewhere.
+pub fn from_record(conn: &mut DbConn, pregnancy: &PregnancyRow) -> QueryResult<RiskInput> {
+    let hb = handbooks::table
+        .find(&pregnancy.handbook_id)
+        .first::<profile::HandbookRow>(conn)?;
+    let today = crate::time::china_today();
+    let ga = dating::ga_on(pregnancy.edd, today);
+    let labs: Vec<(String, Option<f64>, Option<String>)> = lab_results::table
+        .filter(lab_results::pregnancy_id.eq(&pregnancy.id))
+        .order(lab_results::id.asc())
+        .select((
+            lab_results::test,
+            lab_results::value_num,
+            lab_results::value_text,
+        ))
+        .load(conn)?;
+    let latest = |test: LabTest| labs.iter().rev().find(|l| l.0 == test.as_str());
+    let num = |test: LabTest| latest(test).and_then(|l| l.1);
+    let positive = |test: LabTest| {
+        latest(test)
+            .and_then(|l| l.2.as_deref())
+            .map(|r| r == "positive")
+    };
+    let bp: Option<(Option<i32>, Option<i32>)> = checkups::table
+        .filter(checkups::pregnancy_id.eq(&pregnancy.id))
+        .filter(checkups::bp_systolic.is_not_null())
+        .order((checkups::visit_date.desc(), checkups::id.desc()))
+        .select((checkups::bp_systolic, checkups::bp_diastolic))
+        .first(conn)
+        .optional()?;
+    let dipstick: Option<Option<String>> = checkups::table
+        .filter(checkups::pregnancy_id.eq(&pregnancy.id))
+        .filter(checkups::urine_protein.is_not_null())
+        .order((checkups::visit_date.desc(), checkups::id.desc()))
+        .select(checkups::urine_protein)
+        .first(conn)
+        .optional()?;
+    let dipstick = dipstick.flatten().as_deref().and_then(Dipstick::parse);
+    let protein_24h = num(LabTest::UrineProtein24h);
+    let upcr = num(LabTest::Upcr);
+    let proteinuria = (dipstick.is_some() || protein_24h.is_some() || upcr.is_some())
+        .then(|| crate::checkups::flags::proteinuria(dipstick, protein_24h, upcr));
+    let scan_fetuses: Option<Option<i32>> = ultrasounds::table
+        .filter(ultrasounds::pregnancy_id.eq(&pregnancy.id))
+        .filter(ultrasounds::fetal_count.is_not_null())
+        .order(ultrasounds::id.desc())
+        .select(ultrasounds::fetal_count)
+        .first(conn)
+        .optional()?;
+    let bmi = match (hb.height_cm, hb.pre_pregnancy_weight_kg) {
+        (Some(h), Some(w)) => Some(crate::checkups::weight_gain::bmi(h, w)),
+        _ => None,
+    };
+    let rh_negative = hb
+        .rh
+        .as_deref()
+        .map(|r| r == "negative")
+        .or_else(|| positive(LabTest::Rh).map(|p| !p));
+    Ok(RiskInput {
+        age_years: Some(i64::from(profile::age_on(hb.birth_date, today))),
+        height_cm: hb.height_cm,
+        bmi,
+        rh_negative,
+        gestational_weeks: (ga.days() >= 0).then(|| ga.weeks()),
+        hb_g_l: num(LabTest::Hb),
+        plt_10e9_l: num(LabTest::Plt),
+        ferritin_ug_l: num(LabTest::Ferritin),
+        sbp_mmhg: bp.and_then(|b| b.0).map(i64::from),
+        dbp_mmhg: bp.and_then(|b| b.1).map(i64::from),
+        proteinuria,
+        fasting_glucose_mmol_l: num(LabTest::FastingGlucose),
+        ogtt_fasting_mmol_l: num(LabTest::Ogtt0h),
+        ogtt_1h_mmol_l: num(LabTest::Ogtt1h),
+        ogtt_2h_mmol_l: num(LabTest::Ogtt2h),
+        fetal_count: scan_fetuses
+            .flatten()
+            .or(pregnancy.fetal_count)
+            .map(i64::from),
+        hbsag_positive: positive(LabTest::Hbsag),
+        hcv_positive: positive(LabTest::Hcv),
+        syphilis_positive: positive(LabTest::Syphilis),
+        hiv_positive: positive(LabTest::Hiv),
+        ..Default::default()
+    })
+}
+
+/// `base` with every field the clinician gave in `facts` taking precedence.
+pub fn merge(base: &RiskInput, facts: &RiskInput) -> RiskInput {
+    let mut merged = serde_json::to_value(base).unwrap_or_default();
+    if let (Some(target), serde_json::Value::Object(given)) = (
+        merged.as_object_mut(),
+        serde_json::to_value(facts).unwrap_or_default(),
+    ) {
+        for (k, v) in given {
+            target.insert(k, v);
+        }
+    }
+    serde_json::from_value(merged).unwrap_or_default()
+}
+
+/// The fired codes as stored: sorted, comma-separated.
+pub fn codes_text(g: &Grading) -> String {
+    g.codes.iter().cloned().collect::<Vec<_>>().join(",")
+}
+
+pub fn split(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// After new checkup values or results: when the engine's proposal for the pregnancy (with the
+/// clinician's facts and ticks of the last grading) differs from that grading's proposal, the
+/// pregnancy needs re-grading and shows on the clinic's list.
+pub fn refresh_regrading_flag(conn: &mut DbConn, pregnancy_id: &str) -> QueryResult<bool> {
+    let last: Option<(String, String, String)> = pregnancy_risk::table
+        .inner_join(risk_gradings::table.on(risk_gradings::id.eq(pregnancy_risk::last_grading_id)))
+        .filter(pregnancy_risk::pregnancy_id.eq(pregnancy_id))
+        .select((
+            risk_gradings::facts,
+            risk_gradings::ticked,
+            risk_gradings::proposed_codes,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((facts, ticked, proposed)) = last else {
+        return Ok(false);
+    };
+    let pregnancy: PregnancyRow = pregnancies::table.find(pregnancy_id).first(conn)?;
+    let facts: RiskInput = serde_json::from_str(&facts).unwrap_or_default();
+    let input = merge(&from_record(conn, &pregnancy)?, &facts);
+    let Ok(now) = engine::grade(&input, &split(&ticked)) else {
+        return Ok(false);
+    };
+    let changed = codes_text(&now) != proposed;
+    if changed {
+        diesel::update(pregnancy_risk::table.find(pregnancy_id))
+            .set((
+                pregnancy_risk::needs_regrading.eq(true),
+                pregnancy_risk::updated_at.eq(Utc::now().naive_utc()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(changed)
+}
