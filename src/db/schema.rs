@@ -403,6 +403,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    risk_cases (id) {
+        id -> Text,
+        pregnancy_id -> Text,
+        handbook_id -> Text,
+        county_code -> Text,
+        institution_id -> Text,
+        opened_by_grading_id -> Text,
+        current_base -> Text,
+        current_purple -> Bool,
+        highest_base -> Text,
+        stage -> Text,
+        case_number -> Nullable<Text>,
+        responsible_clinician_id -> Nullable<Text>,
+        planned_delivery_institution_id -> Nullable<Text>,
+        discovered_at -> Timestamp,
+        report_due_at -> Timestamp,
+        registered_at -> Nullable<Timestamp>,
+        registered_by -> Nullable<Text>,
+        reported_at -> Nullable<Timestamp>,
+        reported_by -> Nullable<Text>,
+        managed_at -> Nullable<Timestamp>,
+        managed_by -> Nullable<Text>,
+        treated_at -> Nullable<Timestamp>,
+        treated_by -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<Text>,
+        close_reason -> Nullable<Text>,
+        close_note -> Nullable<Text>,
+        flagged_for_review -> Bool,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    risk_notices (id) {
+        id -> Text,
+        case_id -> Text,
+        handbook_id -> Text,
+        county_code -> Text,
+        institution_id -> Text,
+        colour_label -> Text,
+        content -> Text,
+        issued_by -> Text,
+        issued_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        acknowledged_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(institutions -> regions (region_code));
 diesel::joinable!(staff_accounts -> institutions (institution_id));
 diesel::joinable!(staff_roles -> staff_accounts (staff_id));
@@ -440,4 +491,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     risk_screenings,
     risk_gradings,
     pregnancy_risk,
+    risk_cases,
+    risk_notices,
 );

@@ -3,6 +3,8 @@
 pub mod engine;
 pub mod input;
 
+pub mod case_routes;
+pub mod cases;
 #[cfg(test)]
 mod domain_examples;
 pub mod record;

@@ -16,7 +16,7 @@ use mch_handbook::{
 const CASES: &str = include_str!("../fixtures/domain/maternal/risk-examples.json");
 
 /// A clinician of a county hospital (secondary care: may grade), username `obstetrician`.
-fn add_hospital_clinician(app: &TestApp) -> String {
+pub fn add_hospital_clinician(app: &TestApp) -> String {
     let mut conn = app.conn();
     let hospital = institutions::create(
         &mut conn,
@@ -40,7 +40,7 @@ fn add_hospital_clinician(app: &TestApp) -> String {
     hospital.id
 }
 
-async fn pregnancy_at_hospital(app: &TestApp, token: &str, seq: u32) -> String {
+pub async fn pregnancy_at_hospital(app: &TestApp, token: &str, seq: u32) -> String {
     let hb = app
         .post(
             "/api/v1/handbooks",

@@ -1,0 +1,2 @@
+DROP TABLE risk_notices;
+DROP TABLE risk_cases;

@@ -1,0 +1,331 @@
+//! High-risk cases through HTTP: opening, stages, designation, notices, the county registry.
+
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::risk::{add_hospital_clinician, pregnancy_at_hospital};
+use mch_handbook::org::{
+    institutions::{self, NewInstitution},
+    rules::InstitutionLevel,
+};
+
+fn institution(app: &TestApp, name: &str, level: InstitutionLevel, region: &str) -> String {
+    institutions::create(
+        &mut app.conn(),
+        &NewInstitution {
+            name: name.into(),
+            level,
+            region_code: region.into(),
+        },
+    )
+    .unwrap()
+    .id
+}
+
+#[actix_web::test]
+async fn orange_opens_a_case_that_stays_open_when_graded_down_until_closed() {
+    let (app, _) = seeded_app().await;
+    add_hospital_clinician(&app);
+    let county_hospital = institutions::create(
+        &mut app.conn(),
+        &NewInstitution {
+            name: "另一县医院".into(),
+            level: InstitutionLevel::CountyHospital,
+            region_code: "990101000000".into(),
+        },
+    )
+    .unwrap()
+    .id;
+    let city = institution(
+        &app,
+        "示范市第一人民医院",
+        InstitutionLevel::CityHospital,
+        "990100000000",
+    );
+    let critical = institution(
+        &app,
+        "示范市危重孕产妇救治中心",
+        InstitutionLevel::CriticalCareCentre,
+        "990100000000",
+    );
+    let t = app.token("obstetrician").await;
+    let p = pregnancy_at_hospital(&app, &t, 1).await;
+    let grading_path = format!("/api/v1/pregnancies/{p}/gradings");
+    let grade =
+        |facts: serde_json::Value| app.post(&grading_path, Some(&t), json!({"facts": facts}));
+
+    grade(json!({"age_years": 30})).await;
+    assert_eq!(
+        app.get(&format!("/api/v1/pregnancies/{p}/case"), &t)
+            .await
+            .status,
+        404,
+        "green opens no case"
+    );
+    grade(json!({"age_years": 41})).await;
+    let case = app.get(&format!("/api/v1/pregnancies/{p}/case"), &t).await;
+    assert_eq!(case.status, 200);
+    assert_eq!(case.body["colour"], "orange");
+    assert_eq!(case.body["stage"], "discovered");
+    let id = case.body["id"].as_str().unwrap().to_string();
+    let stage_path = format!("/api/v1/cases/{id}/stage");
+    let stage = |s: &str| app.post(&stage_path, Some(&t), json!({"stage": s}));
+
+    // Stages in order; no skipping.
+    let skip = stage("reported").await;
+    assert_eq!(skip.status, 409);
+    assert_eq!(skip.body["code"], "illegal_transition");
+    assert_eq!(stage("registered").await.status, 200);
+    let reported = stage("reported").await;
+    assert_eq!(reported.body["report_overdue"], false);
+    assert_eq!(stage("managed").await.body["code"], "designation_required");
+
+    // Designation by level: a county hospital is too low for orange.
+    let low = app
+        .post(
+            &format!("/api/v1/cases/{id}/designation"),
+            Some(&t),
+            json!({"institution_id": county_hospital}),
+        )
+        .await;
+    assert_eq!(low.status, 422);
+    assert_eq!(low.error_fields(), vec!["/institution_id"]);
+    assert_eq!(low.body["errors"][0]["code"], "designation_level");
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/cases/{id}/designation"),
+            Some(&t),
+            json!({"institution_id": city})
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(stage("managed").await.status, 200);
+    assert_eq!(stage("registered").await.status, 409, "no going back");
+
+    // Re-graded yellow (e.g. facts corrected): the case stays open, colour follows.
+    grade(json!({"age_years": 36})).await;
+    let case = app.get(&format!("/api/v1/cases/{id}"), &t).await;
+    assert_eq!(case.body["colour"], "yellow");
+    assert_eq!(case.body["highest_base_colour"], "orange");
+    assert_eq!(case.body["stage"], "managed");
+    // Red needs a critical-care centre.
+    grade(json!({"age_years": 36, "nyha_class": 3})).await;
+    let red_low = app
+        .post(
+            &format!("/api/v1/cases/{id}/designation"),
+            Some(&t),
+            json!({"institution_id": city}),
+        )
+        .await;
+    assert_eq!(red_low.status, 422);
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/cases/{id}/designation"),
+            Some(&t),
+            json!({"institution_id": critical})
+        )
+        .await
+        .status,
+        200
+    );
+
+    let closed = app
+        .post(
+            &format!("/api/v1/cases/{id}/close"),
+            Some(&t),
+            json!({"reason": "near_miss", "note": "产后出血抢救成功"}),
+        )
+        .await;
+    assert_eq!(closed.status, 200);
+    assert_eq!(closed.body["stage"], "closed");
+    assert_eq!(closed.body["flagged_for_review"], true);
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/cases/{id}/close"),
+            Some(&t),
+            json!({"reason": "delivered"})
+        )
+        .await
+        .status,
+        409
+    );
+    let stages: Vec<&str> = closed.body["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stages,
+        vec!["discovered", "registered", "reported", "managed", "closed"]
+    );
+}
+
+#[actix_web::test]
+async fn the_mother_sees_and_acknowledges_the_notice_and_the_county_registry_follows() {
+    let app = spawn_app_with(|s| s.demo_mode = true).await;
+    seed(&mut app.conn());
+    add_hospital_clinician(&app);
+    let t = app.token("obstetrician").await;
+    let p = pregnancy_at_hospital(&app, &t, 2).await;
+    app.post(
+        &format!("/api/v1/pregnancies/{p}/gradings"),
+        Some(&t),
+        json!({"facts": {"age_years": 30, "plt_10e9_l": 25.0}}),
+    )
+    .await;
+    let case = app.get(&format!("/api/v1/pregnancies/{p}/case"), &t).await;
+    let id = case.body["id"].as_str().unwrap().to_string();
+    assert_eq!(case.body["colour"], "red");
+
+    let notice = app
+        .post(&format!("/api/v1/cases/{id}/notices"), Some(&t), json!({}))
+        .await;
+    assert_eq!(notice.status, 201, "{}", notice.body);
+    assert!(notice.body["content"]
+        .as_str()
+        .unwrap()
+        .contains("危重孕产妇救治中心"));
+    let notice_id = notice.body["id"].as_str().unwrap().to_string();
+
+    let reviewer = app.token("reviewer").await;
+    let reg = app
+        .get("/api/v1/registry/cases?unacknowledged=true", &reviewer)
+        .await;
+    assert_eq!(reg.status, 200, "{}", reg.body);
+    assert_eq!(reg.body["counts"]["red"], 1);
+    assert_eq!(reg.body["items"][0]["case"]["id"], id.as_str());
+    assert_eq!(
+        app.get("/api/v1/registry/cases", &app.token("other.reviewer").await)
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        app.get("/api/v1/registry/cases?colour=orange", &reviewer)
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // The deadline passes unreported: overdue.
+    {
+        use diesel::prelude::*;
+        use mch_handbook::db::schema::risk_cases;
+        let past = chrono::Utc::now().naive_utc() - chrono::Duration::hours(1);
+        diesel::update(risk_cases::table)
+            .set(risk_cases::report_due_at.eq(past))
+            .execute(&mut *app.conn())
+            .unwrap();
+    }
+    assert_eq!(
+        app.get("/api/v1/registry/cases?overdue=true", &reviewer)
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let csv = app
+        .client
+        .get(format!("{}/api/v1/registry/cases?format=csv", app.address))
+        .insert_header(("Authorization", format!("Bearer {reviewer}")))
+        .send()
+        .await;
+    let mut csv = csv.unwrap();
+    assert_eq!(
+        csv.headers().get("content-type").unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    let text = String::from_utf8(csv.body().await.unwrap().to_vec()).unwrap();
+    assert_eq!(text.lines().count(), 2);
+    assert!(text.lines().nth(1).unwrap().contains("\"red\""));
+
+    // The mother binds her handbook, sees the notice and acknowledges it.
+    let handbook = app.get(&format!("/api/v1/pregnancies/{p}"), &t).await.body["handbook_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code = app
+        .request(
+            "POST",
+            &format!("/api/v1/handbooks/{handbook}/binding-codes"),
+            Some(&t),
+            None,
+        )
+        .await;
+    let mother = app
+        .post(
+            "/api/v1/auth/wechat",
+            None,
+            json!({"code": "demo-mother-1"}),
+        )
+        .await
+        .body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(
+        "/api/v1/me/handbook/bind",
+        Some(&mother),
+        json!({"code": code.body["code"]}),
+    )
+    .await;
+    assert_eq!(
+        app.get("/api/v1/me/handbook", &mother).await.body["risk_colour"],
+        "red"
+    );
+    let mine = app.get("/api/v1/me/notices", &mother).await;
+    assert_eq!(mine.body[0]["id"], notice_id.as_str());
+    assert!(mine.body[0]["acknowledged_at"].is_null());
+    let stranger = app
+        .post(
+            "/api/v1/auth/wechat",
+            None,
+            json!({"code": "demo-mother-2"}),
+        )
+        .await
+        .body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        app.request(
+            "POST",
+            &format!("/api/v1/me/notices/{notice_id}/acknowledge"),
+            Some(&stranger),
+            None
+        )
+        .await
+        .status,
+        404
+    );
+    let ack = app
+        .request(
+            "POST",
+            &format!("/api/v1/me/notices/{notice_id}/acknowledge"),
+            Some(&mother),
+            None,
+        )
+        .await;
+    assert_eq!(ack.status, 200);
+    assert!(ack.body["acknowledged_at"].is_string());
+    assert_eq!(
+        app.get("/api/v1/registry/cases?unacknowledged=true", &reviewer)
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
