@@ -20,6 +20,7 @@ pub mod keys;
 pub mod openapi;
 pub mod org;
 pub mod pregnancy;
+pub mod referrals;
 pub mod risk;
 pub mod routes;
 pub mod startup;

@@ -32,6 +32,7 @@ use crate::error::{FieldError, Problem};
         (name = "checkups", description = "Antenatal checkups (产检) with lab results, ultrasounds and computed flags"),
         (name = "risk", description = "Pregnancy risk screening and five-colour grading (妊娠风险筛查与评估)"),
         (name = "cases", description = "High-risk case management (专案管理): stages, designation, notices, the county registry"),
+        (name = "referrals", description = "Referrals (转诊) between institutions"),
         (name = "children", description = "Children: birth record and growth"),
         (name = "audit", description = "The append-only audit log"),
         (name = "health", description = "Liveness and readiness"),

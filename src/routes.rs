@@ -2,7 +2,7 @@
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use crate::{audit, auth, checkups, children, handbook, health, org, pregnancy, risk};
+use crate::{audit, auth, checkups, children, handbook, health, org, pregnancy, referrals, risk};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
@@ -82,6 +82,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(risk::case_routes::my_notices)
                 .service(risk::case_routes::acknowledge)
                 .service(risk::case_routes::registry)
+                // referrals
+                .service(referrals::routes::send)
+                .service(referrals::routes::turnaround)
+                .service(referrals::routes::get)
+                .service(referrals::routes::transition)
                 // children
                 .service(children::routes::create)
                 .service(children::routes::list)

@@ -454,6 +454,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    referrals (id) {
+        id -> Text,
+        handbook_id -> Text,
+        pregnancy_id -> Nullable<Text>,
+        county_code -> Text,
+        from_institution_id -> Text,
+        to_institution_id -> Text,
+        reason -> Text,
+        urgency -> Text,
+        direction -> Text,
+        clinical_summary -> Text,
+        status -> Text,
+        decline_reason -> Nullable<Text>,
+        sent_at -> Timestamp,
+        sent_by -> Text,
+        accepted_at -> Nullable<Timestamp>,
+        accepted_by -> Nullable<Text>,
+        declined_at -> Nullable<Timestamp>,
+        declined_by -> Nullable<Text>,
+        arrived_at -> Nullable<Timestamp>,
+        arrived_by -> Nullable<Text>,
+        completed_at -> Nullable<Timestamp>,
+        completed_by -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(institutions -> regions (region_code));
 diesel::joinable!(staff_accounts -> institutions (institution_id));
 diesel::joinable!(staff_roles -> staff_accounts (staff_id));
@@ -493,4 +521,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     pregnancy_risk,
     risk_cases,
     risk_notices,
+    referrals,
 );

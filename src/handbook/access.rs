@@ -20,6 +20,7 @@ pub enum Grant {
     Registration,
     Checkup,
     ShareCode,
+    Referral,
 }
 
 impl Grant {
@@ -28,6 +29,7 @@ impl Grant {
             Grant::Registration => "registration",
             Grant::Checkup => "checkup",
             Grant::ShareCode => "share_code",
+            Grant::Referral => "referral",
         }
     }
 }
@@ -73,13 +75,16 @@ pub fn grant(
     why: Grant,
     expires_at: Option<NaiveDateTime>,
 ) -> QueryResult<()> {
-    let exists: i64 = handbook_access::table
-        .filter(handbook_access::handbook_id.eq(handbook_id))
-        .filter(handbook_access::institution_id.eq(institution_id))
-        .filter(handbook_access::reason.eq(why.as_str()))
-        .count()
-        .get_result(conn)?;
-    if exists == 0 {
+    // An existing grant (possibly ended) is renewed rather than duplicated.
+    let renewed = diesel::update(
+        handbook_access::table
+            .filter(handbook_access::handbook_id.eq(handbook_id))
+            .filter(handbook_access::institution_id.eq(institution_id))
+            .filter(handbook_access::reason.eq(why.as_str())),
+    )
+    .set(handbook_access::expires_at.eq(expires_at))
+    .execute(conn)?;
+    if renewed == 0 {
         diesel::insert_into(handbook_access::table)
             .values((
                 handbook_access::handbook_id.eq(handbook_id),
@@ -92,6 +97,23 @@ pub fn grant(
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// Ends a grant (e.g. a declined referral): kept, with its end time.
+pub fn end_grant(
+    conn: &mut DbConn,
+    handbook_id: &str,
+    institution_id: &str,
+    why: Grant,
+) -> QueryResult<usize> {
+    diesel::update(
+        handbook_access::table
+            .filter(handbook_access::handbook_id.eq(handbook_id))
+            .filter(handbook_access::institution_id.eq(institution_id))
+            .filter(handbook_access::reason.eq(why.as_str())),
+    )
+    .set(handbook_access::expires_at.eq(Some(Utc::now().naive_utc())))
+    .execute(conn)
 }
 
 /// How a family account relates to a handbook.

@@ -13,6 +13,7 @@ mod handbook;
 mod health;
 mod openapi;
 mod plan;
+mod referrals;
 mod risk;
 mod schema;
 mod scope;

@@ -1,0 +1,515 @@
+//! Referral endpoints.
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::rules::{self, Status};
+use crate::{
+    audit::Event,
+    auth::{
+        roles::{Clinical, RecordReader},
+        Role, Staff, StaffPrincipal,
+    },
+    db::{self, schema::*, DbConn},
+    error::{AppError, Problem},
+    handbook::access::{self, Grant},
+    http::{RequestCtx, ValidJson, ValidQuery},
+    state::AppState,
+};
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    Routine,
+    Urgent,
+    Emergency,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// To a higher-level institution.
+    Up,
+    /// Back to a lower level (e.g. after delivery).
+    Down,
+}
+
+/// A new referral.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to_institution_id": "0192f0c4-0000-7000-8000-0000000000c1", "reason": "橙色妊娠风险，需三级医院评估",
+    "urgency": "urgent", "direction": "up", "clinical_summary": "G1P0 24+3周，BP 150/95，尿蛋白1+"}))]
+pub struct NewReferral {
+    #[validate(length(min = 1, max = 64))]
+    pub to_institution_id: String,
+    #[validate(length(max = 64))]
+    pub pregnancy_id: Option<String>,
+    #[validate(length(min = 1, max = 500))]
+    pub reason: String,
+    pub urgency: Urgency,
+    pub direction: Direction,
+    #[validate(length(min = 1, max = 4000))]
+    pub clinical_summary: String,
+}
+
+#[derive(Debug, Clone, Queryable)]
+struct Row {
+    id: String,
+    handbook_id: String,
+    pregnancy_id: Option<String>,
+    county_code: String,
+    from_institution_id: String,
+    to_institution_id: String,
+    reason: String,
+    urgency: String,
+    direction: String,
+    clinical_summary: String,
+    status: String,
+    decline_reason: Option<String>,
+    sent_at: NaiveDateTime,
+    sent_by: String,
+    accepted_at: Option<NaiveDateTime>,
+    accepted_by: Option<String>,
+    declined_at: Option<NaiveDateTime>,
+    declined_by: Option<String>,
+    arrived_at: Option<NaiveDateTime>,
+    arrived_by: Option<String>,
+    completed_at: Option<NaiveDateTime>,
+    completed_by: Option<String>,
+    updated_at: NaiveDateTime,
+}
+
+/// A referral with the time of each step.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReferralView {
+    pub id: String,
+    pub handbook_id: String,
+    pub pregnancy_id: Option<String>,
+    pub from_institution_id: String,
+    pub to_institution_id: String,
+    pub reason: String,
+    pub urgency: String,
+    pub direction: String,
+    pub clinical_summary: String,
+    pub status: Status,
+    pub decline_reason: Option<String>,
+    pub sent_at: DateTime<Utc>,
+    pub sent_by: String,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub accepted_by: Option<String>,
+    pub declined_at: Option<DateTime<Utc>>,
+    pub declined_by: Option<String>,
+    pub arrived_at: Option<DateTime<Utc>>,
+    pub arrived_by: Option<String>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub completed_by: Option<String>,
+    pub county_code: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn utc(t: Option<NaiveDateTime>) -> Option<DateTime<Utc>> {
+    t.map(|t| t.and_utc())
+}
+
+impl Row {
+    fn view(self) -> ReferralView {
+        ReferralView {
+            status: Status::parse(&self.status).unwrap_or(Status::Sent),
+            sent_at: self.sent_at.and_utc(),
+            accepted_at: utc(self.accepted_at),
+            declined_at: utc(self.declined_at),
+            arrived_at: utc(self.arrived_at),
+            completed_at: utc(self.completed_at),
+            updated_at: self.updated_at.and_utc(),
+            id: self.id,
+            handbook_id: self.handbook_id,
+            pregnancy_id: self.pregnancy_id,
+            from_institution_id: self.from_institution_id,
+            to_institution_id: self.to_institution_id,
+            reason: self.reason,
+            urgency: self.urgency,
+            direction: self.direction,
+            clinical_summary: self.clinical_summary,
+            decline_reason: self.decline_reason,
+            sent_by: self.sent_by,
+            accepted_by: self.accepted_by,
+            declined_by: self.declined_by,
+            arrived_by: self.arrived_by,
+            completed_by: self.completed_by,
+            county_code: self.county_code,
+        }
+    }
+}
+
+/// Refer a woman to another institution. The receiving institution can see her record from now
+/// on (ended again if it declines).
+#[utoipa::path(
+    tag = "referrals",
+    params(("id" = String, Path, description = "Handbook id")),
+    request_body = NewReferral,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Sent", body = ReferralView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians refer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, unknown institution, or referring to oneself", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/handbooks/{id}/referrals")]
+pub async fn send(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    body: ValidJson<NewReferral>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let handbook_id = path.into_inner();
+    let input = body.0;
+    let staff = staff.principal;
+    if input.to_institution_id == staff.institution_id {
+        return Err(AppError::invalid_field(
+            "/to_institution_id",
+            "same_institution",
+            "refer to another institution",
+        ));
+    }
+    let v = db::run_tx(&state.pool, move |conn| {
+        let county = access::staff_scope(conn, &staff, &handbook_id)?;
+        let target: Option<bool> = institutions::table
+            .find(&input.to_institution_id)
+            .select(institutions::disabled)
+            .first(conn)
+            .optional()?;
+        if target != Some(false) {
+            return Err(AppError::invalid_field(
+                "/to_institution_id",
+                "not_found",
+                "no active institution has this id",
+            ));
+        }
+        if let Some(p) = &input.pregnancy_id {
+            let n: i64 = pregnancies::table
+                .filter(pregnancies::id.eq(p))
+                .filter(pregnancies::handbook_id.eq(&handbook_id))
+                .count()
+                .get_result(conn)?;
+            if n == 0 {
+                return Err(AppError::invalid_field(
+                    "/pregnancy_id",
+                    "not_found",
+                    "not a pregnancy of this handbook",
+                ));
+            }
+        }
+        let now = Utc::now().naive_utc();
+        let id = uuid::Uuid::now_v7().to_string();
+        diesel::insert_into(referrals::table)
+            .values((
+                referrals::id.eq(&id),
+                referrals::handbook_id.eq(&handbook_id),
+                referrals::pregnancy_id.eq(&input.pregnancy_id),
+                referrals::county_code.eq(&county),
+                referrals::from_institution_id.eq(&staff.institution_id),
+                referrals::to_institution_id.eq(&input.to_institution_id),
+                referrals::reason.eq(&input.reason),
+                referrals::urgency.eq(crate::checkups::store::text(&input.urgency)),
+                referrals::direction.eq(crate::checkups::store::text(&input.direction)),
+                referrals::clinical_summary.eq(&input.clinical_summary),
+                referrals::status.eq(Status::Sent.as_str()),
+                referrals::sent_at.eq(now),
+                referrals::sent_by.eq(&staff.id),
+                referrals::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        access::grant(
+            conn,
+            &handbook_id,
+            &input.to_institution_id,
+            &county,
+            Grant::Referral,
+            None,
+        )?;
+        Event::new(&staff, "referral.send", "referral")
+            .resource(&id)
+            .county(&county)
+            .record(conn, &ctx)?;
+        Ok(referrals::table.find(&id).first::<Row>(conn)?.view())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+/// A referral the caller's institution sent or received; otherwise 404.
+fn load_for_staff(conn: &mut DbConn, staff: &StaffPrincipal, id: &str) -> Result<Row, AppError> {
+    let row: Row = referrals::table.find(id).first(conn)?;
+    let involved = row.from_institution_id == staff.institution_id
+        || row.to_institution_id == staff.institution_id;
+    let county_view = staff.has(Role::CountyReviewer) && staff.county_code == row.county_code;
+    if involved || county_view {
+        Ok(row)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Read a referral (sending or receiving institution, or the county). Audited.
+#[utoipa::path(
+    tag = "referrals",
+    params(("id" = String, Path, description = "Referral id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The referral", body = ReferralView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such referral of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/referrals/{id}")]
+pub async fn get(
+    staff: Staff<RecordReader>,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let v = db::run_tx(&state.pool, move |conn| {
+        let row = load_for_staff(conn, &staff, &id)?;
+        Event::new(&staff, "referral.read", "referral")
+            .resource(&id)
+            .county(&row.county_code)
+            .record(conn, &ctx)?;
+        Ok(row.view())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// A step by the receiving institution.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "declined", "reason": "产科床位已满，请转市危重孕产妇救治中心"}))]
+pub struct Transition {
+    /// `accepted`, `declined`, `arrived` or `completed`.
+    pub status: Status,
+    /// Required when declining.
+    #[validate(length(min = 1, max = 1000))]
+    pub reason: Option<String>,
+}
+
+/// Move a referral on: the receiving institution accepts or declines (with a reason), records the
+/// arrival, completes it. Any other step answers 409.
+#[utoipa::path(
+    tag = "referrals",
+    params(("id" = String, Path, description = "Referral id")),
+    request_body = Transition,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The referral", body = ReferralView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the receiving institution's clinicians", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such referral of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a legal step from the current status", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A decline without a reason", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/referrals/{id}/status")]
+pub async fn transition(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    body: ValidJson<Transition>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let input = body.0;
+    if input.status == Status::Declined && input.reason.is_none() {
+        return Err(AppError::invalid_field(
+            "/reason",
+            "required",
+            "say why the referral is declined",
+        ));
+    }
+    let staff = staff.principal;
+    let v = db::run_tx(&state.pool, move |conn| {
+        let row = load_for_staff(conn, &staff, &id)?;
+        if row.to_institution_id != staff.institution_id {
+            return Err(AppError::Forbidden);
+        }
+        let current = Status::parse(&row.status).unwrap_or(Status::Sent);
+        if !current.can_become(input.status) {
+            return Err(AppError::conflict(
+                "illegal_transition",
+                format!(
+                    "a {} referral cannot become {}",
+                    current.as_str(),
+                    input.status.as_str()
+                ),
+            ));
+        }
+        let now = Utc::now().naive_utc();
+        let by = Some(staff.id.clone());
+        let target = referrals::table
+            .find(&id)
+            .filter(referrals::status.eq(current.as_str()));
+        let n = match input.status {
+            Status::Accepted => diesel::update(target)
+                .set((
+                    referrals::accepted_at.eq(now),
+                    referrals::accepted_by.eq(by),
+                ))
+                .execute(conn)?,
+            Status::Declined => diesel::update(target)
+                .set((
+                    referrals::declined_at.eq(now),
+                    referrals::declined_by.eq(by),
+                    referrals::decline_reason.eq(&input.reason),
+                ))
+                .execute(conn)?,
+            Status::Arrived => diesel::update(target)
+                .set((referrals::arrived_at.eq(now), referrals::arrived_by.eq(by)))
+                .execute(conn)?,
+            Status::Completed => diesel::update(target)
+                .set((
+                    referrals::completed_at.eq(now),
+                    referrals::completed_by.eq(by),
+                ))
+                .execute(conn)?,
+            Status::Sent => 0,
+        };
+        if n == 0 {
+            return Err(AppError::conflict(
+                "illegal_transition",
+                "the referral changed meanwhile; read it again",
+            ));
+        }
+        diesel::update(referrals::table.find(&id))
+            .set((
+                referrals::status.eq(input.status.as_str()),
+                referrals::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        if !input.status.grants_access() {
+            access::end_grant(
+                conn,
+                &row.handbook_id,
+                &row.to_institution_id,
+                Grant::Referral,
+            )?;
+        }
+        Event::new(&staff, "referral.transition", "referral")
+            .resource(&id)
+            .county(&row.county_code)
+            .detail(serde_json::json!({"status": input.status}))
+            .record(conn, &ctx)?;
+        Ok(referrals::table.find(&id).first::<Row>(conn)?.view())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TurnaroundQuery {
+    /// `YYYY-MM` (China Standard Time), by the month the referral was sent.
+    #[validate(length(equal = 7))]
+    pub month: String,
+}
+
+/// Turnaround of the referrals one institution received in a month.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Turnaround {
+    pub institution_id: String,
+    pub month: String,
+    pub received: i64,
+    pub accepted: i64,
+    pub declined: i64,
+    pub arrived: i64,
+    /// Median hours from sent to accepted, and to arrived.
+    pub median_hours_to_accept: Option<f64>,
+    pub median_hours_to_arrive: Option<f64>,
+}
+
+/// Referral turnaround per receiving institution and month: the caller's institution, or every
+/// institution of the county for a county reviewer.
+#[utoipa::path(
+    tag = "referrals",
+    params(TurnaroundQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Figures per receiving institution", body = Vec<Turnaround>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid month", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/referrals/turnaround")]
+pub async fn turnaround(
+    staff: Staff<RecordReader>,
+    query: ValidQuery<TurnaroundQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let month = query.0.month;
+    let start = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .map_err(|_| AppError::invalid_field("/month", "invalid_value", "YYYY-MM"))?;
+    let end = start
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(start);
+    // Months are China Standard Time: 00:00 CST is 16:00 UTC the day before.
+    let offset = chrono::Duration::hours(8);
+    let (from, to) = (
+        start.and_hms_opt(0, 0, 0).unwrap_or_default() - offset,
+        end.and_hms_opt(0, 0, 0).unwrap_or_default() - offset,
+    );
+    let staff = staff.principal;
+    let figures = db::run(&state.pool, move |conn| {
+        let mut sql = referrals::table
+            .filter(referrals::sent_at.ge(from))
+            .filter(referrals::sent_at.lt(to))
+            .into_boxed();
+        if staff.has(Role::CountyReviewer) {
+            sql = sql.filter(referrals::county_code.eq(staff.county_code.clone()));
+        } else {
+            sql = sql.filter(referrals::to_institution_id.eq(staff.institution_id.clone()));
+        }
+        let rows: Vec<Row> = sql.order(referrals::id.asc()).load(conn)?;
+        let mut by_institution: std::collections::BTreeMap<String, Vec<Row>> =
+            std::collections::BTreeMap::new();
+        for r in rows {
+            by_institution
+                .entry(r.to_institution_id.clone())
+                .or_default()
+                .push(r);
+        }
+        let hours = |a: NaiveDateTime, b: NaiveDateTime| (b - a).num_seconds() as f64 / 3600.0;
+        Ok(by_institution
+            .into_iter()
+            .map(|(institution_id, rows)| Turnaround {
+                month: month.clone(),
+                received: rows.len() as i64,
+                accepted: rows.iter().filter(|r| r.accepted_at.is_some()).count() as i64,
+                declined: rows.iter().filter(|r| r.declined_at.is_some()).count() as i64,
+                arrived: rows.iter().filter(|r| r.arrived_at.is_some()).count() as i64,
+                median_hours_to_accept: rules::median(
+                    rows.iter()
+                        .filter_map(|r| r.accepted_at.map(|t| hours(r.sent_at, t)))
+                        .collect(),
+                ),
+                median_hours_to_arrive: rules::median(
+                    rows.iter()
+                        .filter_map(|r| r.arrived_at.map(|t| hours(r.sent_at, t)))
+                        .collect(),
+                ),
+                institution_id,
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(figures))
+}
