@@ -82,6 +82,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(risk::case_routes::my_notices)
                 .service(risk::case_routes::acknowledge)
                 .service(risk::case_routes::registry)
+                .service(risk::management::add_followup)
+                .service(risk::management::request_consultation)
+                .service(risk::management::answer)
+                .service(risk::management::timeline)
                 // referrals
                 .service(referrals::routes::send)
                 .service(referrals::routes::turnaround)

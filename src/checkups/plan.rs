@@ -67,6 +67,21 @@ fn plan_view(edd: NaiveDate, checkup_gas: &[i32], today: NaiveDate) -> Vec<Sched
         .collect()
 }
 
+/// Whether the latest visit window that has closed passed without a checkup.
+pub fn visit_overdue(conn: &mut DbConn, pregnancy_id: &str, edd: NaiveDate) -> QueryResult<bool> {
+    let gas: Vec<i32> = checkups::table
+        .filter(checkups::pregnancy_id.eq(pregnancy_id))
+        .select(checkups::ga_days)
+        .load(conn)?;
+    let today = crate::time::china_today();
+    let plan = plan_view(edd, &gas, today);
+    Ok(plan
+        .iter()
+        .rev()
+        .find(|v| v.date_to < today)
+        .is_some_and(|v| v.status == VisitStatus::Missed))
+}
+
 /// The recommended visit plan of a pregnancy, each visit done, due, missed or upcoming.
 #[utoipa::path(
     tag = "pregnancies",

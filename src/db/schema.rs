@@ -482,6 +482,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    case_followups (id) {
+        id -> Text,
+        case_id -> Text,
+        county_code -> Text,
+        institution_id -> Text,
+        followed_on -> Date,
+        findings -> Text,
+        next_due -> Nullable<Date>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consultations (id) {
+        id -> Text,
+        case_id -> Text,
+        county_code -> Text,
+        from_institution_id -> Text,
+        to_institution_id -> Text,
+        question -> Text,
+        requested_by -> Text,
+        requested_at -> Timestamp,
+        answer -> Nullable<Text>,
+        answered_by -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(institutions -> regions (region_code));
 diesel::joinable!(staff_accounts -> institutions (institution_id));
 diesel::joinable!(staff_roles -> staff_accounts (staff_id));
@@ -522,4 +552,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     risk_cases,
     risk_notices,
     referrals,
+    case_followups,
+    consultations,
 );

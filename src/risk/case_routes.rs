@@ -87,6 +87,14 @@ pub struct CaseView {
     pub report_due_at: DateTime<Utc>,
     /// Not reported by the deadline (still unreported, or reported late).
     pub report_overdue: bool,
+    /// The follow-up due date set at the latest follow-up.
+    pub next_followup_due: Option<chrono::NaiveDate>,
+    /// That date has passed without a newer follow-up.
+    pub followup_overdue: bool,
+    /// The woman's latest antenatal visit window closed without a checkup.
+    pub visit_overdue: bool,
+    /// Any of the three above (the case is open).
+    pub overdue: bool,
     pub responsible_clinician_id: Option<String>,
     pub planned_delivery_institution_id: Option<String>,
     pub close_reason: Option<String>,
@@ -112,7 +120,34 @@ fn view(conn: &mut DbConn, c: CaseRow) -> QueryResult<CaseView> {
         .count()
         .get_result(conn)?;
     let now = Utc::now().naive_utc();
+    let open = c.stage != "closed";
+    let next_followup_due: Option<chrono::NaiveDate> = case_followups::table
+        .filter(case_followups::case_id.eq(&c.id))
+        .order((
+            case_followups::followed_on.desc(),
+            case_followups::id.desc(),
+        ))
+        .select(case_followups::next_due)
+        .first::<Option<chrono::NaiveDate>>(conn)
+        .optional()?
+        .flatten();
+    let followup_overdue =
+        open && next_followup_due.is_some_and(|d| d < crate::time::china_today());
+    let (edd, status): (chrono::NaiveDate, String) = pregnancies::table
+        .find(&c.pregnancy_id)
+        .select((pregnancies::edd, pregnancies::status))
+        .first(conn)?;
+    let visit_overdue = open
+        && status == "ongoing"
+        && crate::checkups::plan::visit_overdue(conn, &c.pregnancy_id, edd)?;
+    let report_overdue = c
+        .reported_at
+        .map_or(now > c.report_due_at, |r| r > c.report_due_at);
     Ok(CaseView {
+        next_followup_due,
+        followup_overdue,
+        visit_overdue,
+        overdue: open && (report_overdue || followup_overdue || visit_overdue),
         stages: marks
             .into_iter()
             .filter_map(|(stage, at, by)| {
@@ -807,7 +842,7 @@ pub struct RegistryQuery {
     pub min_weeks: Option<i64>,
     #[validate(range(min = 0, max = 45))]
     pub max_weeks: Option<i64>,
-    /// Only cases not reported by their deadline.
+    /// Only overdue cases (report, follow-up or antenatal visit).
     pub overdue: Option<bool>,
     /// Only cases with a notice the woman has not acknowledged.
     pub unacknowledged: Option<bool>,
@@ -912,7 +947,7 @@ pub async fn registry(
                 continue;
             }
             let case = view(conn, c)?;
-            if q.overdue.is_some_and(|o| o != case.report_overdue)
+            if q.overdue.is_some_and(|o| o != case.overdue)
                 || q.unacknowledged
                     .is_some_and(|u| u != (case.open_notices_unacknowledged > 0))
             {

@@ -7,5 +7,6 @@ pub mod case_routes;
 pub mod cases;
 #[cfg(test)]
 mod domain_examples;
+pub mod management;
 pub mod record;
 pub mod routes;

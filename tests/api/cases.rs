@@ -329,3 +329,132 @@ async fn the_mother_sees_and_acknowledges_the_notice_and_the_county_registry_fol
         0
     );
 }
+
+#[actix_web::test]
+async fn follow_ups_consultations_and_the_timeline() {
+    let (app, _) = seeded_app().await;
+    add_hospital_clinician(&app);
+    let critical = institution(
+        &app,
+        "示范市危重孕产妇救治中心",
+        InstitutionLevel::CriticalCareCentre,
+        "990100000000",
+    );
+    let expert_hash = mch_handbook::auth::password::hash(PASSWORD).unwrap();
+    mch_handbook::org::staff::create(
+        &mut app.conn(),
+        &mch_handbook::org::staff::NewStaff {
+            username: "expert".into(),
+            password: PASSWORD.into(),
+            full_name: "专家".into(),
+            phone: None,
+            institution_id: critical.clone(),
+            roles: vec![mch_handbook::auth::Role::Clinician],
+        },
+        &expert_hash,
+    )
+    .unwrap();
+    let t = app.token("obstetrician").await;
+    let p = pregnancy_at_hospital(&app, &t, 3).await;
+    app.post(
+        &format!("/api/v1/pregnancies/{p}/gradings"),
+        Some(&t),
+        json!({"facts": {"age_years": 41}}),
+    )
+    .await;
+    let id = app
+        .get(&format!("/api/v1/pregnancies/{p}/case"), &t)
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let today = mch_handbook::time::china_today();
+    let fu = app
+        .post(&format!("/api/v1/cases/{id}/followups"), Some(&t), json!({"followed_on": (today - chrono::Duration::days(10)).to_string(), "findings": "BP 135/85", "next_due": (today - chrono::Duration::days(3)).to_string()}))
+        .await;
+    assert_eq!(fu.status, 201, "{}", fu.body);
+    let case = app.get(&format!("/api/v1/cases/{id}"), &t).await;
+    assert_eq!(case.body["followup_overdue"], true);
+    assert_eq!(case.body["overdue"], true);
+    let bad = app.post(&format!("/api/v1/cases/{id}/followups"), Some(&t), json!({"followed_on": today.to_string(), "findings": "ok", "next_due": today.to_string()})).await;
+    assert_eq!(bad.error_fields(), vec!["/next_due"]);
+    app.post(&format!("/api/v1/cases/{id}/followups"), Some(&t), json!({"followed_on": today.to_string(), "findings": "ok", "next_due": (today + chrono::Duration::days(7)).to_string()})).await;
+    assert_eq!(
+        app.get(&format!("/api/v1/cases/{id}"), &t).await.body["followup_overdue"],
+        false
+    );
+
+    let expert = app.token("expert").await;
+    let handbook = case.body["handbook_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{handbook}"), &expert)
+            .await
+            .status,
+        404
+    );
+    let c = app
+        .post(
+            &format!("/api/v1/cases/{id}/consultations"),
+            Some(&t),
+            json!({"to_institution_id": critical, "question": "分娩时机？"}),
+        )
+        .await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    let cid = c.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{handbook}"), &expert)
+            .await
+            .status,
+        200,
+        "the consulted experts may read her record"
+    );
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/consultations/{cid}/answer"),
+            Some(&t),
+            json!({"answer": "me"})
+        )
+        .await
+        .status,
+        403
+    );
+    let answered = app
+        .post(
+            &format!("/api/v1/consultations/{cid}/answer"),
+            Some(&expert),
+            json!({"answer": "37周计划分娩"}),
+        )
+        .await;
+    assert_eq!(answered.status, 200);
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/consultations/{cid}/answer"),
+            Some(&expert),
+            json!({"answer": "again"})
+        )
+        .await
+        .status,
+        409
+    );
+
+    let timeline = app.get(&format!("/api/v1/cases/{id}/timeline"), &t).await;
+    assert_eq!(timeline.status, 200);
+    let kinds: Vec<&str> = timeline
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for kind in ["grading", "case_stage", "followup", "consultation"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    assert!(timeline
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["summary"].as_str().unwrap().contains("37周计划分娩")));
+}

@@ -1,0 +1,522 @@
+//! The case's management plan: follow-ups with their next due date, consultations with
+//! higher-level experts, and the case timeline in one call.
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::{case_routes::CaseRow, engine};
+use crate::{
+    audit::Event,
+    auth::{
+        roles::{Clinical, RecordReader},
+        Staff, StaffPrincipal,
+    },
+    db::{self, schema::*, DbConn},
+    error::{AppError, Problem},
+    handbook::access::{self, Grant},
+    http::{extract::not_future, RequestCtx, ValidJson},
+    state::AppState,
+};
+
+fn case_for_staff(
+    conn: &mut DbConn,
+    staff: &StaffPrincipal,
+    id: &str,
+) -> Result<CaseRow, AppError> {
+    let c: CaseRow = risk_cases::table.find(id).first(conn)?;
+    access::staff_scope(conn, staff, &c.handbook_id)?;
+    Ok(c)
+}
+
+fn open(c: &CaseRow) -> Result<(), AppError> {
+    if c.stage == "closed" {
+        Err(AppError::conflict("case_closed", "the case is closed"))
+    } else {
+        Ok(())
+    }
+}
+
+/// A follow-up of the management plan.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"followed_on": "2026-11-20", "findings": "BP 135/85，无不适", "next_due": "2026-11-27"}))]
+pub struct NewFollowup {
+    #[validate(custom(function = "not_future"))]
+    pub followed_on: NaiveDate,
+    #[validate(length(min = 1, max = 4000))]
+    pub findings: String,
+    pub next_due: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FollowupView {
+    pub id: String,
+    pub case_id: String,
+    pub institution_id: String,
+    pub followed_on: NaiveDate,
+    pub findings: String,
+    pub next_due: Option<NaiveDate>,
+    pub recorded_by: String,
+}
+
+/// Record a follow-up; its `next_due` makes the case overdue when it passes without another.
+#[utoipa::path(
+    tag = "cases",
+    params(("id" = String, Path, description = "Case id")),
+    request_body = NewFollowup,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded", body = FollowupView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The case is closed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (a date in the future, a due date before the follow-up)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/cases/{id}/followups")]
+pub async fn add_followup(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    body: ValidJson<NewFollowup>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let f = body.0;
+    if f.next_due.is_some_and(|d| d <= f.followed_on) {
+        return Err(AppError::invalid_field(
+            "/next_due",
+            "range",
+            "must be after the follow-up",
+        ));
+    }
+    let staff = staff.principal;
+    let v = db::run_tx(&state.pool, move |conn| {
+        let c = case_for_staff(conn, &staff, &id)?;
+        open(&c)?;
+        let followup_id = uuid::Uuid::now_v7().to_string();
+        diesel::insert_into(case_followups::table)
+            .values((
+                case_followups::id.eq(&followup_id),
+                case_followups::case_id.eq(&id),
+                case_followups::county_code.eq(&c.county_code),
+                case_followups::institution_id.eq(&staff.institution_id),
+                case_followups::followed_on.eq(f.followed_on),
+                case_followups::findings.eq(&f.findings),
+                case_followups::next_due.eq(f.next_due),
+                case_followups::recorded_by.eq(&staff.id),
+                case_followups::recorded_at.eq(Utc::now().naive_utc()),
+            ))
+            .execute(conn)?;
+        Event::new(&staff, "case.followup", "case")
+            .resource(&id)
+            .county(&c.county_code)
+            .record(conn, &ctx)?;
+        Ok(FollowupView {
+            id: followup_id,
+            case_id: id,
+            institution_id: staff.institution_id.clone(),
+            followed_on: f.followed_on,
+            findings: f.findings,
+            next_due: f.next_due,
+            recorded_by: staff.id.clone(),
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+/// A question to a higher-level institution's experts.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to_institution_id": "0192f0c4-0000-7000-8000-0000000000c1", "question": "瘢痕子宫合并前置胎盘，建议分娩时机？"}))]
+pub struct NewConsultation {
+    #[validate(length(min = 1, max = 64))]
+    pub to_institution_id: String,
+    #[validate(length(min = 1, max = 4000))]
+    pub question: String,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsultationAnswer {
+    #[validate(length(min = 1, max = 4000))]
+    pub answer: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsultationView {
+    pub id: String,
+    pub case_id: String,
+    pub from_institution_id: String,
+    pub to_institution_id: String,
+    pub question: String,
+    pub requested_at: DateTime<Utc>,
+    pub answer: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+type ConsultationRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    NaiveDateTime,
+    Option<String>,
+    Option<NaiveDateTime>,
+);
+
+const CONSULTATION_COLUMNS: (
+    consultations::id,
+    consultations::case_id,
+    consultations::from_institution_id,
+    consultations::to_institution_id,
+    consultations::question,
+    consultations::requested_at,
+    consultations::answer,
+    consultations::answered_at,
+) = (
+    consultations::id,
+    consultations::case_id,
+    consultations::from_institution_id,
+    consultations::to_institution_id,
+    consultations::question,
+    consultations::requested_at,
+    consultations::answer,
+    consultations::answered_at,
+);
+
+fn consultation_view(r: ConsultationRow) -> ConsultationView {
+    ConsultationView {
+        id: r.0,
+        case_id: r.1,
+        from_institution_id: r.2,
+        to_institution_id: r.3,
+        question: r.4,
+        requested_at: r.5.and_utc(),
+        answer: r.6,
+        answered_at: r.7.map(|t| t.and_utc()),
+    }
+}
+
+/// Ask experts of another institution; they may then see the woman's record to answer.
+#[utoipa::path(
+    tag = "cases",
+    params(("id" = String, Path, description = "Case id")),
+    request_body = NewConsultation,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Requested", body = ConsultationView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The case is closed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown institution", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/cases/{id}/consultations")]
+pub async fn request_consultation(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    body: ValidJson<NewConsultation>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let input = body.0;
+    let staff = staff.principal;
+    let v = db::run_tx(&state.pool, move |conn| {
+        let c = case_for_staff(conn, &staff, &id)?;
+        open(&c)?;
+        let n: i64 = institutions::table
+            .find(&input.to_institution_id)
+            .count()
+            .get_result(conn)?;
+        if n == 0 {
+            return Err(AppError::invalid_field(
+                "/to_institution_id",
+                "not_found",
+                "no institution has this id",
+            ));
+        }
+        let consultation_id = uuid::Uuid::now_v7().to_string();
+        diesel::insert_into(consultations::table)
+            .values((
+                consultations::id.eq(&consultation_id),
+                consultations::case_id.eq(&id),
+                consultations::county_code.eq(&c.county_code),
+                consultations::from_institution_id.eq(&staff.institution_id),
+                consultations::to_institution_id.eq(&input.to_institution_id),
+                consultations::question.eq(&input.question),
+                consultations::requested_by.eq(&staff.id),
+                consultations::requested_at.eq(Utc::now().naive_utc()),
+            ))
+            .execute(conn)?;
+        access::grant(
+            conn,
+            &c.handbook_id,
+            &input.to_institution_id,
+            &c.county_code,
+            Grant::Referral,
+            None,
+        )?;
+        Event::new(&staff, "case.consultation", "case")
+            .resource(&id)
+            .county(&c.county_code)
+            .record(conn, &ctx)?;
+        Ok(consultation_view(
+            consultations::table
+                .find(&consultation_id)
+                .select(CONSULTATION_COLUMNS)
+                .first(conn)?,
+        ))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+/// Answer a consultation (the consulted institution's clinicians).
+#[utoipa::path(
+    tag = "cases",
+    params(("id" = String, Path, description = "Consultation id")),
+    request_body = ConsultationAnswer,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Answered", body = ConsultationView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the consulted institution answers", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such consultation in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already answered", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An empty answer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/consultations/{id}/answer")]
+pub async fn answer(
+    staff: Staff<Clinical>,
+    path: web::Path<String>,
+    body: ValidJson<ConsultationAnswer>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let text = body.0.answer;
+    let staff = staff.principal;
+    let v = db::run_tx(&state.pool, move |conn| {
+        let (case_id, to, county): (String, String, String) = consultations::table
+            .find(&id)
+            .select((
+                consultations::case_id,
+                consultations::to_institution_id,
+                consultations::county_code,
+            ))
+            .first(conn)?;
+        case_for_staff(conn, &staff, &case_id)?;
+        if to != staff.institution_id {
+            return Err(AppError::Forbidden);
+        }
+        let n = diesel::update(
+            consultations::table
+                .find(&id)
+                .filter(consultations::answered_at.is_null()),
+        )
+        .set((
+            consultations::answer.eq(&text),
+            consultations::answered_by.eq(&staff.id),
+            consultations::answered_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+        if n == 0 {
+            return Err(AppError::conflict(
+                "already_answered",
+                "the consultation was answered already",
+            ));
+        }
+        Event::new(&staff, "case.consultation_answer", "consultation")
+            .resource(&id)
+            .county(county)
+            .record(conn, &ctx)?;
+        Ok(consultation_view(
+            consultations::table
+                .find(&id)
+                .select(CONSULTATION_COLUMNS)
+                .first(conn)?,
+        ))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// One entry of a case timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    /// `grading`, `case_stage`, `checkup`, `referral`, `followup`, `consultation`, `notice`.
+    pub kind: String,
+    pub id: String,
+    pub summary: String,
+}
+
+/// Everything that happened in a case, oldest first: gradings, stages, checkups, referrals,
+/// follow-ups, consultations, notices. Audited.
+#[utoipa::path(
+    tag = "cases",
+    params(("id" = String, Path, description = "Case id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The timeline", body = Vec<TimelineEntry>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/cases/{id}/timeline")]
+pub async fn timeline(
+    staff: Staff<RecordReader>,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let list = db::run_tx(&state.pool, move |conn| {
+        let c = case_for_staff(conn, &staff, &id)?;
+        Event::new(&staff, "case.read_timeline", "case")
+            .resource(&id)
+            .county(&c.county_code)
+            .record(conn, &ctx)?;
+        let mut out = Vec::new();
+        let entry = |at: NaiveDateTime, kind: &str, id: &str, summary: String| TimelineEntry {
+            at: at.and_utc(),
+            kind: kind.into(),
+            id: id.into(),
+            summary,
+        };
+        let gradings: Vec<(String, NaiveDateTime, String, bool, Option<String>)> =
+            risk_gradings::table
+                .filter(risk_gradings::pregnancy_id.eq(&c.pregnancy_id))
+                .select((
+                    risk_gradings::id,
+                    risk_gradings::graded_at,
+                    risk_gradings::decided_base,
+                    risk_gradings::decided_purple,
+                    risk_gradings::override_reason,
+                ))
+                .load(conn)?;
+        for (gid, at, base, purple, reason) in gradings {
+            let colour = engine::label(
+                engine::Colour::parse(&base).unwrap_or(engine::Colour::Green),
+                purple,
+            );
+            out.push(entry(
+                at,
+                "grading",
+                &gid,
+                reason.map_or(colour.clone(), |r| format!("{colour} ({r})")),
+            ));
+        }
+        let stages = [
+            ("discovered", Some(c.discovered_at)),
+            ("registered", c.registered_at),
+            ("reported", c.reported_at),
+            ("managed", c.managed_at),
+            ("treated", c.treated_at),
+            ("closed", c.closed_at),
+        ];
+        for (stage, at) in stages {
+            if let Some(at) = at {
+                out.push(entry(at, "case_stage", &c.id, stage.to_string()));
+            }
+        }
+        let visits: Vec<(String, NaiveDateTime, NaiveDate, i32)> = checkups::table
+            .filter(checkups::pregnancy_id.eq(&c.pregnancy_id))
+            .select((
+                checkups::id,
+                checkups::created_at,
+                checkups::visit_date,
+                checkups::ga_days,
+            ))
+            .load(conn)?;
+        for (cid, at, date, ga) in visits {
+            out.push(entry(
+                at,
+                "checkup",
+                &cid,
+                format!(
+                    "visit {date} at {}",
+                    crate::pregnancy::dating::GestationalAge(i64::from(ga))
+                ),
+            ));
+        }
+        let refs: Vec<(String, NaiveDateTime, String, String)> = referrals::table
+            .filter(referrals::handbook_id.eq(&c.handbook_id))
+            .select((
+                referrals::id,
+                referrals::sent_at,
+                referrals::status,
+                referrals::reason,
+            ))
+            .load(conn)?;
+        for (rid, at, status, reason) in refs {
+            out.push(entry(at, "referral", &rid, format!("{reason} ({status})")));
+        }
+        let fus: Vec<(String, NaiveDateTime, String)> = case_followups::table
+            .filter(case_followups::case_id.eq(&c.id))
+            .select((
+                case_followups::id,
+                case_followups::recorded_at,
+                case_followups::findings,
+            ))
+            .load(conn)?;
+        for (fid, at, findings) in fus {
+            out.push(entry(at, "followup", &fid, findings));
+        }
+        let cons: Vec<(String, NaiveDateTime, String, Option<String>)> = consultations::table
+            .filter(consultations::case_id.eq(&c.id))
+            .select((
+                consultations::id,
+                consultations::requested_at,
+                consultations::question,
+                consultations::answer,
+            ))
+            .load(conn)?;
+        for (kid, at, q, a) in cons {
+            out.push(entry(
+                at,
+                "consultation",
+                &kid,
+                a.map_or(q.clone(), |a| format!("{q} → {a}")),
+            ));
+        }
+        let notices: Vec<(String, NaiveDateTime, String, Option<NaiveDateTime>)> =
+            risk_notices::table
+                .filter(risk_notices::case_id.eq(&c.id))
+                .select((
+                    risk_notices::id,
+                    risk_notices::issued_at,
+                    risk_notices::colour_label,
+                    risk_notices::acknowledged_at,
+                ))
+                .load(conn)?;
+        for (nid, at, label, ack) in notices {
+            out.push(entry(
+                at,
+                "notice",
+                &nid,
+                format!(
+                    "{label} notice{}",
+                    if ack.is_some() { ", acknowledged" } else { "" }
+                ),
+            ));
+        }
+        out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.kind.cmp(&b.kind)));
+        Ok(out)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
