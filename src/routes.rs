@@ -25,6 +25,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(org::institutions::list_institutions)
                 .service(org::institutions::get_institution)
                 .service(org::institutions::disable_institution)
+                .service(org::counties::get_settings)
+                .service(org::counties::put_settings)
                 .service(org::staff::create_staff)
                 .service(org::staff::list_staff)
                 .service(org::staff::get_staff)

@@ -512,6 +512,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    county_settings (county_code) {
+        county_code -> Text,
+        report_hours_red -> Integer,
+        report_hours_orange_purple -> Integer,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(institutions -> regions (region_code));
 diesel::joinable!(staff_accounts -> institutions (institution_id));
 diesel::joinable!(staff_roles -> staff_accounts (staff_id));
@@ -554,4 +564,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     referrals,
     case_followups,
     consultations,
+    county_settings,
 );

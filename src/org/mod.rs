@@ -1,5 +1,6 @@
 //! Organisations and people: regions (statistical division codes), institutions, staff accounts.
 
+pub mod counties;
 pub mod institutions;
 pub mod regions;
 pub mod rules;

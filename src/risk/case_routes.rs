@@ -180,6 +180,24 @@ fn view(conn: &mut DbConn, c: CaseRow) -> QueryResult<CaseView> {
     })
 }
 
+/// The county's reporting deadlines, or the national ones.
+pub fn deadlines(conn: &mut DbConn, county_code: &str) -> QueryResult<cases::Deadlines> {
+    let row: Option<(i32, i32)> = county_settings::table
+        .find(county_code)
+        .select((
+            county_settings::report_hours_red,
+            county_settings::report_hours_orange_purple,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(
+        row.map_or(cases::NATIONAL_DEADLINES, |(red, other)| cases::Deadlines {
+            red_hours: i64::from(red),
+            orange_purple_hours: i64::from(other),
+        }),
+    )
+}
+
 /// After a grading: orange, red or purple opens the pregnancy's case (once); later gradings,
 /// up or down, update its colour; a case stays open until closed.
 pub fn on_grading(
@@ -191,6 +209,7 @@ pub fn on_grading(
     institution_id: &str,
 ) -> QueryResult<Option<String>> {
     let now = Utc::now().naive_utc();
+    let limits = deadlines(conn, &pregnancy.county_code)?;
     let existing: Option<CaseRow> = risk_cases::table
         .filter(risk_cases::pregnancy_id.eq(&pregnancy.id))
         .first(conn)
@@ -211,7 +230,7 @@ pub fn on_grading(
                     risk_cases::highest_base.eq(base.as_str()),
                     risk_cases::stage.eq(Stage::Discovered.as_str()),
                     risk_cases::discovered_at.eq(now),
-                    risk_cases::report_due_at.eq(cases::report_deadline(base, purple, now)),
+                    risk_cases::report_due_at.eq(cases::report_deadline(base, limits, now)),
                     risk_cases::flagged_for_review.eq(false),
                     risk_cases::version.eq(1),
                     risk_cases::updated_at.eq(now),
@@ -224,7 +243,7 @@ pub fn on_grading(
             // Reaching red before the report is made tightens the deadline to 24 hours.
             let due = if c.reported_at.is_none() {
                 c.report_due_at
-                    .min(cases::report_deadline(base, purple, now))
+                    .min(cases::report_deadline(base, limits, now))
             } else {
                 c.report_due_at
             };

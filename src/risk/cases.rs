@@ -62,14 +62,26 @@ pub fn needs_case(base: Colour, purple: bool) -> bool {
     purple || base >= Colour::Orange
 }
 
+/// Reporting deadlines in hours; a county may set its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Deadlines {
+    pub red_hours: i64,
+    /// Orange and purple.
+    pub orange_purple_hours: i64,
+}
+
 /// Report to the local MCH institution: red within 24 hours, orange and purple within 3 days
-/// (risk-grading.md §4, [verify] figures as written there).
-pub fn report_deadline(base: Colour, purple: bool, from: NaiveDateTime) -> NaiveDateTime {
-    let _ = purple; // purple uses the 3-day deadline (risk-grading.md §4 [decision])
+/// (risk-grading.md §4, [verify] figures as written there; purple takes the 3-day deadline [decision]).
+pub const NATIONAL_DEADLINES: Deadlines = Deadlines {
+    red_hours: 24,
+    orange_purple_hours: 72,
+};
+
+pub fn report_deadline(base: Colour, deadlines: Deadlines, from: NaiveDateTime) -> NaiveDateTime {
     if base == Colour::Red {
-        from + Duration::hours(24)
+        from + Duration::hours(deadlines.red_hours)
     } else {
-        from + Duration::days(3)
+        from + Duration::hours(deadlines.orange_purple_hours)
     }
 }
 
@@ -109,16 +121,25 @@ mod tests {
             .and_hms_opt(8, 0, 0)
             .unwrap();
         assert_eq!(
-            report_deadline(Colour::Red, false, t),
+            report_deadline(Colour::Red, NATIONAL_DEADLINES, t),
             t + Duration::hours(24)
         );
         assert_eq!(
-            report_deadline(Colour::Orange, false, t),
+            report_deadline(Colour::Orange, NATIONAL_DEADLINES, t),
             t + Duration::days(3)
         );
         assert_eq!(
-            report_deadline(Colour::Green, true, t),
-            t + Duration::days(3)
+            report_deadline(Colour::Green, NATIONAL_DEADLINES, t),
+            t + Duration::days(3),
+            "purple alone"
+        );
+        let strict = Deadlines {
+            red_hours: 12,
+            orange_purple_hours: 48,
+        };
+        assert_eq!(
+            report_deadline(Colour::Red, strict, t),
+            t + Duration::hours(12)
         );
     }
 

@@ -428,6 +428,7 @@ fn check_decision(proposal: &Grading, input: &NewGrading) -> Result<(Colour, boo
         (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians of secondary or higher institutions grade", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The pregnancy ended, or delivery was more than 42 days ago", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown criterion, or a lower colour without a reason", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -445,6 +446,13 @@ pub async fn grade(
     may_grade(&staff)?;
     let view = db::run_tx(&state.pool, move |conn| {
         let pregnancy: PregnancyRow = pregnancy_store::load_for_staff(conn, &staff, &id)?;
+        // Grading covers pregnancy to 42 days postpartum (risk-grading.md §1).
+        let past_42_days = pregnancy
+            .delivered_at
+            .is_some_and(|d| Utc::now().naive_utc() - d > chrono::Duration::days(42));
+        if pregnancy.status == "ended" || past_42_days {
+            return Err(AppError::conflict("grading_closed", "grading ends with the pregnancy or 42 days after delivery"));
+        }
         let facts = record::merge(&record::from_record(conn, &pregnancy)?, &input.facts);
         let proposal = engine::grade(&facts, &input.criteria).map_err(|e| unknown_code_error("criteria", &input.criteria, &e.0))?;
         let (base, purple) = check_decision(&proposal, &input)?;

@@ -458,3 +458,84 @@ async fn follow_ups_consultations_and_the_timeline() {
         .iter()
         .any(|e| e["summary"].as_str().unwrap().contains("37周计划分娩")));
 }
+
+#[actix_web::test]
+async fn a_county_sets_its_own_reporting_deadlines() {
+    let (app, _) = seeded_app().await;
+    add_hospital_clinician(&app);
+    let reviewer = app.token("reviewer").await;
+    let path = "/api/v1/counties/990101/settings";
+    assert_eq!(
+        app.get(path, &reviewer).await.body,
+        json!({"report_hours_red": 24, "report_hours_orange_purple": 72})
+    );
+    let put = |token: String, body: serde_json::Value| {
+        let app = &app;
+        async move {
+            let mut res = app
+                .client
+                .put(format!("{}{path}", app.address))
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .send_json(&body)
+                .await
+                .unwrap();
+            (
+                res.status().as_u16(),
+                res.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    assert_eq!(
+        put(
+            reviewer.clone(),
+            json!({"report_hours_red": 0, "report_hours_orange_purple": 48})
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        put(
+            reviewer.clone(),
+            json!({"report_hours_red": 12, "report_hours_orange_purple": 48})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        put(
+            app.token("other.reviewer").await,
+            json!({"report_hours_red": 1, "report_hours_orange_purple": 1})
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        put(
+            app.token("clinician.a").await,
+            json!({"report_hours_red": 1, "report_hours_orange_purple": 1})
+        )
+        .await
+        .0,
+        403
+    );
+
+    let t = app.token("obstetrician").await;
+    let p = pregnancy_at_hospital(&app, &t, 4).await;
+    app.post(
+        &format!("/api/v1/pregnancies/{p}/gradings"),
+        Some(&t),
+        json!({"facts": {"age_years": 30, "plt_10e9_l": 20.0}}),
+    )
+    .await;
+    let case = app.get(&format!("/api/v1/pregnancies/{p}/case"), &t).await;
+    let due =
+        chrono::DateTime::parse_from_rfc3339(case.body["report_due_at"].as_str().unwrap()).unwrap();
+    let hours = (due.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+    assert!(
+        (11.0..=12.0).contains(&hours),
+        "red case due in the county's 12 hours, got {hours}"
+    );
+}
