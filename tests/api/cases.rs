@@ -255,31 +255,7 @@ async fn the_mother_sees_and_acknowledges_the_notice_and_the_county_registry_fol
         .as_str()
         .unwrap()
         .to_string();
-    let code = app
-        .request(
-            "POST",
-            &format!("/api/v1/handbooks/{handbook}/binding-codes"),
-            Some(&t),
-            None,
-        )
-        .await;
-    let mother = app
-        .post(
-            "/api/v1/auth/wechat",
-            None,
-            json!({"code": "demo-mother-1"}),
-        )
-        .await
-        .body["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.post(
-        "/api/v1/me/handbook/bind",
-        Some(&mother),
-        json!({"code": code.body["code"]}),
-    )
-    .await;
+    let mother = app.bind_mother(&t, &handbook, "demo-mother-1").await;
     assert_eq!(
         app.get("/api/v1/me/handbook", &mother).await.body["risk_colour"],
         "red"

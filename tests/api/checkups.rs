@@ -96,35 +96,7 @@ async fn the_mother_sees_a_lab_result_the_moment_it_is_saved() {
     let (app, _) = demo_app().await;
     let (handbook, pregnancy) = registered_pregnancy(&app, "clinician.a").await;
     let a = app.token("clinician.a").await;
-    let code = app
-        .request(
-            "POST",
-            &format!("/api/v1/handbooks/{handbook}/binding-codes"),
-            Some(&a),
-            None,
-        )
-        .await;
-    let mother = app
-        .post(
-            "/api/v1/auth/wechat",
-            None,
-            json!({"code": "demo-mother-1"}),
-        )
-        .await
-        .body["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        app.post(
-            "/api/v1/me/handbook/bind",
-            Some(&mother),
-            json!({"code": code.body["code"]})
-        )
-        .await
-        .status,
-        200
-    );
+    let mother = app.bind_mother(&a, &handbook, "demo-mother-1").await;
 
     let visit = app
         .post(&format!("/api/v1/pregnancies/{pregnancy}/checkups"), Some(&a), json!({"visit_date": today(), "bp_systolic": 112, "bp_diastolic": 70, "next_appointment": days_ago(-28)}))
@@ -442,31 +414,7 @@ async fn a_delivery_ends_the_pregnancy_and_creates_the_children() {
         .await;
     assert_eq!(checkup.status, 409);
 
-    let code = app
-        .request(
-            "POST",
-            &format!("/api/v1/handbooks/{handbook}/binding-codes"),
-            Some(&a),
-            None,
-        )
-        .await;
-    let mother = app
-        .post(
-            "/api/v1/auth/wechat",
-            None,
-            json!({"code": "demo-mother-1"}),
-        )
-        .await
-        .body["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.post(
-        "/api/v1/me/handbook/bind",
-        Some(&mother),
-        json!({"code": code.body["code"]}),
-    )
-    .await;
+    let mother = app.bind_mother(&a, &handbook, "demo-mother-1").await;
     let home = app.get("/api/v1/me/handbook", &mother).await;
     assert!(home.body["current_pregnancy"].is_null());
     let kids = home.body["children"].as_array().unwrap();

@@ -298,6 +298,43 @@ impl TestApp {
             .to_string()
     }
 
+    /// Signs a family account in with a demo WeChat code (the app must be in demo mode).
+    pub async fn family_login(&self, demo_code: &str) -> String {
+        let reply = self
+            .post(
+                "/api/v1/auth/wechat",
+                None,
+                serde_json::json!({"code": demo_code}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "WeChat login: {}", reply.body);
+        reply.body["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// A clinician issues a binding code for `handbook` and the family account of `demo_code`
+    /// binds it as the mother; returns the mother's access token.
+    pub async fn bind_mother(&self, clinician: &str, handbook: &str, demo_code: &str) -> String {
+        let code = self
+            .request(
+                "POST",
+                &format!("/api/v1/handbooks/{handbook}/binding-codes"),
+                Some(clinician),
+                None,
+            )
+            .await;
+        assert_eq!(code.status, 201, "binding code: {}", code.body);
+        let mother = self.family_login(demo_code).await;
+        let bound = self
+            .post(
+                "/api/v1/me/handbook/bind",
+                Some(&mother),
+                serde_json::json!({"code": code.body["code"]}),
+            )
+            .await;
+        assert_eq!(bound.status, 200, "bind: {}", bound.body);
+        mother
+    }
+
     /// Counts rows with a plain SQL query (same text on both backends).
     pub fn count(&self, sql: &str) -> i64 {
         #[derive(QueryableByName)]

@@ -138,31 +138,7 @@ async fn chart_series_come_ready_to_draw_for_staff_and_the_mother() {
     assert_eq!(charts.body["fundal_height"][0]["value"], 19.0);
     assert_eq!(charts.body["fetal_biometry"][0]["efw_g"], 330.0);
 
-    let code = app
-        .request(
-            "POST",
-            &format!("/api/v1/handbooks/{handbook}/binding-codes"),
-            Some(&a),
-            None,
-        )
-        .await;
-    let mother = app
-        .post(
-            "/api/v1/auth/wechat",
-            None,
-            json!({"code": "demo-mother-1"}),
-        )
-        .await
-        .body["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.post(
-        "/api/v1/me/handbook/bind",
-        Some(&mother),
-        json!({"code": code.body["code"]}),
-    )
-    .await;
+    let mother = app.bind_mother(&a, &handbook, "demo-mother-1").await;
     let mine = app
         .get(
             &format!("/api/v1/me/pregnancies/{pregnancy}/charts"),
@@ -233,31 +209,7 @@ async fn children_are_registered_measured_and_seen_by_the_mother() {
     assert_eq!(before_birth.error_fields(), vec!["/measured_on"]);
     assert_eq!(app.count("child_growth"), 1);
 
-    let code = app
-        .request(
-            "POST",
-            &format!("/api/v1/handbooks/{handbook}/binding-codes"),
-            Some(&a),
-            None,
-        )
-        .await;
-    let mother = app
-        .post(
-            "/api/v1/auth/wechat",
-            None,
-            json!({"code": "demo-mother-1"}),
-        )
-        .await
-        .body["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.post(
-        "/api/v1/me/handbook/bind",
-        Some(&mother),
-        json!({"code": code.body["code"]}),
-    )
-    .await;
+    let mother = app.bind_mother(&a, handbook, "demo-mother-1").await;
     let home = app.get("/api/v1/me/handbook", &mother).await;
     assert_eq!(home.body["children"][0]["name"], "王小宝");
     let mine = app.get(&format!("/api/v1/me/children/{id}"), &mother).await;
