@@ -13,6 +13,7 @@ pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod growth;
 pub mod handbook;
 pub mod health;
 pub mod http;
