@@ -18,6 +18,7 @@ pub mod handbook;
 pub mod health;
 pub mod http;
 pub mod keys;
+pub mod nutrition;
 pub mod openapi;
 pub mod org;
 pub mod pregnancy;
