@@ -34,6 +34,7 @@ use crate::error::{FieldError, Problem};
         (name = "cases", description = "High-risk case management (专案管理): stages, designation, notices, the county registry"),
         (name = "referrals", description = "Referrals (转诊) between institutions"),
         (name = "children", description = "Children: birth record and growth"),
+        (name = "nutrition", description = "The nutrition-pack programme (营养包): enrolment state, distribution, stock"),
         (name = "audit", description = "The append-only audit log"),
         (name = "health", description = "Liveness and readiness"),
     )

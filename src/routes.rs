@@ -2,7 +2,9 @@
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use crate::{audit, auth, checkups, children, handbook, health, org, pregnancy, referrals, risk};
+use crate::{
+    audit, auth, checkups, children, handbook, health, nutrition, org, pregnancy, referrals, risk,
+};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
@@ -99,6 +101,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(children::routes::get)
                 .service(children::routes::add_growth)
                 .service(children::routes::my_child)
+                // nutrition packs
+                .service(nutrition::routes::status)
+                .service(nutrition::routes::record_event)
+                .service(nutrition::routes::distribute)
+                .service(nutrition::routes::receive)
+                .service(nutrition::routes::stock)
                 // audit
                 .service(audit::routes::list_audit_events),
         );

@@ -522,6 +522,73 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    nutrition_events (id) {
+        id -> Text,
+        child_id -> Text,
+        county_code -> Text,
+        institution_id -> Text,
+        kind -> Text,
+        event_date -> Date,
+        issue_month -> Nullable<Text>,
+        sachets -> Nullable<Integer>,
+        suitable -> Nullable<Bool>,
+        detail -> Nullable<Text>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    nutrition_flags (child_id) {
+        child_id -> Text,
+        county_code -> Text,
+        needs_medical_clearance -> Bool,
+        condition -> Nullable<Text>,
+        registered_poor -> Bool,
+        relocation_site -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stock_lots (institution_id, lot) {
+        institution_id -> Text,
+        lot -> Text,
+        county_code -> Text,
+        expiry -> Date,
+        balance -> Integer,
+    }
+}
+
+diesel::table! {
+    stock_movements (id) {
+        id -> Text,
+        institution_id -> Text,
+        county_code -> Text,
+        lot -> Text,
+        direction -> Text,
+        quantity -> Integer,
+        reason -> Text,
+        counterparty -> Nullable<Text>,
+        ref_id -> Nullable<Text>,
+        moved_on -> Date,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (caller_id, idem_key) {
+        caller_id -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        response -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(institutions -> regions (region_code));
 diesel::joinable!(staff_accounts -> institutions (institution_id));
 diesel::joinable!(staff_roles -> staff_accounts (staff_id));
@@ -565,4 +632,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_followups,
     consultations,
     county_settings,
+    nutrition_events,
+    nutrition_flags,
+    stock_lots,
+    stock_movements,
+    idempotency_keys,
 );

@@ -4,3 +4,4 @@ pub mod rules;
 
 #[cfg(test)]
 mod domain_examples;
+pub mod routes;

@@ -397,3 +397,37 @@ mod tests {
         }
     }
 }
+
+/// Average weekly intake between two collections (§9): `consumed = remaining_prev + issued_prev −
+/// remaining_now`, `per_week = consumed × 7 ÷ days`; effective when ≥ 4 sachets a week. `None`
+/// when the days are not positive or the counts are inconsistent.
+pub fn weekly_intake(
+    prev_remaining: i64,
+    prev_issued: i64,
+    now_remaining: i64,
+    days: i64,
+) -> Option<(f64, bool)> {
+    let consumed = prev_remaining + prev_issued - now_remaining;
+    if days <= 0 || consumed < 0 {
+        return None;
+    }
+    let per_week = ((consumed as f64) * 7.0 / days as f64 * 100.0).round() / 100.0;
+    Some((per_week, per_week >= 4.0))
+}
+
+#[cfg(test)]
+mod intake_tests {
+    use super::weekly_intake;
+
+    #[test]
+    fn intake_per_week_and_the_effective_threshold() {
+        assert_eq!(weekly_intake(2, 30, 4, 28), Some((7.0, true)));
+        assert_eq!(weekly_intake(0, 30, 16, 28), Some((3.5, false)));
+        assert_eq!(
+            weekly_intake(0, 30, 31, 28),
+            None,
+            "more left than there was"
+        );
+        assert_eq!(weekly_intake(0, 30, 0, 0), None);
+    }
+}

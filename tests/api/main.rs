@@ -11,6 +11,7 @@ mod cli;
 mod errors;
 mod handbook;
 mod health;
+mod nutrition;
 mod openapi;
 mod plan;
 mod referrals;

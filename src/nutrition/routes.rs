@@ -1,0 +1,699 @@
+//! Nutrition-pack endpoints: the child's programme state, consent and other events, monthly
+//! distribution taking stock first-expiry-first-out (idempotent on retry), and village stock.
+
+use actix_web::{get, http::header::HeaderMap, post, web, HttpRequest, HttpResponse};
+use chrono::{NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::rules::{self, Context, Evaluation, Event, EventKind};
+use crate::{
+    audit::Event as Audit,
+    auth::{
+        roles::{CareProvider, RecordReader},
+        Staff, StaffPrincipal,
+    },
+    db::{self, schema::*, DbConn},
+    error::{AppError, Problem},
+    handbook::access,
+    http::{extract::not_future, RequestCtx, ValidJson},
+    state::AppState,
+};
+
+/// A child in scope: `(county, birth date in China)`; 404 otherwise.
+fn child_for_staff(
+    conn: &mut DbConn,
+    staff: &StaffPrincipal,
+    id: &str,
+) -> Result<(String, NaiveDate), AppError> {
+    let (handbook_id, county, born_at): (String, String, chrono::NaiveDateTime) = children::table
+        .find(id)
+        .select((
+            children::handbook_id,
+            children::county_code,
+            children::born_at,
+        ))
+        .first(conn)?;
+    access::staff_scope(conn, staff, &handbook_id)?;
+    Ok((county, crate::time::china_date(born_at.and_utc())))
+}
+
+fn history(conn: &mut DbConn, child_id: &str) -> QueryResult<Vec<Event>> {
+    let rows: Vec<(String, NaiveDate, Option<i32>, Option<bool>)> = nutrition_events::table
+        .filter(nutrition_events::child_id.eq(child_id))
+        .order((
+            nutrition_events::event_date.asc(),
+            nutrition_events::id.asc(),
+        ))
+        .select((
+            nutrition_events::kind,
+            nutrition_events::event_date,
+            nutrition_events::sachets,
+            nutrition_events::suitable,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(kind, date, sachets, suitable)| {
+            let kind = match kind.as_str() {
+                "consent" => EventKind::Consent,
+                "medical_clearance" => EventKind::MedicalClearance {
+                    suitable: suitable.unwrap_or(false),
+                },
+                "issue" => EventKind::Issue {
+                    sachets: i64::from(sachets.unwrap_or(0)),
+                },
+                "withdraw" => EventKind::Withdraw,
+                "moved_out" => EventKind::MovedOut,
+                "died" => EventKind::Died,
+                "legacy_stopped_at_24" => EventKind::LegacyStoppedAt24,
+                _ => return None,
+            };
+            Some(Event { date, kind })
+        })
+        .collect())
+}
+
+fn evaluate(
+    conn: &mut DbConn,
+    child_id: &str,
+    birth: NaiveDate,
+    today: NaiveDate,
+) -> QueryResult<Evaluation> {
+    let needs: bool = nutrition_flags::table
+        .find(child_id)
+        .select(nutrition_flags::needs_medical_clearance)
+        .first(conn)
+        .optional()?
+        .unwrap_or(false);
+    Ok(rules::evaluate(
+        birth,
+        needs,
+        &history(conn, child_id)?,
+        today,
+        &Context::default(),
+    ))
+}
+
+/// Where a child stands in the programme today (China Standard Time). Audited.
+#[utoipa::path(
+    tag = "nutrition",
+    params(("id" = String, Path, description = "Child id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "State, age, stop count, whether a pack may be issued today", body = Evaluation),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/children/{id}/nutrition")]
+pub async fn status(
+    staff: Staff<RecordReader>,
+    path: web::Path<String>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let staff = staff.principal;
+    let e = db::run_tx(&state.pool, move |conn| {
+        let (county, birth) = child_for_staff(conn, &staff, &id)?;
+        Audit::new(&staff, "nutrition.read", "child")
+            .resource(&id)
+            .county(county)
+            .record(conn, &ctx)?;
+        Ok(evaluate(conn, &id, birth, crate::time::china_today())?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(e))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordedKind {
+    /// Informed consent signed by the carer (知情同意书).
+    Consent,
+    /// A doctor's decision for a child with a special condition (e.g. thalassaemia).
+    MedicalClearance,
+    Withdraw,
+    MovedOut,
+    Died,
+}
+
+/// A dated programme event.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "consent", "date": "2026-11-20", "detail": "母亲签字，纸质知情同意书存档"}))]
+pub struct NewEvent {
+    pub kind: RecordedKind,
+    #[validate(custom(function = "not_future"))]
+    pub date: NaiveDate,
+    /// For `medical_clearance`: whether the pack is suitable.
+    pub suitable: Option<bool>,
+    /// Who signed and how, the doctor's note …
+    #[validate(length(max = 1000))]
+    pub detail: Option<String>,
+    /// With `medical_clearance`: the child has a condition that needs clearance before packs.
+    #[validate(length(max = 100))]
+    pub condition: Option<String>,
+}
+
+/// Record consent, a medical clearance, a withdrawal, a move or a death. Returns the new state.
+#[utoipa::path(
+    tag = "nutrition",
+    params(("id" = String, Path, description = "Child id")),
+    request_body = NewEvent,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded; the state after it", body = Evaluation),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (a future date, a clearance without its decision, a date before birth)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/children/{id}/nutrition/events")]
+pub async fn record_event(
+    staff: Staff<CareProvider>,
+    path: web::Path<String>,
+    body: ValidJson<NewEvent>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let input = body.0;
+    if input.kind == RecordedKind::MedicalClearance && input.suitable.is_none() {
+        return Err(AppError::invalid_field(
+            "/suitable",
+            "required",
+            "the doctor's decision is required",
+        ));
+    }
+    let staff = staff.principal;
+    let e = db::run_tx(&state.pool, move |conn| {
+        let (county, birth) = child_for_staff(conn, &staff, &id)?;
+        if input.date < birth {
+            return Err(AppError::invalid_field(
+                "/date",
+                "before_birth",
+                "is before the child's birth",
+            ));
+        }
+        let kind = crate::checkups::store::text(&input.kind);
+        diesel::insert_into(nutrition_events::table)
+            .values((
+                nutrition_events::id.eq(uuid::Uuid::now_v7().to_string()),
+                nutrition_events::child_id.eq(&id),
+                nutrition_events::county_code.eq(&county),
+                nutrition_events::institution_id.eq(&staff.institution_id),
+                nutrition_events::kind.eq(&kind),
+                nutrition_events::event_date.eq(input.date),
+                nutrition_events::suitable.eq(input.suitable),
+                nutrition_events::detail.eq(&input.detail),
+                nutrition_events::recorded_by.eq(&staff.id),
+                nutrition_events::recorded_at.eq(Utc::now().naive_utc()),
+            ))
+            .execute(conn)?;
+        if input.kind == RecordedKind::MedicalClearance || input.condition.is_some() {
+            let now = Utc::now().naive_utc();
+            let n = diesel::update(nutrition_flags::table.find(&id))
+                .set((
+                    nutrition_flags::needs_medical_clearance.eq(true),
+                    nutrition_flags::condition.eq(&input.condition),
+                    nutrition_flags::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            if n == 0 {
+                diesel::insert_into(nutrition_flags::table)
+                    .values((
+                        nutrition_flags::child_id.eq(&id),
+                        nutrition_flags::county_code.eq(&county),
+                        nutrition_flags::needs_medical_clearance.eq(true),
+                        nutrition_flags::condition.eq(&input.condition),
+                        nutrition_flags::registered_poor.eq(false),
+                        nutrition_flags::relocation_site.eq(false),
+                        nutrition_flags::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        Audit::new(&staff, "nutrition.event", "child")
+            .resource(&id)
+            .county(&county)
+            .detail(serde_json::json!({"kind": kind}))
+            .record(conn, &ctx)?;
+        Ok(evaluate(conn, &id, birth, crate::time::china_today())?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(e))
+}
+
+/// A monthly distribution.
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"remaining_at_home": 2}))]
+pub struct NewDistribution {
+    /// Sachets the carer reports left at home from the last collection (for the intake figures).
+    #[validate(range(min = 0, max = 60))]
+    pub remaining_at_home: Option<i64>,
+}
+
+/// Sachets taken from one lot.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LotTaken {
+    pub lot: String,
+    pub quantity: i64,
+}
+
+/// A distribution as recorded.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Distribution {
+    pub id: String,
+    pub child_id: String,
+    pub date: NaiveDate,
+    pub sachets: i64,
+    /// First expiry first out.
+    pub lots: Vec<LotTaken>,
+    /// Average sachets a week since the previous collection, when the carer reported what was left.
+    pub intake_per_week: Option<f64>,
+    /// ≥ 4 sachets a week.
+    pub effective_intake: Option<bool>,
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let key = v
+                .to_str()
+                .map_err(|_| AppError::BadRequest("Idempotency-Key must be text".into()))?;
+            if key.is_empty() || key.len() > 128 {
+                return Err(AppError::BadRequest(
+                    "Idempotency-Key must be 1 to 128 characters".into(),
+                ));
+            }
+            Ok(Some(key.to_string()))
+        }
+    }
+}
+
+/// Issue this month's packs: one distribution per child per calendar month, only while the child
+/// may receive packs (the rule's refusal code otherwise), taking stock from the village's lots first
+/// expiry first — never below zero, even under concurrent requests. A retry with the same
+/// `Idempotency-Key` returns the first answer.
+#[utoipa::path(
+    tag = "nutrition",
+    params(
+        ("id" = String, Path, description = "Child id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Repeat it on a retry to get the first answer instead of a duplicate"),
+    ),
+    request_body = NewDistribution,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Issued", body = Distribution),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused by the programme rules (code = the rule: already_issued_this_month, resume_over_30 …) or out of stock", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or an Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/children/{id}/nutrition/distributions")]
+pub async fn distribute(
+    staff: Staff<CareProvider>,
+    path: web::Path<String>,
+    body: ValidJson<NewDistribution>,
+    req: HttpRequest,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let input = body.0;
+    let key = idempotency_key(req.headers())?;
+    let request_hash = hex::encode(Sha256::digest(format!(
+        "{id}\n{}",
+        serde_json::to_string(&input).unwrap_or_default()
+    )));
+    let staff = staff.principal;
+    let today = crate::time::china_today();
+    let outcome = db::run_tx(&state.pool, move |conn| {
+        if let Some(key) = &key {
+            let stored: Option<(String, String)> = idempotency_keys::table
+                .find((&staff.id, key))
+                .select((idempotency_keys::request_hash, idempotency_keys::response))
+                .first(conn)
+                .optional()?;
+            if let Some((hash, response)) = stored {
+                if hash != request_hash {
+                    return Err(AppError::invalid_field(
+                        "/",
+                        "idempotency_key_reused",
+                        "this Idempotency-Key was used with another request",
+                    ));
+                }
+                return serde_json::from_str::<Distribution>(&response)
+                    .map_err(|e| AppError::internal(e.to_string()));
+            }
+        }
+        let (county, birth) = child_for_staff(conn, &staff, &id)?;
+        let before = evaluate(conn, &id, birth, today)?;
+        if let Some(refusal) = before.refusal {
+            let code = crate::checkups::store::text(&refusal);
+            return Err(AppError::Conflict {
+                code: refusal_code(refusal),
+                detail: format!("the programme rules refuse a pack today: {code}"),
+            });
+        }
+        let lots = take_stock(conn, &staff.institution_id, before.sachets, today)?;
+        let event_id = uuid::Uuid::now_v7().to_string();
+        let inserted = diesel::insert_into(nutrition_events::table)
+            .values((
+                nutrition_events::id.eq(&event_id),
+                nutrition_events::child_id.eq(&id),
+                nutrition_events::county_code.eq(&county),
+                nutrition_events::institution_id.eq(&staff.institution_id),
+                nutrition_events::kind.eq("issue"),
+                nutrition_events::event_date.eq(today),
+                nutrition_events::issue_month.eq(format!("{}", today.format("%Y-%m"))),
+                nutrition_events::sachets.eq(before.sachets as i32),
+                nutrition_events::detail.eq(input
+                    .remaining_at_home
+                    .map(|r| serde_json::json!({"remaining_at_home": r}).to_string())),
+                nutrition_events::recorded_by.eq(&staff.id),
+                nutrition_events::recorded_at.eq(Utc::now().naive_utc()),
+            ))
+            .execute(conn);
+        match inserted {
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => {
+                return Err(AppError::conflict(
+                    "already_issued_this_month",
+                    "a distribution for this month was just recorded",
+                ));
+            }
+            other => {
+                other?;
+            }
+        }
+        for l in &lots {
+            diesel::insert_into(stock_movements::table)
+                .values((
+                    stock_movements::id.eq(uuid::Uuid::now_v7().to_string()),
+                    stock_movements::institution_id.eq(&staff.institution_id),
+                    stock_movements::county_code.eq(&county),
+                    stock_movements::lot.eq(&l.lot),
+                    stock_movements::direction.eq("out"),
+                    stock_movements::quantity.eq(l.quantity as i32),
+                    stock_movements::reason.eq("issue"),
+                    stock_movements::counterparty.eq(&id),
+                    stock_movements::ref_id.eq(&event_id),
+                    stock_movements::moved_on.eq(today),
+                    stock_movements::recorded_by.eq(&staff.id),
+                    stock_movements::recorded_at.eq(Utc::now().naive_utc()),
+                ))
+                .execute(conn)?;
+        }
+        let intake = match input.remaining_at_home {
+            Some(now_remaining) => {
+                previous_collection(conn, &id, &event_id)?.and_then(|(date, sachets, remaining)| {
+                    rules::weekly_intake(
+                        remaining,
+                        sachets,
+                        now_remaining,
+                        (today - date).num_days(),
+                    )
+                })
+            }
+            None => None,
+        };
+        let result = Distribution {
+            id: event_id,
+            child_id: id.clone(),
+            date: today,
+            sachets: before.sachets,
+            lots,
+            intake_per_week: intake.map(|i| i.0),
+            effective_intake: intake.map(|i| i.1),
+        };
+        if let Some(key) = &key {
+            diesel::insert_into(idempotency_keys::table)
+                .values((
+                    idempotency_keys::caller_id.eq(&staff.id),
+                    idempotency_keys::idem_key.eq(key),
+                    idempotency_keys::request_hash.eq(&request_hash),
+                    idempotency_keys::status.eq(201),
+                    idempotency_keys::response
+                        .eq(serde_json::to_string(&result).unwrap_or_default()),
+                    idempotency_keys::created_at.eq(Utc::now().naive_utc()),
+                ))
+                .execute(conn)?;
+        }
+        Audit::new(&staff, "nutrition.distribute", "child")
+            .resource(&id)
+            .county(&county)
+            .detail(serde_json::json!({"sachets": result.sachets}))
+            .record(conn, &ctx)?;
+        Ok(result)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(outcome))
+}
+
+fn refusal_code(r: rules::Refusal) -> &'static str {
+    use rules::Refusal::*;
+    match r {
+        Ended => "enrolment_ended",
+        NotEligible => "not_eligible",
+        TooYoung => "too_young",
+        AgedOut => "aged_out",
+        NoConsent => "no_consent",
+        NeedsMedicalClearance => "needs_medical_clearance",
+        AlreadyIssuedThisMonth => "already_issued_this_month",
+        LegacyReentryNotAllowed => "legacy_reentry_not_allowed",
+        FirstEntryOver30 => "first_entry_over_30",
+        ResumeOver30 => "resume_over_30",
+    }
+}
+
+/// The collection before `current`, with what the carer had left then: `(date, sachets, remaining)`.
+fn previous_collection(
+    conn: &mut DbConn,
+    child_id: &str,
+    current: &str,
+) -> QueryResult<Option<(NaiveDate, i64, i64)>> {
+    let prev: Option<(NaiveDate, Option<i32>, Option<String>)> = nutrition_events::table
+        .filter(nutrition_events::child_id.eq(child_id))
+        .filter(nutrition_events::kind.eq("issue"))
+        .filter(nutrition_events::id.ne(current))
+        .order((
+            nutrition_events::event_date.desc(),
+            nutrition_events::id.desc(),
+        ))
+        .select((
+            nutrition_events::event_date,
+            nutrition_events::sachets,
+            nutrition_events::detail,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(prev.map(|(date, sachets, detail)| {
+        let remaining = detail
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
+            .and_then(|v| v["remaining_at_home"].as_i64())
+            .unwrap_or(0);
+        (date, i64::from(sachets.unwrap_or(0)), remaining)
+    }))
+}
+
+/// Takes `needed` sachets from the institution's unexpired lots, earliest expiry first. Each lot is
+/// decremented with a conditional update, so a balance can never go below zero; if the stock is
+/// short the whole distribution is refused.
+fn take_stock(
+    conn: &mut DbConn,
+    institution_id: &str,
+    needed: i64,
+    today: NaiveDate,
+) -> Result<Vec<LotTaken>, AppError> {
+    let lots: Vec<(String, i32)> = stock_lots::table
+        .filter(stock_lots::institution_id.eq(institution_id))
+        .filter(stock_lots::expiry.gt(today))
+        .filter(stock_lots::balance.gt(0))
+        .order((stock_lots::expiry.asc(), stock_lots::lot.asc()))
+        .select((stock_lots::lot, stock_lots::balance))
+        .load(conn)?;
+    let mut remaining = needed;
+    let mut taken = Vec::new();
+    for (lot, balance) in lots {
+        if remaining == 0 {
+            break;
+        }
+        let take = remaining.min(i64::from(balance));
+        let n = diesel::update(stock_lots::table.find((institution_id, &lot)))
+            .filter(stock_lots::balance.ge(take as i32))
+            .set(stock_lots::balance.eq(stock_lots::balance - take as i32))
+            .execute(conn)?;
+        if n == 1 {
+            remaining -= take;
+            taken.push(LotTaken {
+                lot,
+                quantity: take,
+            });
+        }
+    }
+    if remaining > 0 {
+        return Err(AppError::conflict(
+            "out_of_stock",
+            format!("not enough unexpired packs in stock for {needed} sachets"),
+        ));
+    }
+    Ok(taken)
+}
+
+/// Packs received (from the township or the county).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"lot": "YYB20261101", "expiry": "2027-10-31", "quantity": 600, "supplier": "城关镇卫生院"}))]
+pub struct Receipt {
+    #[validate(length(min = 1, max = 40))]
+    pub lot: String,
+    pub expiry: NaiveDate,
+    /// Sachets.
+    #[validate(range(min = 1, max = 1_000_000))]
+    pub quantity: i64,
+    #[validate(length(max = 200))]
+    pub supplier: Option<String>,
+}
+
+/// A lot in stock.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LotView {
+    pub lot: String,
+    pub expiry: NaiveDate,
+    pub balance: i64,
+}
+
+fn stock_of(conn: &mut DbConn, institution_id: &str) -> QueryResult<Vec<LotView>> {
+    let rows: Vec<(String, NaiveDate, i32)> = stock_lots::table
+        .filter(stock_lots::institution_id.eq(institution_id))
+        .order((stock_lots::expiry.asc(), stock_lots::lot.asc()))
+        .select((stock_lots::lot, stock_lots::expiry, stock_lots::balance))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(lot, expiry, balance)| LotView {
+            lot,
+            expiry,
+            balance: i64::from(balance),
+        })
+        .collect())
+}
+
+/// Record packs received into the caller's institution's stock.
+#[utoipa::path(
+    tag = "nutrition",
+    request_body = Receipt,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The stock by lot", body = Vec<LotView>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, an expired lot, or a lot number with another expiry", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/stock/receipts")]
+pub async fn receive(
+    staff: Staff<CareProvider>,
+    body: ValidJson<Receipt>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let r = body.0;
+    let today = crate::time::china_today();
+    if r.expiry <= today {
+        return Err(AppError::invalid_field(
+            "/expiry",
+            "expired",
+            "an expired lot is not taken into stock",
+        ));
+    }
+    let staff = staff.principal;
+    let lots = db::run_tx(&state.pool, move |conn| {
+        let existing: Option<NaiveDate> = stock_lots::table
+            .find((&staff.institution_id, &r.lot))
+            .select(stock_lots::expiry)
+            .first(conn)
+            .optional()?;
+        match existing {
+            Some(expiry) if expiry != r.expiry => {
+                return Err(AppError::invalid_field(
+                    "/expiry",
+                    "lot_mismatch",
+                    format!("lot {} is in stock with expiry {expiry}", r.lot),
+                ));
+            }
+            Some(_) => {
+                diesel::update(stock_lots::table.find((&staff.institution_id, &r.lot)))
+                    .set(stock_lots::balance.eq(stock_lots::balance + r.quantity as i32))
+                    .execute(conn)?;
+            }
+            None => {
+                diesel::insert_into(stock_lots::table)
+                    .values((
+                        stock_lots::institution_id.eq(&staff.institution_id),
+                        stock_lots::lot.eq(&r.lot),
+                        stock_lots::county_code.eq(&staff.county_code),
+                        stock_lots::expiry.eq(r.expiry),
+                        stock_lots::balance.eq(r.quantity as i32),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        diesel::insert_into(stock_movements::table)
+            .values((
+                stock_movements::id.eq(uuid::Uuid::now_v7().to_string()),
+                stock_movements::institution_id.eq(&staff.institution_id),
+                stock_movements::county_code.eq(&staff.county_code),
+                stock_movements::lot.eq(&r.lot),
+                stock_movements::direction.eq("in"),
+                stock_movements::quantity.eq(r.quantity as i32),
+                stock_movements::reason.eq("receipt"),
+                stock_movements::counterparty.eq(&r.supplier),
+                stock_movements::moved_on.eq(today),
+                stock_movements::recorded_by.eq(&staff.id),
+                stock_movements::recorded_at.eq(Utc::now().naive_utc()),
+            ))
+            .execute(conn)?;
+        Audit::new(&staff, "stock.receive", "stock")
+            .resource(&r.lot)
+            .detail(serde_json::json!({"quantity": r.quantity}))
+            .record(conn, &ctx)?;
+        Ok(stock_of(conn, &staff.institution_id)?)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(lots))
+}
+
+/// The caller's institution's stock by lot, earliest expiry first.
+#[utoipa::path(
+    tag = "nutrition",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Lots", body = Vec<LotView>),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/stock")]
+pub async fn stock(
+    staff: Staff<CareProvider>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let institution = staff.principal.institution_id.clone();
+    let lots = db::run(&state.pool, move |conn| Ok(stock_of(conn, &institution)?)).await?;
+    Ok(HttpResponse::Ok().json(lots))
+}

@@ -1,0 +1,257 @@
+//! The nutrition-pack programme through HTTP: consent, distribution with first-expiry-first-out
+//! stock that never goes negative, one per month, idempotent retries, the rules' refusals.
+
+use serde_json::{json, Value};
+
+use crate::handbook::{days_ago, new_handbook};
+use crate::helpers::*;
+
+/// A child of `age_days` on a handbook registered by clinician A (village.a shares institution A).
+async fn child(app: &TestApp, seq: u32, age_days: i64) -> String {
+    let a = app.token("clinician.a").await;
+    let hb = app
+        .post(
+            "/api/v1/handbooks",
+            Some(&a),
+            new_handbook(seq, &format!("母亲{seq}")),
+        )
+        .await;
+    let handbook = hb.body["id"].as_str().unwrap();
+    let born = (chrono::Utc::now() - chrono::Duration::days(age_days)).to_rfc3339();
+    let c = app
+        .post(
+            &format!("/api/v1/handbooks/{handbook}/children"),
+            Some(&a),
+            json!({"sex": "female", "born_at": born}),
+        )
+        .await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    c.body["id"].as_str().unwrap().to_string()
+}
+
+async fn distribute(
+    app: &TestApp,
+    token: &str,
+    child: &str,
+    key: Option<&str>,
+    body: Value,
+) -> Reply {
+    let mut req = app
+        .client
+        .post(format!(
+            "{}/api/v1/children/{child}/nutrition/distributions",
+            app.address
+        ))
+        .insert_header(("Authorization", format!("Bearer {token}")));
+    if let Some(k) = key {
+        req = req.insert_header(("Idempotency-Key", k.to_string()));
+    }
+    let mut res = req.send_json(&body).await.unwrap();
+    let bytes = res.body().await.unwrap();
+    Reply {
+        status: res.status().as_u16(),
+        headers: res.headers().clone(),
+        body: serde_json::from_slice(&bytes).unwrap_or_default(),
+    }
+}
+
+async fn consent(app: &TestApp, token: &str, child: &str) {
+    let r = app
+        .post(
+            &format!("/api/v1/children/{child}/nutrition/events"),
+            Some(token),
+            json!({"kind": "consent", "date": days_ago(1), "detail": "母亲签字"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+#[actix_web::test]
+async fn a_monthly_distribution_takes_the_earliest_expiry_first_once_a_month() {
+    let (app, _) = seeded_app().await;
+    let v = app.token("village.a").await;
+    let kid = child(&app, 1, 240).await;
+    let later = (mch_handbook::time::china_today() + chrono::Duration::days(300)).to_string();
+    let sooner = (mch_handbook::time::china_today() + chrono::Duration::days(100)).to_string();
+    assert_eq!(
+        app.post(
+            "/api/v1/stock/receipts",
+            Some(&v),
+            json!({"lot": "B", "expiry": later, "quantity": 40})
+        )
+        .await
+        .status,
+        201
+    );
+    let stock = app
+        .post(
+            "/api/v1/stock/receipts",
+            Some(&v),
+            json!({"lot": "A", "expiry": sooner, "quantity": 20}),
+        )
+        .await;
+    assert_eq!(stock.body[0]["lot"], "A");
+
+    let no_consent = distribute(&app, &v, &kid, None, json!({})).await;
+    assert_eq!(no_consent.status, 409);
+    assert_eq!(no_consent.body["code"], "no_consent");
+    consent(&app, &v, &kid).await;
+    let state = app
+        .get(&format!("/api/v1/children/{kid}/nutrition"), &v)
+        .await;
+    assert_eq!(state.body["state"], "enrolled");
+    assert_eq!(state.body["may_issue"], true);
+
+    let first = distribute(&app, &v, &kid, Some("k-1"), json!({"remaining_at_home": 0})).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.body["sachets"], 30);
+    assert_eq!(
+        first.body["lots"],
+        json!([{"lot": "A", "quantity": 20}, {"lot": "B", "quantity": 10}])
+    );
+    // The same request retried: the first answer, nothing taken twice.
+    let retry = distribute(&app, &v, &kid, Some("k-1"), json!({"remaining_at_home": 0})).await;
+    assert_eq!(retry.status, 201);
+    assert_eq!(retry.body["id"], first.body["id"]);
+    let reused = distribute(&app, &v, &kid, Some("k-1"), json!({"remaining_at_home": 3})).await;
+    assert_eq!(reused.status, 422);
+    // A second distribution this month.
+    let again = distribute(&app, &v, &kid, Some("k-2"), json!({})).await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.body["code"], "already_issued_this_month");
+    let stock = app.get("/api/v1/stock", &v).await;
+    assert_eq!(
+        stock.body,
+        json!([{"lot": "A", "expiry": sooner, "balance": 0}, {"lot": "B", "expiry": later, "balance": 30}])
+    );
+    assert_eq!(app.count("nutrition_events WHERE kind = 'issue'"), 1);
+    assert_eq!(
+        app.get(&format!("/api/v1/children/{kid}/nutrition"), &v)
+            .await
+            .body["state"],
+        "active"
+    );
+
+    let bad = distribute(&app, &v, &kid, None, json!({"remaining_at_home": 100})).await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.error_fields(), vec!["/remaining_at_home"]);
+}
+
+#[actix_web::test]
+async fn concurrent_distributions_for_the_last_packs_never_overdraw_the_stock() {
+    let (app, _) = seeded_app().await;
+    let v = app.token("village.a").await;
+    let expiry = (mch_handbook::time::china_today() + chrono::Duration::days(200)).to_string();
+    app.post(
+        "/api/v1/stock/receipts",
+        Some(&v),
+        json!({"lot": "L1", "expiry": expiry, "quantity": 90}),
+    )
+    .await;
+    let mut kids = Vec::new();
+    for seq in 0..6 {
+        let kid = child(&app, 10 + seq, 300).await;
+        consent(&app, &v, &kid).await;
+        kids.push(kid);
+    }
+    let app = std::sync::Arc::new(app);
+    let handles: Vec<_> = kids
+        .iter()
+        .map(|kid| {
+            let (app, v, kid) = (app.clone(), v.clone(), kid.clone());
+            actix_web::rt::spawn(
+                async move { distribute(&app, &v, &kid, None, json!({})).await.status },
+            )
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for h in handles {
+        statuses.push(h.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    assert_eq!(app.get("/api/v1/stock", &v).await.body[0]["balance"], 0);
+    assert_eq!(app.count("nutrition_events WHERE kind = 'issue'"), 3);
+}
+
+#[actix_web::test]
+async fn the_rules_refuse_with_their_reason_and_intake_is_computed() {
+    let (app, _) = seeded_app().await;
+    let v = app.token("village.a").await;
+    let expiry = (mch_handbook::time::china_today() + chrono::Duration::days(200)).to_string();
+    app.post(
+        "/api/v1/stock/receipts",
+        Some(&v),
+        json!({"lot": "L1", "expiry": expiry, "quantity": 300}),
+    )
+    .await;
+    let baby = child(&app, 20, 100).await;
+    consent(&app, &v, &baby).await;
+    let young = distribute(&app, &v, &baby, None, json!({})).await;
+    assert_eq!(young.status, 409);
+    assert_eq!(young.body["code"], "too_young");
+
+    // A child who collected 35 days ago (always an earlier calendar month) with 2 sachets left
+    // then, and has 4 left now: 28 eaten in 5 weeks = 5.6 a week (effective).
+    let kid = child(&app, 21, 400).await;
+    consent(&app, &v, &kid).await;
+    {
+        use diesel::prelude::*;
+        use mch_handbook::db::schema::nutrition_events;
+        let last = mch_handbook::time::china_today() - chrono::Duration::days(35);
+        let (institution, county): (String, String) = {
+            use mch_handbook::db::schema::staff_accounts;
+            staff_accounts::table
+                .filter(staff_accounts::username.eq("village.a"))
+                .select((staff_accounts::institution_id, staff_accounts::county_code))
+                .first(&mut *app.conn())
+                .unwrap()
+        };
+        diesel::insert_into(nutrition_events::table)
+            .values((
+                nutrition_events::id.eq(uuid::Uuid::now_v7().to_string()),
+                nutrition_events::child_id.eq(&kid),
+                nutrition_events::county_code.eq(county),
+                nutrition_events::institution_id.eq(institution),
+                nutrition_events::kind.eq("issue"),
+                nutrition_events::event_date.eq(last),
+                nutrition_events::issue_month.eq(last.format("%Y-%m").to_string()),
+                nutrition_events::sachets.eq(30),
+                nutrition_events::detail.eq(r#"{"remaining_at_home": 2}"#),
+                nutrition_events::recorded_by.eq("test"),
+                nutrition_events::recorded_at.eq(chrono::Utc::now().naive_utc()),
+            ))
+            .execute(&mut *app.conn())
+            .unwrap();
+    }
+    let r = distribute(&app, &v, &kid, None, json!({"remaining_at_home": 4})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["intake_per_week"], 5.6);
+    assert_eq!(r.body["effective_intake"], true);
+
+    let gone = child(&app, 22, 300).await;
+    consent(&app, &v, &gone).await;
+    app.post(
+        &format!("/api/v1/children/{gone}/nutrition/events"),
+        Some(&v),
+        json!({"kind": "withdraw", "date": days_ago(0)}),
+    )
+    .await;
+    let ended = distribute(&app, &v, &gone, None, json!({})).await;
+    assert_eq!(ended.body["code"], "enrolment_ended");
+    let future = app
+        .post(
+            &format!("/api/v1/children/{gone}/nutrition/events"),
+            Some(&v),
+            json!({"kind": "consent", "date": days_ago(-2)}),
+        )
+        .await;
+    assert_eq!(future.error_fields(), vec!["/date"]);
+}
