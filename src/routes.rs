@@ -107,6 +107,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(nutrition::routes::distribute)
                 .service(nutrition::routes::receive)
                 .service(nutrition::routes::stock)
+                .service(nutrition::followups::record)
+                .service(nutrition::followups::list)
                 // audit
                 .service(audit::routes::list_audit_events),
         );

@@ -589,6 +589,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    nutrition_followups (id) {
+        id -> Text,
+        child_id -> Text,
+        county_code -> Text,
+        institution_id -> Text,
+        followed_on -> Date,
+        age_days -> Integer,
+        hb_g_l -> Nullable<Double>,
+        altitude_m -> Nullable<Integer>,
+        length_cm -> Nullable<Double>,
+        measured_lying -> Nullable<Bool>,
+        weight_kg -> Nullable<Double>,
+        remaining_at_home -> Nullable<Integer>,
+        counselled -> Bool,
+        notes -> Nullable<Text>,
+        advice -> Nullable<Text>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(institutions -> regions (region_code));
 diesel::joinable!(staff_accounts -> institutions (institution_id));
 diesel::joinable!(staff_roles -> staff_accounts (staff_id));
@@ -637,4 +659,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     stock_lots,
     stock_movements,
     idempotency_keys,
+    nutrition_followups,
 );

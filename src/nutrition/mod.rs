@@ -4,4 +4,5 @@ pub mod rules;
 
 #[cfg(test)]
 mod domain_examples;
+pub mod followups;
 pub mod routes;

@@ -256,3 +256,74 @@ async fn the_rules_refuse_with_their_reason_and_intake_is_computed() {
         .await;
     assert_eq!(future.error_fields(), vec!["/date"]);
 }
+
+#[actix_web::test]
+async fn a_follow_up_card_computes_z_scores_and_altitude_adjusted_anaemia() {
+    let (app, _) = seeded_app().await;
+    {
+        use diesel::prelude::*;
+        use mch_handbook::db::schema::regions;
+        diesel::update(regions::table.find("990101001000"))
+            .set(regions::elevation_m.eq(Some(2300)))
+            .execute(&mut *app.conn())
+            .unwrap();
+    }
+    let a = app.token("clinician.a").await;
+    let v = app.token("village.a").await;
+    let hb = app
+        .post("/api/v1/handbooks", Some(&a), new_handbook(30, "母亲"))
+        .await;
+    let handbook = hb.body["id"].as_str().unwrap();
+    // Born 365 days ago (noon in China): the worked check of anaemia-growth.md §2.4.
+    let today = mch_handbook::time::china_today();
+    let born = (today - chrono::Duration::days(365))
+        .and_hms_opt(4, 0, 0)
+        .unwrap()
+        .and_utc()
+        .to_rfc3339();
+    let kid = app
+        .post(
+            &format!("/api/v1/handbooks/{handbook}/children"),
+            Some(&a),
+            json!({"sex": "male", "born_at": born}),
+        )
+        .await;
+    let kid = kid.body["id"].as_str().unwrap().to_string();
+
+    let path = format!("/api/v1/children/{kid}/nutrition/followups");
+    let bad = app.post(&path, Some(&v), json!({"followed_on": today.to_string(), "hb_g_l": 400, "weight_kg": 0, "counselled": true})).await;
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.error_fields(), vec!["/hb_g_l", "/weight_kg"]);
+    let before_birth = app.post(&path, Some(&v), json!({"followed_on": (today - chrono::Duration::days(400)).to_string(), "weight_kg": 3.0, "counselled": true})).await;
+    assert_eq!(before_birth.error_fields(), vec!["/followed_on"]);
+    assert_eq!(app.count("nutrition_followups"), 0);
+
+    let first = app.post(&path, Some(&v), json!({"followed_on": (today - chrono::Duration::days(30)).to_string(), "hb_g_l": 112, "weight_kg": 9.1, "length_cm": 73.9, "counselled": true})).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(
+        first.body["anaemia"]["hb_adjusted"], 104.0,
+        "112 at 2300 m is 104"
+    );
+    assert_eq!(first.body["anaemia"]["who2011"], "mild");
+    let card = app.post(&path, Some(&v), json!({"followed_on": today.to_string(), "hb_g_l": 118, "length_cm": 75.7, "measured_lying": true, "weight_kg": 9.6, "counselled": true})).await;
+    assert_eq!(card.status, 201, "{}", card.body);
+    let z = &card.body["zscores"];
+    for (name, want) in [
+        ("lhfa", -0.02),
+        ("wfa", -0.04),
+        ("wflh", -0.06),
+        ("bfa", -0.03),
+    ] {
+        assert!(
+            (z[name].as_f64().unwrap() - want).abs() <= 0.01,
+            "{name}: {}",
+            z[name]
+        );
+    }
+    assert_eq!(card.body["growth"]["stunted"], false);
+    assert_eq!(card.body["anaemia"]["hb_adjusted"], 110.0);
+    assert_eq!(card.body["anaemia"]["who2011"], "none");
+    let history = app.get(&path, &v).await;
+    assert_eq!(history.body["cards"].as_array().unwrap().len(), 2);
+    assert_eq!(history.body["change_hb_adjusted"], 6.0);
+}
