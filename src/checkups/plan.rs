@@ -1,7 +1,7 @@
 //! The visit plan of a pregnancy and the clinic's antenatal work list.
 
 use actix_web::{get, web, HttpResponse};
-use chrono::{Duration, NaiveDate};
+use chrono::{Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -196,6 +196,12 @@ pub async fn worklist(
         } else {
             let granted = handbook_access::table
                 .filter(handbook_access::institution_id.eq(staff.institution_id.clone()))
+                // An ended grant (a declined referral) no longer counts.
+                .filter(
+                    handbook_access::expires_at
+                        .is_null()
+                        .or(handbook_access::expires_at.gt(Utc::now().naive_utc())),
+                )
                 .select(handbook_access::handbook_id);
             sql = sql.filter(pregnancies::handbook_id.eq_any(granted));
         }

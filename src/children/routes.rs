@@ -231,11 +231,13 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let handbook_id = path.into_inner();
     let input = body.0;
-    if input.born_at > Utc::now() {
+    if input.born_at > Utc::now()
+        || input.born_at.date_naive() < crate::http::extract::earliest_date()
+    {
         return Err(AppError::invalid_field(
             "/born_at",
-            "future",
-            "cannot be in the future",
+            "range",
+            "must be between 1900 and now",
         ));
     }
     let staff = staff.principal;

@@ -487,7 +487,10 @@ pub fn amend(
     if let Some(code) = &changes.residence_region_code {
         let region = region_must_exist(conn, "/residence_region_code", code)?;
         row.residence_region_code = code.clone();
-        row.county_code = region.county_code().to_string();
+        if row.county_code != region.county_code() {
+            row.county_code = region.county_code().to_string();
+            move_county(conn, &row.id, &row.county_code)?;
+        }
     }
     if let Some(v) = changes.full_name {
         row.full_name = v.trim().to_string();
@@ -522,7 +525,7 @@ pub fn amend(
         .values((
             handbook_versions::handbook_id.eq(&row.id),
             handbook_versions::version.eq(old.version),
-            handbook_versions::county_code.eq(&old.county_code),
+            handbook_versions::county_code.eq(&row.county_code),
             handbook_versions::snapshot.eq(serde_json::to_string(&old).unwrap_or_default()),
             handbook_versions::changed_by.eq(changed_by),
             handbook_versions::changed_at.eq(now),
@@ -546,4 +549,71 @@ pub fn amend(
         });
     }
     Ok(row)
+}
+
+/// A woman who moves to another county takes her whole record with her: every row that carries the
+/// county code (the distribution key and the county reviewers' scope) follows the handbook.
+fn move_county(conn: &mut DbConn, handbook_id: &str, county: &str) -> QueryResult<()> {
+    macro_rules! by_handbook {
+        ($($t:ident),* $(,)?) => {
+            $( diesel::update($t::table.filter($t::handbook_id.eq(handbook_id))).set($t::county_code.eq(county)).execute(conn)?; )*
+        };
+    }
+    by_handbook!(
+        handbook_versions,
+        handbook_members,
+        handbook_access,
+        access_codes,
+        pregnancies,
+        checkups,
+        lab_results,
+        ultrasounds,
+        children,
+        risk_screenings,
+        risk_gradings,
+        pregnancy_risk,
+        risk_cases,
+        risk_notices,
+        referrals,
+    );
+    let pregnancy_ids = pregnancies::table
+        .filter(pregnancies::handbook_id.eq(handbook_id))
+        .select(pregnancies::id);
+    diesel::update(
+        pregnancy_versions::table.filter(pregnancy_versions::pregnancy_id.eq_any(pregnancy_ids)),
+    )
+    .set(pregnancy_versions::county_code.eq(county))
+    .execute(conn)?;
+    let checkup_ids = checkups::table
+        .filter(checkups::handbook_id.eq(handbook_id))
+        .select(checkups::id);
+    diesel::update(
+        checkup_versions::table.filter(checkup_versions::checkup_id.eq_any(checkup_ids)),
+    )
+    .set(checkup_versions::county_code.eq(county))
+    .execute(conn)?;
+    macro_rules! by_child {
+        ($($t:ident),* $(,)?) => {
+            $(
+                let child_ids = children::table.filter(children::handbook_id.eq(handbook_id)).select(children::id);
+                diesel::update($t::table.filter($t::child_id.eq_any(child_ids))).set($t::county_code.eq(county)).execute(conn)?;
+            )*
+        };
+    }
+    by_child!(
+        child_growth,
+        nutrition_events,
+        nutrition_flags,
+        nutrition_followups
+    );
+    macro_rules! by_case {
+        ($($t:ident),* $(,)?) => {
+            $(
+                let case_ids = risk_cases::table.filter(risk_cases::handbook_id.eq(handbook_id)).select(risk_cases::id);
+                diesel::update($t::table.filter($t::case_id.eq_any(case_ids))).set($t::county_code.eq(county)).execute(conn)?;
+            )*
+        };
+    }
+    by_case!(case_followups, consultations);
+    Ok(())
 }

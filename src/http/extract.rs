@@ -13,11 +13,20 @@ use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use crate::error::{AppError, FieldError};
 
-/// A date that is not after today in China (visits, results, registrations are never in the future).
+/// The earliest date any record may carry (also keeps date arithmetic far from chrono's limits).
+pub fn earliest_date() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(chrono::NaiveDate::MIN)
+}
+
+/// A date from 1900-01-01 to today in China (visits, results, registrations are never in the future).
 pub fn not_future(date: &chrono::NaiveDate) -> Result<(), validator::ValidationError> {
     if *date > crate::time::china_today() {
         let mut e = validator::ValidationError::new("future");
         e.message = Some("cannot be in the future".into());
+        Err(e)
+    } else if *date < earliest_date() {
+        let mut e = validator::ValidationError::new("range");
+        e.message = Some("cannot be before 1900-01-01".into());
         Err(e)
     } else {
         Ok(())

@@ -623,12 +623,21 @@ pub async fn receive(
     }
     let staff = staff.principal;
     let lots = db::run_tx(&state.pool, move |conn| {
-        let existing: Option<NaiveDate> = stock_lots::table
+        let existing: Option<(NaiveDate, i32)> = stock_lots::table
             .find((&staff.institution_id, &r.lot))
-            .select(stock_lots::expiry)
+            .select((stock_lots::expiry, stock_lots::balance))
             .first(conn)
             .optional()?;
-        match existing {
+        if existing
+            .is_some_and(|(_, balance)| i64::from(balance) + r.quantity > i64::from(i32::MAX))
+        {
+            return Err(AppError::invalid_field(
+                "/quantity",
+                "range",
+                "the lot's balance would exceed what one lot can hold",
+            ));
+        }
+        match existing.map(|(expiry, _)| expiry) {
             Some(expiry) if expiry != r.expiry => {
                 return Err(AppError::invalid_field(
                     "/expiry",

@@ -71,7 +71,8 @@ pub fn ga_from_lmp(lmp: NaiveDate, date: NaiveDate) -> GestationalAge {
 }
 
 pub fn edd_from_lmp(lmp: NaiveDate) -> NaiveDate {
-    lmp + chrono::Duration::days(TERM_DAYS)
+    lmp.checked_add_signed(chrono::Duration::days(TERM_DAYS))
+        .unwrap_or(lmp)
 }
 
 /// How the EDD was set.
@@ -135,8 +136,10 @@ pub fn date_by_ultrasound(
     scan_date: NaiveDate,
     ultrasound_ga: GestationalAge,
 ) -> DatingDecision {
-    let by_scan = scan_date - chrono::Duration::days(ultrasound_ga.days())
-        + chrono::Duration::days(TERM_DAYS);
+    // Checked: callers bound dates to 1900..today, and the arithmetic never panics on any input.
+    let by_scan = scan_date
+        .checked_add_signed(chrono::Duration::days(TERM_DAYS - ultrasound_ga.days()))
+        .unwrap_or(scan_date);
     let tolerance_days = ultrasound_tolerance_days(ultrasound_ga);
     match lmp {
         Some(lmp) => {
@@ -167,7 +170,9 @@ pub fn date_by_ultrasound(
 
 /// IVF: EDD = transfer date + 266 − embryo age in days (day-3 embryo +263, day-5 +261).
 pub fn edd_from_ivf(transfer: NaiveDate, embryo_age_days: i64) -> NaiveDate {
-    transfer + chrono::Duration::days(266 - embryo_age_days)
+    transfer
+        .checked_add_signed(chrono::Duration::days(266 - embryo_age_days))
+        .unwrap_or(transfer)
 }
 
 #[cfg(test)]

@@ -59,6 +59,7 @@ pub struct IvfTransfer {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"lmp": "2026-09-01", "gravidity": 2, "parity": 1, "fetal_count": 1}))]
 pub struct NewPregnancy {
+    #[validate(custom(function = "crate::http::extract::not_future"))]
     pub lmp: Option<NaiveDate>,
     #[validate(nested)]
     pub dating_scan: Option<DatingScan>,
@@ -401,8 +402,8 @@ pub async fn redate(
         let mut row = old.clone();
         let reason = match body.0 {
             Redating::Ultrasound { scan_date, ga } => {
-                if scan_date > today {
-                    return Err(AppError::invalid_field("/scan_date", "future", "cannot be in the future"));
+                if crate::http::extract::not_future(&scan_date).is_err() {
+                    return Err(AppError::invalid_field("/scan_date", "range", "must be between 1900-01-01 and today"));
                 }
                 if old.dating_source == "ultrasound" {
                     return Err(AppError::conflict(
@@ -615,11 +616,13 @@ pub async fn deliver(
     let id = path.into_inner();
     let staff = staff.principal;
     let input = body.0;
-    if input.delivered_at > Utc::now() {
+    if input.delivered_at > Utc::now()
+        || input.delivered_at.date_naive() < crate::http::extract::earliest_date()
+    {
         return Err(AppError::invalid_field(
             "/delivered_at",
-            "future",
-            "cannot be in the future",
+            "range",
+            "must be between 1900 and now",
         ));
     }
     let row = db::run_tx(&state.pool, move |conn| {

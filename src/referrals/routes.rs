@@ -395,12 +395,31 @@ pub async fn transition(
             ))
             .execute(conn)?;
         if !input.status.grants_access() {
-            access::end_grant(
-                conn,
-                &row.handbook_id,
-                &row.to_institution_id,
-                Grant::Referral,
-            )?;
+            // The grant is shared by every referral and consultation to that institution for this
+            // woman: it ends only when none of the others is still live.
+            let other_referrals: i64 = referrals::table
+                .filter(referrals::handbook_id.eq(&row.handbook_id))
+                .filter(referrals::to_institution_id.eq(&row.to_institution_id))
+                .filter(referrals::id.ne(&id))
+                .filter(referrals::status.ne(Status::Declined.as_str()))
+                .count()
+                .get_result(conn)?;
+            let cases_of_handbook = risk_cases::table
+                .filter(risk_cases::handbook_id.eq(&row.handbook_id))
+                .select(risk_cases::id);
+            let consultations_to: i64 = consultations::table
+                .filter(consultations::case_id.eq_any(cases_of_handbook))
+                .filter(consultations::to_institution_id.eq(&row.to_institution_id))
+                .count()
+                .get_result(conn)?;
+            if other_referrals == 0 && consultations_to == 0 {
+                access::end_grant(
+                    conn,
+                    &row.handbook_id,
+                    &row.to_institution_id,
+                    Grant::Referral,
+                )?;
+            }
         }
         Event::new(&staff, "referral.transition", "referral")
             .resource(&id)

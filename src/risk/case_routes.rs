@@ -405,8 +405,11 @@ pub async fn advance(
         }
         let now = Utc::now().naive_utc();
         let by = Some(staff.id.clone());
-        let target = risk_cases::table.find(&id);
-        match input.stage {
+        // Only if nobody changed the case since it was read (concurrent advances lose with 409).
+        let target = risk_cases::table
+            .find(&id)
+            .filter(risk_cases::version.eq(c.version));
+        let changed = match input.stage {
             Stage::Registered => {
                 let number = input
                     .case_number
@@ -445,6 +448,12 @@ pub async fn advance(
                 .execute(conn)?,
             Stage::Discovered | Stage::Closed => 0,
         };
+        if changed == 0 {
+            return Err(AppError::conflict(
+                "case_changed",
+                "the case changed meanwhile; read it again",
+            ));
+        }
         diesel::update(risk_cases::table.find(&id))
             .set((
                 risk_cases::stage.eq(input.stage.as_str()),
@@ -522,13 +531,23 @@ pub async fn designate(
         cases::check_designation(base, level).map_err(|rule| {
             AppError::invalid_field("/institution_id", "designation_level", rule)
         })?;
-        diesel::update(risk_cases::table.find(&id))
-            .set((
-                risk_cases::planned_delivery_institution_id.eq(&target),
-                risk_cases::version.eq(c.version + 1),
-                risk_cases::updated_at.eq(Utc::now().naive_utc()),
-            ))
-            .execute(conn)?;
+        let changed = diesel::update(
+            risk_cases::table
+                .find(&id)
+                .filter(risk_cases::version.eq(c.version)),
+        )
+        .set((
+            risk_cases::planned_delivery_institution_id.eq(&target),
+            risk_cases::version.eq(c.version + 1),
+            risk_cases::updated_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            return Err(AppError::conflict(
+                "case_changed",
+                "the case changed meanwhile; read it again",
+            ));
+        }
         Event::new(&staff, "case.designate", "case")
             .resource(&id)
             .county(&c.county_code)
@@ -597,21 +616,31 @@ pub async fn close(
         }
         let now = Utc::now().naive_utc();
         let reason = crate::checkups::store::text(&input.reason);
-        diesel::update(risk_cases::table.find(&id))
-            .set((
-                risk_cases::stage.eq("closed"),
-                risk_cases::closed_at.eq(now),
-                risk_cases::closed_by.eq(&staff.id),
-                risk_cases::close_reason.eq(&reason),
-                risk_cases::close_note.eq(&input.note),
-                risk_cases::flagged_for_review.eq(matches!(
-                    input.reason,
-                    CloseReason::MaternalDeath | CloseReason::NearMiss
-                )),
-                risk_cases::version.eq(c.version + 1),
-                risk_cases::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        let changed = diesel::update(
+            risk_cases::table
+                .find(&id)
+                .filter(risk_cases::version.eq(c.version)),
+        )
+        .set((
+            risk_cases::stage.eq("closed"),
+            risk_cases::closed_at.eq(now),
+            risk_cases::closed_by.eq(&staff.id),
+            risk_cases::close_reason.eq(&reason),
+            risk_cases::close_note.eq(&input.note),
+            risk_cases::flagged_for_review.eq(matches!(
+                input.reason,
+                CloseReason::MaternalDeath | CloseReason::NearMiss
+            )),
+            risk_cases::version.eq(c.version + 1),
+            risk_cases::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            return Err(AppError::conflict(
+                "case_changed",
+                "the case changed meanwhile; read it again",
+            ));
+        }
         Event::new(&staff, "case.close", "case")
             .resource(&id)
             .county(&c.county_code)
@@ -936,6 +965,12 @@ pub async fn registry(
         } else {
             let granted = handbook_access::table
                 .filter(handbook_access::institution_id.eq(staff.institution_id.clone()))
+                // An ended grant (a declined referral) no longer counts.
+                .filter(
+                    handbook_access::expires_at
+                        .is_null()
+                        .or(handbook_access::expires_at.gt(Utc::now().naive_utc())),
+                )
                 .select(handbook_access::handbook_id);
             sql = sql.filter(risk_cases::handbook_id.eq_any(granted));
         }

@@ -65,7 +65,19 @@ pub fn from_record(conn: &mut DbConn, pregnancy: &PregnancyRow) -> QueryResult<R
         .select(ultrasounds::fetal_count)
         .first(conn)
         .optional()?;
-    let bmi = match (hb.height_cm, hb.pre_pregnancy_weight_kg) {
+    // Pre-pregnancy weight when known, else the weight at a first visit before 14 weeks (§3.3).
+    let early_weight: Option<Option<f64>> = checkups::table
+        .filter(checkups::pregnancy_id.eq(&pregnancy.id))
+        .filter(checkups::ga_days.lt(98))
+        .filter(checkups::weight_kg.is_not_null())
+        .order((checkups::visit_date.asc(), checkups::id.asc()))
+        .select(checkups::weight_kg)
+        .first(conn)
+        .optional()?;
+    let bmi = match (
+        hb.height_cm,
+        hb.pre_pregnancy_weight_kg.or(early_weight.flatten()),
+    ) {
         (Some(h), Some(w)) => Some(crate::checkups::weight_gain::bmi(h, w)),
         _ => None,
     };

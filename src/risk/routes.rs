@@ -597,6 +597,12 @@ pub async fn regrading_list(
         } else {
             let granted = handbook_access::table
                 .filter(handbook_access::institution_id.eq(staff.institution_id.clone()))
+                // An ended grant (a declined referral) no longer counts.
+                .filter(
+                    handbook_access::expires_at
+                        .is_null()
+                        .or(handbook_access::expires_at.gt(Utc::now().naive_utc())),
+                )
                 .select(handbook_access::handbook_id);
             sql = sql.filter(pregnancy_risk::handbook_id.eq_any(granted));
         }

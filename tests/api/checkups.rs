@@ -483,3 +483,37 @@ async fn checkups_of_other_institutions_and_counties_are_404() {
         2
     );
 }
+
+#[actix_web::test]
+async fn dates_far_in_the_past_are_refused_not_crashing() {
+    let (app, _) = seeded_app().await;
+    let (handbook, pregnancy) = registered_pregnancy(&app, "clinician.a").await;
+    let a = app.token("clinician.a").await;
+    let r = app
+        .post(&format!("/api/v1/handbooks/{handbook}/pregnancies"), Some(&a), json!({"dating_scan": {"scan_date": "-262143-01-01", "ga": "10+0"}, "gravidity": 1, "parity": 0}))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.error_fields(), vec!["/dating_scan/scan_date"]);
+    let redate = put_if_match(
+        &app,
+        &format!("/api/v1/pregnancies/{pregnancy}/dating"),
+        &a,
+        Some("\"v1\""),
+        json!({"method": "ultrasound", "scan_date": "-262143-01-01", "ga": "10+0"}),
+    )
+    .await;
+    assert_eq!(redate.status, 422);
+    let lmp = app
+        .post(
+            &format!("/api/v1/handbooks/{handbook}/pregnancies"),
+            Some(&a),
+            json!({"lmp": "1800-01-01", "gravidity": 1, "parity": 0}),
+        )
+        .await;
+    assert_eq!(lmp.error_fields(), vec!["/lmp"]);
+    assert_eq!(
+        app.request("GET", "/healthz", None, None).await.status,
+        200,
+        "the server is still up"
+    );
+}

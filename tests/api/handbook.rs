@@ -502,3 +502,59 @@ async fn clinic_corrections_to_a_profile_keep_every_version() {
         1
     );
 }
+
+#[actix_web::test]
+async fn a_woman_who_moves_county_takes_her_record_to_the_new_county() {
+    let (app, _) = seeded_app().await;
+    let (handbook, pregnancy) = registered_pregnancy(&app, "clinician.a").await;
+    let a = app.token("clinician.a").await;
+    let old_county = app.token("reviewer").await;
+    let new_county = app.token("other.reviewer").await;
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{handbook}"), &new_county)
+            .await
+            .status,
+        404
+    );
+    let mut res = app
+        .client
+        .patch(format!("{}/api/v1/handbooks/{handbook}", app.address))
+        .insert_header(("Authorization", format!("Bearer {a}")))
+        .insert_header(("If-Match", "\"v1\""))
+        .send_json(&json!({"residence_region_code": "990102001000", "reason": "moved to 平安镇"}))
+        .await
+        .unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(res.status(), 200, "{body}");
+    assert_eq!(body["county_code"], "990102");
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{handbook}"), &new_county)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/pregnancies/{pregnancy}"), &new_county)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{handbook}"), &old_county)
+            .await
+            .status,
+        404
+    );
+    let list = app.get("/api/v1/worklist/antenatal", &new_county).await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get("/api/v1/worklist/antenatal", &old_county)
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(app.count("pregnancies WHERE county_code = '990101'"), 0);
+}

@@ -100,6 +100,15 @@ async fn a_referral_gives_the_receiving_clinic_access_and_follows_its_states() {
         .as_str()
         .unwrap()
         .to_string();
+    let lmp = (mch_handbook::time::china_today() - chrono::Duration::days(140)).to_string();
+    let p = app
+        .post(
+            &format!("/api/v1/handbooks/{other}/pregnancies"),
+            Some(&a),
+            json!({"lmp": lmp, "gravidity": 1, "parity": 0}),
+        )
+        .await;
+    assert_eq!(p.status, 201);
     let second = app
         .post(
             &format!("/api/v1/handbooks/{other}/referrals"),
@@ -136,6 +145,13 @@ async fn a_referral_gives_the_receiving_clinic_access_and_follows_its_states() {
             .status,
         404
     );
+    // Lists follow the ended grant too.
+    let worklist = app.get("/api/v1/worklist/antenatal", &h).await;
+    assert!(!worklist.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["handbook_id"] == other.as_str()));
 
     // Turnaround for the receiving hospital this month.
     let month = mch_handbook::time::china_month(chrono::Utc::now());
