@@ -22,7 +22,27 @@ pub fn from_record(conn: &mut DbConn, pregnancy: &PregnancyRow) -> QueryResult<R
         .find(&pregnancy.handbook_id)
         .first::<profile::HandbookRow>(conn)?;
     let today = crate::time::china_today();
-    let ga = dating::ga_on(pregnancy.edd, today);
+    // The rules' gestational week is when the values were taken: the latest checkup's, else today's.
+    let latest_visit_ga: Option<i32> = checkups::table
+        .filter(checkups::pregnancy_id.eq(&pregnancy.id))
+        .order((checkups::visit_date.desc(), checkups::id.desc()))
+        .select(checkups::ga_days)
+        .first(conn)
+        .optional()?;
+    let ga = latest_visit_ga.map_or_else(
+        || dating::ga_on(pregnancy.edd, today),
+        |g| dating::GestationalAge(i64::from(g)),
+    );
+    // A fasting glucose taken before 24 weeks diagnoses only from 7.0 (pre-existing diabetes); the
+    // 5.1 threshold applies to values taken from 24 weeks, so an early value below 7.0 is left out.
+    let fasting: Option<(Option<f64>, i32)> = lab_results::table
+        .filter(lab_results::pregnancy_id.eq(&pregnancy.id))
+        .filter(lab_results::test.eq(LabTest::FastingGlucose.as_str()))
+        .order(lab_results::id.desc())
+        .select((lab_results::value_num, lab_results::ga_days))
+        .first(conn)
+        .optional()?;
+    let fasting_glucose = fasting.and_then(|(v, at)| v.filter(|v| at >= 24 * 7 || *v >= 7.0));
     let labs: Vec<(String, Option<f64>, Option<String>)> = lab_results::table
         .filter(lab_results::pregnancy_id.eq(&pregnancy.id))
         .order(lab_results::id.asc())
@@ -98,7 +118,7 @@ pub fn from_record(conn: &mut DbConn, pregnancy: &PregnancyRow) -> QueryResult<R
         sbp_mmhg: bp.and_then(|b| b.0).map(i64::from),
         dbp_mmhg: bp.and_then(|b| b.1).map(i64::from),
         proteinuria,
-        fasting_glucose_mmol_l: num(LabTest::FastingGlucose),
+        fasting_glucose_mmol_l: fasting_glucose,
         ogtt_fasting_mmol_l: num(LabTest::Ogtt0h),
         ogtt_1h_mmol_l: num(LabTest::Ogtt1h),
         ogtt_2h_mmol_l: num(LabTest::Ogtt2h),

@@ -325,3 +325,56 @@ async fn primary_care_screens_but_does_not_grade() {
     assert_eq!(app.count("risk_gradings"), 0);
     let _ = id_number(4);
 }
+
+#[actix_web::test]
+async fn an_early_fasting_glucose_is_judged_at_the_week_it_was_taken() {
+    let (app, _) = seeded_app().await;
+    add_hospital_clinician(&app);
+    let token = app.token("obstetrician").await;
+    let pregnancy = pregnancy_at_hospital(&app, &token, 5).await;
+    // Fasting glucose 5.5 at 12 weeks: normal then (the 5.1 threshold is for 24 weeks on).
+    let visit = app
+        .post(
+            &format!("/api/v1/pregnancies/{pregnancy}/checkups"),
+            Some(&token),
+            json!({"visit_date": days_ago(0), "weight_kg": 60.0}),
+        )
+        .await;
+    app.post(
+        &format!(
+            "/api/v1/checkups/{}/labs",
+            visit.body["id"].as_str().unwrap()
+        ),
+        Some(&token),
+        json!({"results": [{"test": "fasting_glucose", "value": 5.5}]}),
+    )
+    .await;
+    // Move the pregnancy on to 26 weeks (as if graded later).
+    {
+        use diesel::prelude::*;
+        use mch_handbook::db::schema::pregnancies;
+        let edd = mch_handbook::time::china_today() + chrono::Duration::days(280 - 26 * 7);
+        diesel::update(pregnancies::table)
+            .set(pregnancies::edd.eq(edd))
+            .execute(&mut *app.conn())
+            .unwrap();
+    }
+    let state = app
+        .get(&format!("/api/v1/pregnancies/{pregnancy}/risk"), &token)
+        .await;
+    assert!(
+        state.body["input"]["fasting_glucose_mmol_l"].is_null(),
+        "{}",
+        state.body["input"]
+    );
+    assert!(!state.body["proposal"]["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c == "yellow_diabetes_no_medication"));
+    // BMI from the first-visit weight (before 14 weeks) when the pre-pregnancy weight is unknown: 60 kg at 160 cm is 23.4.
+    assert_eq!(
+        state.body["input"]["bmi"], 20.0,
+        "the profile's pre-pregnancy weight comes first"
+    );
+}
