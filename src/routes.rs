@@ -107,6 +107,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(nutrition::routes::distribute)
                 .service(nutrition::routes::receive)
                 .service(nutrition::routes::stock)
+                .service(nutrition::storage::transfer)
+                .service(nutrition::storage::adjust)
+                .service(nutrition::storage::record_check)
+                .service(nutrition::storage::checks)
                 .service(nutrition::followups::record)
                 .service(nutrition::followups::list)
                 // audit

@@ -611,6 +611,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    storage_checks (id) {
+        id -> Text,
+        institution_id -> Text,
+        county_code -> Text,
+        checked_at -> Timestamp,
+        temperature_c -> Double,
+        humidity_pct -> Double,
+        out_of_range -> Bool,
+        checklist -> Text,
+        checklist_ok -> Bool,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(institutions -> regions (region_code));
 diesel::joinable!(staff_accounts -> institutions (institution_id));
 diesel::joinable!(staff_roles -> staff_accounts (staff_id));
@@ -660,4 +676,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     stock_movements,
     idempotency_keys,
     nutrition_followups,
+    storage_checks,
 );

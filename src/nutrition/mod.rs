@@ -6,3 +6,4 @@ pub mod rules;
 mod domain_examples;
 pub mod followups;
 pub mod routes;
+pub mod storage;

@@ -575,17 +575,24 @@ pub struct LotView {
     pub lot: String,
     pub expiry: NaiveDate,
     pub balance: i64,
+    /// Expires within 60 days (or has expired): issue it first, or write it off.
+    pub expiring_soon: bool,
 }
 
-fn stock_of(conn: &mut DbConn, institution_id: &str) -> QueryResult<Vec<LotView>> {
+/// Days before expiry a lot counts as expiring soon (`cfg`).
+pub const EXPIRING_SOON_DAYS: i64 = 60;
+
+pub fn stock_of(conn: &mut DbConn, institution_id: &str) -> QueryResult<Vec<LotView>> {
     let rows: Vec<(String, NaiveDate, i32)> = stock_lots::table
         .filter(stock_lots::institution_id.eq(institution_id))
         .order((stock_lots::expiry.asc(), stock_lots::lot.asc()))
         .select((stock_lots::lot, stock_lots::expiry, stock_lots::balance))
         .load(conn)?;
+    let today = crate::time::china_today();
     Ok(rows
         .into_iter()
         .map(|(lot, expiry, balance)| LotView {
+            expiring_soon: (expiry - today).num_days() <= EXPIRING_SOON_DAYS,
             lot,
             expiry,
             balance: i64::from(balance),

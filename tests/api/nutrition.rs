@@ -122,7 +122,10 @@ async fn a_monthly_distribution_takes_the_earliest_expiry_first_once_a_month() {
     let stock = app.get("/api/v1/stock", &v).await;
     assert_eq!(
         stock.body,
-        json!([{"lot": "A", "expiry": sooner, "balance": 0}, {"lot": "B", "expiry": later, "balance": 30}])
+        json!([
+            {"lot": "A", "expiry": sooner, "balance": 0, "expiring_soon": false},
+            {"lot": "B", "expiry": later, "balance": 30, "expiring_soon": false}
+        ])
     );
     assert_eq!(app.count("nutrition_events WHERE kind = 'issue'"), 1);
     assert_eq!(
@@ -326,4 +329,110 @@ async fn a_follow_up_card_computes_z_scores_and_altitude_adjusted_anaemia() {
     let history = app.get(&path, &v).await;
     assert_eq!(history.body["cards"].as_array().unwrap().len(), 2);
     assert_eq!(history.body["change_hb_adjusted"], 6.0);
+}
+
+#[actix_web::test]
+async fn transfers_adjustments_and_the_storage_log() {
+    let (app, world) = seeded_app().await;
+    let v = app.token("village.a").await;
+    let today = mch_handbook::time::china_today();
+    let soon = (today + chrono::Duration::days(30)).to_string();
+    app.post(
+        "/api/v1/stock/receipts",
+        Some(&v),
+        json!({"lot": "T1", "expiry": soon, "quantity": 100}),
+    )
+    .await;
+    let sent = app
+        .post(
+            "/api/v1/stock/transfers",
+            Some(&v),
+            json!({"to_institution_id": world.inst_b, "lot": "T1", "quantity": 60}),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    assert_eq!(sent.body[0]["balance"], 40);
+    assert_eq!(sent.body[0]["expiring_soon"], true);
+    let b = app.token("clinician.b").await;
+    assert_eq!(
+        app.get("/api/v1/stock", &b).await.body[0]["balance"],
+        60,
+        "received at B with the same lot and expiry"
+    );
+    let far = app
+        .post(
+            "/api/v1/stock/transfers",
+            Some(&v),
+            json!({"to_institution_id": world.inst_c, "lot": "T1", "quantity": 1}),
+        )
+        .await;
+    assert_eq!(
+        far.error_fields(),
+        vec!["/to_institution_id"],
+        "another county"
+    );
+    let over = app
+        .post(
+            "/api/v1/stock/transfers",
+            Some(&v),
+            json!({"to_institution_id": world.inst_b, "lot": "T1", "quantity": 41}),
+        )
+        .await;
+    assert_eq!(over.status, 409);
+    let adjusted = app
+        .post(
+            "/api/v1/stock/adjustments",
+            Some(&v),
+            json!({"lot": "T1", "quantity": 5, "reason": "damaged", "note": "受潮"}),
+        )
+        .await;
+    assert_eq!(adjusted.body[0]["balance"], 35);
+    assert_eq!(
+        app.post(
+            "/api/v1/stock/adjustments",
+            Some(&v),
+            json!({"lot": "T1", "quantity": 36, "reason": "expired"})
+        )
+        .await
+        .status,
+        409
+    );
+    assert_eq!(
+        app.count("stock_movements"),
+        4,
+        "receipt, transfer out and in, adjustment"
+    );
+
+    let ok_list = json!({"keeper_named": true, "off_wall_and_floor": true, "no_hazardous_goods": true, "pest_control": true});
+    let fine = app.post("/api/v1/stock/storage-checks", Some(&v), json!({"checked_at": chrono::Utc::now().to_rfc3339(), "temperature_c": 18.5, "humidity_pct": 60, "checklist": ok_list})).await;
+    assert_eq!(fine.status, 201, "{}", fine.body);
+    assert_eq!(
+        (
+            fine.body["out_of_range"].clone(),
+            fine.body["checklist_ok"].clone()
+        ),
+        (json!(false), json!(true))
+    );
+    let hot = app
+        .post("/api/v1/stock/storage-checks", Some(&v), json!({"checked_at": chrono::Utc::now().to_rfc3339(), "temperature_c": 31.0, "humidity_pct": 80,
+            "checklist": {"keeper_named": true, "off_wall_and_floor": false, "no_hazardous_goods": true, "pest_control": true}}))
+        .await;
+    assert_eq!(
+        (
+            hot.body["out_of_range"].clone(),
+            hot.body["checklist_ok"].clone()
+        ),
+        (json!(true), json!(false))
+    );
+    let bad = app.post("/api/v1/stock/storage-checks", Some(&v), json!({"checked_at": chrono::Utc::now().to_rfc3339(), "temperature_c": 99, "humidity_pct": 120, "checklist": ok_list})).await;
+    assert_eq!(bad.error_fields(), vec!["/humidity_pct", "/temperature_c"]);
+    assert_eq!(
+        app.get("/api/v1/stock/storage-checks", &v)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 }
