@@ -515,3 +515,80 @@ async fn a_county_sets_its_own_reporting_deadlines() {
         "red case due in the county's 12 hours, got {hours}"
     );
 }
+
+#[actix_web::test]
+async fn declining_a_referral_keeps_the_access_a_consultation_gives() {
+    let (app, _) = seeded_app().await;
+    add_hospital_clinician(&app);
+    let critical = institution(
+        &app,
+        "示范市危重孕产妇救治中心",
+        InstitutionLevel::CriticalCareCentre,
+        "990100000000",
+    );
+    let hash = mch_handbook::auth::password::hash(PASSWORD).unwrap();
+    mch_handbook::org::staff::create(
+        &mut app.conn(),
+        &mch_handbook::org::staff::NewStaff {
+            username: "expert".into(),
+            password: PASSWORD.into(),
+            full_name: "专家".into(),
+            phone: None,
+            institution_id: critical.clone(),
+            roles: vec![mch_handbook::auth::Role::Clinician],
+        },
+        &hash,
+    )
+    .unwrap();
+    let t = app.token("obstetrician").await;
+    let p = pregnancy_at_hospital(&app, &t, 7).await;
+    app.post(
+        &format!("/api/v1/pregnancies/{p}/gradings"),
+        Some(&t),
+        json!({"facts": {"age_years": 41}}),
+    )
+    .await;
+    let case = app.get(&format!("/api/v1/pregnancies/{p}/case"), &t).await;
+    let (id, handbook) = (
+        case.body["id"].as_str().unwrap().to_string(),
+        case.body["handbook_id"].as_str().unwrap().to_string(),
+    );
+    let consult = app
+        .post(
+            &format!("/api/v1/cases/{id}/consultations"),
+            Some(&t),
+            json!({"to_institution_id": critical, "question": "分娩时机？"}),
+        )
+        .await;
+    let consultation = consult.body["id"].as_str().unwrap().to_string();
+    let referral = app
+        .post(&format!("/api/v1/handbooks/{handbook}/referrals"), Some(&t), json!({"to_institution_id": critical, "reason": "转诊", "urgency": "routine", "direction": "up", "clinical_summary": "x"}))
+        .await;
+    let rid = referral.body["id"].as_str().unwrap().to_string();
+    let expert = app.token("expert").await;
+    let declined = app
+        .post(
+            &format!("/api/v1/referrals/{rid}/status"),
+            Some(&expert),
+            json!({"status": "declined", "reason": "床位已满"}),
+        )
+        .await;
+    assert_eq!(declined.status, 200);
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{handbook}"), &expert)
+            .await
+            .status,
+        200,
+        "the consultation still gives access"
+    );
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/consultations/{consultation}/answer"),
+            Some(&expert),
+            json!({"answer": "37周"})
+        )
+        .await
+        .status,
+        200
+    );
+}

@@ -378,3 +378,40 @@ async fn an_early_fasting_glucose_is_judged_at_the_week_it_was_taken() {
         "the profile's pre-pregnancy weight comes first"
     );
 }
+
+#[actix_web::test]
+async fn without_a_pre_pregnancy_weight_the_bmi_comes_from_the_first_visit_before_14_weeks() {
+    let (app, _) = seeded_app().await;
+    add_hospital_clinician(&app);
+    let token = app.token("obstetrician").await;
+    let mut hb = new_handbook(6, "孕妇6");
+    hb.as_object_mut()
+        .unwrap()
+        .remove("pre_pregnancy_weight_kg");
+    let created = app.post("/api/v1/handbooks", Some(&token), hb).await;
+    let id = created.body["id"].as_str().unwrap();
+    let p = app
+        .post(
+            &format!("/api/v1/handbooks/{id}/pregnancies"),
+            Some(&token),
+            json!({"lmp": days_ago(70), "gravidity": 1, "parity": 0}),
+        )
+        .await;
+    let pregnancy = p.body["id"].as_str().unwrap();
+    // 80 kg at 160 cm at 10 weeks: BMI 31.3 — orange.
+    app.post(
+        &format!("/api/v1/pregnancies/{pregnancy}/checkups"),
+        Some(&token),
+        json!({"visit_date": days_ago(0), "weight_kg": 80.0}),
+    )
+    .await;
+    let state = app
+        .get(&format!("/api/v1/pregnancies/{pregnancy}/risk"), &token)
+        .await;
+    assert_eq!(state.body["input"]["bmi"], 31.25);
+    assert!(state.body["proposal"]["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c == "orange_bmi_ge28"));
+}
