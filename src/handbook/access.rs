@@ -192,3 +192,17 @@ pub fn add_member(
     }
     Ok(())
 }
+
+/// The handbooks an institution may see through a live grant, as a subquery for list filters
+/// (`handbooks::id.eq_any(granted_handbooks(…))`) — the same rule `staff_scope` applies to one record.
+#[diesel::dsl::auto_type]
+pub fn granted_handbooks(institution_id: String, now: NaiveDateTime) -> _ {
+    handbook_access::table
+        .filter(handbook_access::institution_id.eq(institution_id))
+        .filter(
+            handbook_access::expires_at
+                .is_null()
+                .or(handbook_access::expires_at.gt(now)),
+        )
+        .select(handbook_access::handbook_id)
+}

@@ -176,15 +176,8 @@ pub async fn list(
         if staff.has(Role::CountyReviewer) {
             sql = sql.filter(handbooks::county_code.eq(staff.county_code.clone()));
         } else {
-            let now = Utc::now().naive_utc();
-            let granted = handbook_access::table
-                .filter(handbook_access::institution_id.eq(staff.institution_id.clone()))
-                .filter(
-                    handbook_access::expires_at
-                        .is_null()
-                        .or(handbook_access::expires_at.gt(now)),
-                )
-                .select(handbook_access::handbook_id);
+            let granted =
+                access::granted_handbooks(staff.institution_id.clone(), Utc::now().naive_utc());
             sql = sql.filter(handbooks::id.eq_any(granted));
         }
         if let Some(index) = index {

@@ -963,15 +963,8 @@ pub async fn registry(
         if staff.has(Role::CountyReviewer) {
             sql = sql.filter(risk_cases::county_code.eq(staff.county_code.clone()));
         } else {
-            let granted = handbook_access::table
-                .filter(handbook_access::institution_id.eq(staff.institution_id.clone()))
-                // An ended grant (a declined referral) no longer counts.
-                .filter(
-                    handbook_access::expires_at
-                        .is_null()
-                        .or(handbook_access::expires_at.gt(Utc::now().naive_utc())),
-                )
-                .select(handbook_access::handbook_id);
+            let granted =
+                access::granted_handbooks(staff.institution_id.clone(), Utc::now().naive_utc());
             sql = sql.filter(risk_cases::handbook_id.eq_any(granted));
         }
         match q.colour {

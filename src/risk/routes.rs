@@ -595,15 +595,10 @@ pub async fn regrading_list(
         if staff.has(Role::CountyReviewer) {
             sql = sql.filter(pregnancy_risk::county_code.eq(staff.county_code.clone()));
         } else {
-            let granted = handbook_access::table
-                .filter(handbook_access::institution_id.eq(staff.institution_id.clone()))
-                // An ended grant (a declined referral) no longer counts.
-                .filter(
-                    handbook_access::expires_at
-                        .is_null()
-                        .or(handbook_access::expires_at.gt(Utc::now().naive_utc())),
-                )
-                .select(handbook_access::handbook_id);
+            let granted = crate::handbook::access::granted_handbooks(
+                staff.institution_id.clone(),
+                Utc::now().naive_utc(),
+            );
             sql = sql.filter(pregnancy_risk::handbook_id.eq_any(granted));
         }
         let rows: Vec<(String, String, String, String, bool, NaiveDateTime)> = sql
