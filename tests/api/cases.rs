@@ -316,20 +316,7 @@ async fn follow_ups_consultations_and_the_timeline() {
         InstitutionLevel::CriticalCareCentre,
         "990100000000",
     );
-    let expert_hash = mch_handbook::auth::password::hash(PASSWORD).unwrap();
-    mch_handbook::org::staff::create(
-        &mut app.conn(),
-        &mch_handbook::org::staff::NewStaff {
-            username: "expert".into(),
-            password: PASSWORD.into(),
-            full_name: "专家".into(),
-            phone: None,
-            institution_id: critical.clone(),
-            roles: vec![mch_handbook::auth::Role::Clinician],
-        },
-        &expert_hash,
-    )
-    .unwrap();
+    app.add_staff("expert", &critical, mch_handbook::auth::Role::Clinician);
     let t = app.token("obstetrician").await;
     let p = pregnancy_at_hospital(&app, &t, 3).await;
     app.post(
@@ -526,20 +513,7 @@ async fn declining_a_referral_keeps_the_access_a_consultation_gives() {
         InstitutionLevel::CriticalCareCentre,
         "990100000000",
     );
-    let hash = mch_handbook::auth::password::hash(PASSWORD).unwrap();
-    mch_handbook::org::staff::create(
-        &mut app.conn(),
-        &mch_handbook::org::staff::NewStaff {
-            username: "expert".into(),
-            password: PASSWORD.into(),
-            full_name: "专家".into(),
-            phone: None,
-            institution_id: critical.clone(),
-            roles: vec![mch_handbook::auth::Role::Clinician],
-        },
-        &hash,
-    )
-    .unwrap();
+    app.add_staff("expert", &critical, mch_handbook::auth::Role::Clinician);
     let t = app.token("obstetrician").await;
     let p = pregnancy_at_hospital(&app, &t, 7).await;
     app.post(

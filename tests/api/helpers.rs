@@ -335,6 +335,21 @@ impl TestApp {
         mother
     }
 
+    /// Adds a staff account (password [`PASSWORD`]) to an institution; returns its id.
+    pub fn add_staff(&self, username: &str, institution_id: &str, role: Role) -> String {
+        let input = NewStaff {
+            username: username.into(),
+            password: PASSWORD.into(),
+            full_name: username.into(),
+            phone: None,
+            institution_id: institution_id.into(),
+            roles: vec![role],
+        };
+        staff::create(&mut self.conn(), &input, password_hash())
+            .unwrap()
+            .id
+    }
+
     /// Counts rows with a plain SQL query (same text on both backends).
     pub fn count(&self, sql: &str) -> i64 {
         #[derive(QueryableByName)]

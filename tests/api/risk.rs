@@ -9,7 +9,6 @@ use mch_handbook::{
     org::{
         institutions::{self, NewInstitution},
         rules::InstitutionLevel,
-        staff::{self, NewStaff},
     },
 };
 
@@ -17,9 +16,8 @@ const CASES: &str = include_str!("../fixtures/domain/maternal/risk-examples.json
 
 /// A clinician of a county hospital (secondary care: may grade), username `obstetrician`.
 pub fn add_hospital_clinician(app: &TestApp) -> String {
-    let mut conn = app.conn();
     let hospital = institutions::create(
-        &mut conn,
+        &mut app.conn(),
         &NewInstitution {
             name: "安康县人民医院".into(),
             level: InstitutionLevel::CountyHospital,
@@ -27,16 +25,7 @@ pub fn add_hospital_clinician(app: &TestApp) -> String {
         },
     )
     .unwrap();
-    let hash = mch_handbook::auth::password::hash(PASSWORD).unwrap();
-    let input = NewStaff {
-        username: "obstetrician".into(),
-        password: PASSWORD.into(),
-        full_name: "产科医生".into(),
-        phone: None,
-        institution_id: hospital.id.clone(),
-        roles: vec![Role::Clinician],
-    };
-    staff::create(&mut conn, &input, &hash).unwrap();
+    app.add_staff("obstetrician", &hospital.id, Role::Clinician);
     hospital.id
 }
 
