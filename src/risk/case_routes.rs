@@ -263,7 +263,8 @@ pub fn on_grading(
     }
 }
 
-fn load_for_staff(
+/// A case the staff member may see; otherwise 404.
+pub fn load_for_staff(
     conn: &mut DbConn,
     staff: &StaffPrincipal,
     id: &str,

@@ -8,29 +8,22 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::{case_routes::CaseRow, engine};
+use super::{
+    case_routes::{self, CaseRow},
+    engine,
+};
 use crate::{
     audit::Event,
     auth::{
         roles::{Clinical, RecordReader},
-        Staff, StaffPrincipal,
+        Staff,
     },
-    db::{self, schema::*, DbConn},
+    db::{self, schema::*},
     error::{AppError, Problem},
     handbook::access::{self, Grant},
     http::{extract::not_future, RequestCtx, ValidJson},
     state::AppState,
 };
-
-fn case_for_staff(
-    conn: &mut DbConn,
-    staff: &StaffPrincipal,
-    id: &str,
-) -> Result<CaseRow, AppError> {
-    let c: CaseRow = risk_cases::table.find(id).first(conn)?;
-    access::staff_scope(conn, staff, &c.handbook_id)?;
-    Ok(c)
-}
 
 fn open(c: &CaseRow) -> Result<(), AppError> {
     if c.stage == "closed" {
@@ -97,7 +90,7 @@ pub async fn add_followup(
     }
     let staff = staff.principal;
     let v = db::run_tx(&state.pool, move |conn| {
-        let c = case_for_staff(conn, &staff, &id)?;
+        let c = case_routes::load_for_staff(conn, &staff, &id)?;
         open(&c)?;
         let followup_id = uuid::Uuid::now_v7().to_string();
         diesel::insert_into(case_followups::table)
@@ -232,7 +225,7 @@ pub async fn request_consultation(
     let input = body.0;
     let staff = staff.principal;
     let v = db::run_tx(&state.pool, move |conn| {
-        let c = case_for_staff(conn, &staff, &id)?;
+        let c = case_routes::load_for_staff(conn, &staff, &id)?;
         open(&c)?;
         let n: i64 = institutions::table
             .find(&input.to_institution_id)
@@ -316,7 +309,7 @@ pub async fn answer(
                 consultations::county_code,
             ))
             .first(conn)?;
-        case_for_staff(conn, &staff, &case_id)?;
+        case_routes::load_for_staff(conn, &staff, &case_id)?;
         if to != staff.institution_id {
             return Err(AppError::Forbidden);
         }
@@ -385,7 +378,7 @@ pub async fn timeline(
     let id = path.into_inner();
     let staff = staff.principal;
     let list = db::run_tx(&state.pool, move |conn| {
-        let c = case_for_staff(conn, &staff, &id)?;
+        let c = case_routes::load_for_staff(conn, &staff, &id)?;
         Event::new(&staff, "case.read_timeline", "case")
             .resource(&id)
             .county(&c.county_code)
