@@ -113,6 +113,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(nutrition::storage::checks)
                 .service(nutrition::followups::record)
                 .service(nutrition::followups::list)
+                .service(nutrition::followups::correct)
+                .service(nutrition::worklist::put_flags)
+                .service(nutrition::worklist::worklist)
+                .service(nutrition::reports::draft)
+                .service(nutrition::reports::submit)
+                .service(nutrition::reports::list)
+                .service(nutrition::reports::get)
+                .service(nutrition::reports::review)
+                .service(nutrition::reports::county_kpis)
                 // audit
                 .service(audit::routes::list_audit_events),
         );

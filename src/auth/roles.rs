@@ -102,3 +102,21 @@ pub struct CareProvider;
 impl RoleSet for CareProvider {
     const ROLES: &'static [Role] = &[Role::Clinician, Role::VillageDoctor];
 }
+
+/// Those who compile and submit the programme's monthly reports: `clinician`, `village_doctor`,
+/// `institution_admin` (the head of the reporting unit).
+pub struct ReportAuthor;
+impl RoleSet for ReportAuthor {
+    const ROLES: &'static [Role] = &[Role::Clinician, Role::VillageDoctor, Role::InstitutionAdmin];
+}
+
+/// Those who read and review monthly reports: the authors and `county_reviewer`.
+pub struct ReportReader;
+impl RoleSet for ReportReader {
+    const ROLES: &'static [Role] = &[
+        Role::Clinician,
+        Role::VillageDoctor,
+        Role::InstitutionAdmin,
+        Role::CountyReviewer,
+    ];
+}

@@ -276,6 +276,8 @@ pub async fn create(
                 children::updated_at.eq(now),
             ))
             .execute(conn)?;
+        // The village clinic of the family's village now serves the child (nutrition packs).
+        access::sync_residence(conn, &handbook_id)?;
         Event::new(&staff, "child.create", "child")
             .resource(&id)
             .county(&county)

@@ -519,6 +519,8 @@ diesel::table! {
         report_hours_orange_purple -> Integer,
         updated_by -> Text,
         updated_at -> Timestamp,
+        baseline_anaemia_pct -> Nullable<Double>,
+        baseline_stunting_pct -> Nullable<Double>,
     }
 }
 
@@ -608,6 +610,8 @@ diesel::table! {
         advice -> Nullable<Text>,
         recorded_by -> Text,
         recorded_at -> Timestamp,
+        superseded_by -> Nullable<Text>,
+        correction_reason -> Nullable<Text>,
     }
 }
 
@@ -638,6 +642,28 @@ diesel::joinable!(checkups -> pregnancies (pregnancy_id));
 diesel::joinable!(lab_results -> checkups (checkup_id));
 diesel::joinable!(ultrasounds -> checkups (checkup_id));
 diesel::joinable!(child_growth -> children (child_id));
+
+diesel::table! {
+    nutrition_reports (id) {
+        id -> Text,
+        institution_id -> Text,
+        county_code -> Text,
+        region_code -> Text,
+        level -> Text,
+        month -> Text,
+        version -> Integer,
+        status -> Text,
+        figures -> Text,
+        sources -> Text,
+        late -> Bool,
+        reason -> Nullable<Text>,
+        submitted_by -> Text,
+        submitted_at -> Timestamp,
+        reviewed_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+        review_comment -> Nullable<Text>,
+    }
+}
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -677,4 +703,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     nutrition_followups,
     storage_checks,
+    nutrition_reports,
 );

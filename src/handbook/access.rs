@@ -1,8 +1,10 @@
 //! Who may see a handbook — decided here for every handbook-related record.
 //!
 //! * Staff: an institution sees a handbook it registered, recorded a checkup for, was given a
-//!   share code for, or (later) received a referral for — an `handbook_access` row; a
-//!   `county_reviewer` sees every handbook of its county. Anything else is 404.
+//!   share code for, or received a referral for — an `handbook_access` row; a village clinic sees
+//!   the handbooks of children resident in its village (a `residence` grant, kept in step with the
+//!   residence by [`sync_residence`]); a `county_reviewer` sees every handbook of its county.
+//!   Anything else is 404.
 //! * Families: the mother and the family members she shared with (`handbook_members`).
 
 use chrono::{NaiveDateTime, Utc};
@@ -21,6 +23,8 @@ pub enum Grant {
     Checkup,
     ShareCode,
     Referral,
+    /// A village clinic and the children living in its village (the nutrition-pack programme).
+    Residence,
 }
 
 impl Grant {
@@ -30,6 +34,7 @@ impl Grant {
             Grant::Checkup => "checkup",
             Grant::ShareCode => "share_code",
             Grant::Referral => "referral",
+            Grant::Residence => "residence",
         }
     }
 }
@@ -114,6 +119,59 @@ pub fn end_grant(
     )
     .set(handbook_access::expires_at.eq(Some(Utc::now().naive_utc())))
     .execute(conn)
+}
+
+/// Keeps the `residence` grants of a handbook with children in step with where the family lives:
+/// the village clinics of the residence village get access; clinics of a former residence lose it
+/// (the grant is kept with its end time). Call after adding a child or changing the residence.
+pub fn sync_residence(conn: &mut DbConn, handbook_id: &str) -> QueryResult<()> {
+    let (county, residence): (String, String) = handbooks::table
+        .find(handbook_id)
+        .select((handbooks::county_code, handbooks::residence_region_code))
+        .first(conn)?;
+    let has_children: i64 = children::table
+        .filter(children::handbook_id.eq(handbook_id))
+        .count()
+        .get_result(conn)?;
+    let clinics: Vec<String> = if has_children > 0 {
+        institutions::table
+            .filter(institutions::region_code.eq(&residence))
+            .filter(institutions::level.eq("village_clinic"))
+            .filter(institutions::disabled.eq(false))
+            .select(institutions::id)
+            .load(conn)?
+    } else {
+        Vec::new()
+    };
+    let now = Utc::now().naive_utc();
+    diesel::update(
+        handbook_access::table
+            .filter(handbook_access::handbook_id.eq(handbook_id))
+            .filter(handbook_access::reason.eq(Grant::Residence.as_str()))
+            .filter(handbook_access::institution_id.ne_all(&clinics))
+            .filter(handbook_access::expires_at.is_null()),
+    )
+    .set(handbook_access::expires_at.eq(Some(now)))
+    .execute(conn)?;
+    for clinic in clinics {
+        grant(conn, handbook_id, &clinic, &county, Grant::Residence, None)?;
+    }
+    Ok(())
+}
+
+/// A new village clinic gets the `residence` grants of the families with children in its village.
+pub fn grant_residents(conn: &mut DbConn, clinic_id: &str, region_code: &str) -> QueryResult<()> {
+    let resident: Vec<(String, String)> = handbooks::table
+        .filter(handbooks::residence_region_code.eq(region_code))
+        .filter(diesel::dsl::exists(
+            children::table.filter(children::handbook_id.eq(handbooks::id)),
+        ))
+        .select((handbooks::id, handbooks::county_code))
+        .load(conn)?;
+    for (handbook, county) in resident {
+        grant(conn, &handbook, clinic_id, &county, Grant::Residence, None)?;
+    }
+    Ok(())
 }
 
 /// How a family account relates to a handbook.

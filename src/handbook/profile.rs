@@ -548,6 +548,9 @@ pub fn amend(
             current_version: expected + 1,
         });
     }
+    if old.residence_region_code != row.residence_region_code {
+        super::access::sync_residence(conn, &row.id)?;
+    }
     Ok(row)
 }
 

@@ -96,7 +96,8 @@ pub struct FollowupHistory {
     pub change_wfa: Option<f64>,
 }
 
-type Row = (
+/// A card's columns, in [`ROW_COLUMNS`] order.
+pub type Row = (
     String,
     NaiveDate,
     i32,
@@ -111,7 +112,36 @@ type Row = (
     Option<String>,
 );
 
-fn view(sex: Sex, r: Row) -> FollowupView {
+/// The columns of a [`Row`].
+pub const ROW_COLUMNS: (
+    nutrition_followups::id,
+    nutrition_followups::followed_on,
+    nutrition_followups::age_days,
+    nutrition_followups::hb_g_l,
+    nutrition_followups::altitude_m,
+    nutrition_followups::length_cm,
+    nutrition_followups::measured_lying,
+    nutrition_followups::weight_kg,
+    nutrition_followups::remaining_at_home,
+    nutrition_followups::counselled,
+    nutrition_followups::notes,
+    nutrition_followups::advice,
+) = (
+    nutrition_followups::id,
+    nutrition_followups::followed_on,
+    nutrition_followups::age_days,
+    nutrition_followups::hb_g_l,
+    nutrition_followups::altitude_m,
+    nutrition_followups::length_cm,
+    nutrition_followups::measured_lying,
+    nutrition_followups::weight_kg,
+    nutrition_followups::remaining_at_home,
+    nutrition_followups::counselled,
+    nutrition_followups::notes,
+    nutrition_followups::advice,
+);
+
+pub fn view(sex: Sex, r: Row) -> FollowupView {
     let (
         id,
         followed_on,
@@ -204,20 +234,8 @@ fn history(conn: &mut DbConn, child_id: &str, sex: Sex) -> QueryResult<FollowupH
             nutrition_followups::followed_on.asc(),
             nutrition_followups::id.asc(),
         ))
-        .select((
-            nutrition_followups::id,
-            nutrition_followups::followed_on,
-            nutrition_followups::age_days,
-            nutrition_followups::hb_g_l,
-            nutrition_followups::altitude_m,
-            nutrition_followups::length_cm,
-            nutrition_followups::measured_lying,
-            nutrition_followups::weight_kg,
-            nutrition_followups::remaining_at_home,
-            nutrition_followups::counselled,
-            nutrition_followups::notes,
-            nutrition_followups::advice,
-        ))
+        .filter(nutrition_followups::superseded_by.is_null())
+        .select(ROW_COLUMNS)
         .load(conn)?;
     let cards: Vec<FollowupView> = rows.into_iter().map(|r| view(sex, r)).collect();
     let change = |f: &dyn Fn(&FollowupView) -> Option<f64>| -> Option<f64> {
@@ -231,6 +249,156 @@ fn history(conn: &mut DbConn, child_id: &str, sex: Sex) -> QueryResult<FollowupH
         change_wfa: change(&|c| c.zscores.wfa),
         cards,
     })
+}
+
+/// Writes a card (a correction when `corrects` names the card it replaces and why) and returns it
+/// as computed.
+fn save_card(
+    conn: &mut DbConn,
+    staff: &StaffPrincipal,
+    child_id: &str,
+    f: &NewFollowup,
+    corrects: Option<(&str, &str)>,
+    ctx: &RequestCtx,
+) -> Result<FollowupView, AppError> {
+    let (county, birth, sex, altitude) = child_for_staff(conn, staff, child_id)?;
+    if f.followed_on < birth {
+        let field = if corrects.is_some() {
+            "/followup/followed_on"
+        } else {
+            "/followed_on"
+        };
+        return Err(AppError::invalid_field(
+            field,
+            "before_birth",
+            "is before the child's birth",
+        ));
+    }
+    let age_days = (f.followed_on - birth).num_days() as i32;
+    let card_id = uuid::Uuid::now_v7().to_string();
+    let now = Utc::now().naive_utc();
+    if let Some((old, _)) = corrects {
+        // The old card stays as it was, pointing at its successor; only a current card of this
+        // child can be corrected.
+        let n = diesel::update(
+            nutrition_followups::table
+                .find(old)
+                .filter(nutrition_followups::child_id.eq(child_id))
+                .filter(nutrition_followups::superseded_by.is_null()),
+        )
+        .set(nutrition_followups::superseded_by.eq(&card_id))
+        .execute(conn)?;
+        if n == 0 {
+            let exists: i64 = nutrition_followups::table
+                .find(old)
+                .filter(nutrition_followups::child_id.eq(child_id))
+                .count()
+                .get_result(conn)?;
+            return Err(if exists == 0 {
+                AppError::NotFound
+            } else {
+                AppError::conflict(
+                    "already_corrected",
+                    "this card has been corrected already; correct the current version",
+                )
+            });
+        }
+    }
+    diesel::insert_into(nutrition_followups::table)
+        .values((
+            nutrition_followups::id.eq(&card_id),
+            nutrition_followups::child_id.eq(child_id),
+            nutrition_followups::county_code.eq(&county),
+            nutrition_followups::institution_id.eq(&staff.institution_id),
+            nutrition_followups::followed_on.eq(f.followed_on),
+            nutrition_followups::age_days.eq(age_days),
+            nutrition_followups::hb_g_l.eq(f.hb_g_l),
+            nutrition_followups::altitude_m.eq(altitude),
+            nutrition_followups::length_cm.eq(f.length_cm),
+            nutrition_followups::measured_lying.eq(f
+                .length_cm
+                .map(|_| f.measured_lying.unwrap_or(age_days <= 730))),
+            nutrition_followups::weight_kg.eq(f.weight_kg),
+            nutrition_followups::remaining_at_home.eq(f.remaining_at_home),
+            nutrition_followups::counselled.eq(f.counselled),
+            nutrition_followups::notes.eq(&f.notes),
+            nutrition_followups::advice.eq(&f.advice),
+            nutrition_followups::recorded_by.eq(&staff.id),
+            nutrition_followups::recorded_at.eq(now),
+            nutrition_followups::correction_reason.eq(corrects.map(|c| c.1)),
+        ))
+        .execute(conn)?;
+    let action = if corrects.is_some() {
+        "nutrition.followup_correct"
+    } else {
+        "nutrition.followup"
+    };
+    Event::new(staff, action, "child")
+        .resource(child_id)
+        .county(&county)
+        .detail(serde_json::json!({"card": card_id, "replaces": corrects.map(|c| c.0)}))
+        .record(conn, ctx)?;
+    let h = history(conn, child_id, sex)?;
+    h.cards
+        .into_iter()
+        .find(|c| c.id == card_id)
+        .ok_or_else(|| AppError::internal("card just written is missing"))
+}
+
+/// A corrected card and why.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "Hb 误录为 98，实测 108", "followup": {"followed_on": "2026-11-20", "hb_g_l": 108, "length_cm": 72.4,
+    "measured_lying": true, "weight_kg": 8.6, "remaining_at_home": 3, "counselled": true}}))]
+pub struct Correction {
+    #[validate(length(min = 1, max = 500))]
+    pub reason: String,
+    #[validate(nested)]
+    pub followup: NewFollowup,
+}
+
+/// Correct a follow-up card: a new version replaces it; the old card is kept unchanged and marked
+/// as superseded. Reports already approved keep their figures and show the difference.
+#[utoipa::path(
+    tag = "nutrition",
+    params(
+        ("id" = String, Path, description = "Child id"),
+        ("card" = String, Path, description = "The card to correct"),
+    ),
+    request_body = Correction,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The new version, computed", body = FollowupView),
+        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such child or card in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The card was corrected already (correct the current version)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/children/{id}/nutrition/followups/{card}/corrections")]
+pub async fn correct(
+    staff: Staff<CareProvider>,
+    path: web::Path<(String, String)>,
+    body: ValidJson<Correction>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let (id, old) = path.into_inner();
+    let c = body.0;
+    let staff = staff.principal;
+    let card = db::run_tx(&state.pool, move |conn| {
+        save_card(
+            conn,
+            &staff,
+            &id,
+            &c.followup,
+            Some((&old, &c.reason)),
+            &ctx,
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(card))
 }
 
 /// Record a follow-up card. Z-scores, growth classes and anaemia (altitude of her village) come back.
@@ -259,48 +427,7 @@ pub async fn record(
     let f = body.0;
     let staff = staff.principal;
     let card = db::run_tx(&state.pool, move |conn| {
-        let (county, birth, sex, altitude) = child_for_staff(conn, &staff, &id)?;
-        if f.followed_on < birth {
-            return Err(AppError::invalid_field(
-                "/followed_on",
-                "before_birth",
-                "is before the child's birth",
-            ));
-        }
-        let age_days = (f.followed_on - birth).num_days() as i32;
-        let card_id = uuid::Uuid::now_v7().to_string();
-        diesel::insert_into(nutrition_followups::table)
-            .values((
-                nutrition_followups::id.eq(&card_id),
-                nutrition_followups::child_id.eq(&id),
-                nutrition_followups::county_code.eq(&county),
-                nutrition_followups::institution_id.eq(&staff.institution_id),
-                nutrition_followups::followed_on.eq(f.followed_on),
-                nutrition_followups::age_days.eq(age_days),
-                nutrition_followups::hb_g_l.eq(f.hb_g_l),
-                nutrition_followups::altitude_m.eq(altitude),
-                nutrition_followups::length_cm.eq(f.length_cm),
-                nutrition_followups::measured_lying.eq(f
-                    .length_cm
-                    .map(|_| f.measured_lying.unwrap_or(age_days <= 730))),
-                nutrition_followups::weight_kg.eq(f.weight_kg),
-                nutrition_followups::remaining_at_home.eq(f.remaining_at_home),
-                nutrition_followups::counselled.eq(f.counselled),
-                nutrition_followups::notes.eq(&f.notes),
-                nutrition_followups::advice.eq(&f.advice),
-                nutrition_followups::recorded_by.eq(&staff.id),
-                nutrition_followups::recorded_at.eq(Utc::now().naive_utc()),
-            ))
-            .execute(conn)?;
-        Event::new(&staff, "nutrition.followup", "child")
-            .resource(&id)
-            .county(&county)
-            .record(conn, &ctx)?;
-        let h = history(conn, &id, sex)?;
-        h.cards
-            .into_iter()
-            .find(|c| c.id == card_id)
-            .ok_or_else(|| AppError::internal("card just written is missing"))
+        save_card(conn, &staff, &id, &f, None, &ctx)
     })
     .await?;
     Ok(HttpResponse::Created().json(card))

@@ -1,9 +1,15 @@
-//! The child nutrition-pack programme (营养包): enrolment rules as plain functions.
+//! The child nutrition-pack programme (营养包): enrolment rules, distribution and stock, follow-up
+//! cards, the village doctor's work list and the monthly reporting chain.
 
+pub mod plan;
+pub mod report;
 pub mod rules;
 
 #[cfg(test)]
 mod domain_examples;
 pub mod followups;
+pub mod reports;
+pub mod roster;
 pub mod routes;
 pub mod storage;
+pub mod worklist;

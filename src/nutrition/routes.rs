@@ -58,23 +58,27 @@ fn history(conn: &mut DbConn, child_id: &str) -> QueryResult<Vec<Event>> {
     Ok(rows
         .into_iter()
         .filter_map(|(kind, date, sachets, suitable)| {
-            let kind = match kind.as_str() {
-                "consent" => EventKind::Consent,
-                "medical_clearance" => EventKind::MedicalClearance {
-                    suitable: suitable.unwrap_or(false),
-                },
-                "issue" => EventKind::Issue {
-                    sachets: i64::from(sachets.unwrap_or(0)),
-                },
-                "withdraw" => EventKind::Withdraw,
-                "moved_out" => EventKind::MovedOut,
-                "died" => EventKind::Died,
-                "legacy_stopped_at_24" => EventKind::LegacyStoppedAt24,
-                _ => return None,
-            };
-            Some(Event { date, kind })
+            event_kind(&kind, sachets, suitable).map(|kind| Event { date, kind })
         })
         .collect())
+}
+
+/// A stored event's kind, as the rules know it.
+pub fn event_kind(kind: &str, sachets: Option<i32>, suitable: Option<bool>) -> Option<EventKind> {
+    Some(match kind {
+        "consent" => EventKind::Consent,
+        "medical_clearance" => EventKind::MedicalClearance {
+            suitable: suitable.unwrap_or(false),
+        },
+        "issue" => EventKind::Issue {
+            sachets: i64::from(sachets.unwrap_or(0)),
+        },
+        "withdraw" => EventKind::Withdraw,
+        "moved_out" => EventKind::MovedOut,
+        "died" => EventKind::Died,
+        "legacy_stopped_at_24" => EventKind::LegacyStoppedAt24,
+        _ => return None,
+    })
 }
 
 fn evaluate(

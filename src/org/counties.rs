@@ -13,14 +13,14 @@ use crate::{
     db::{self, schema::county_settings},
     error::{AppError, Problem},
     http::{RequestCtx, ValidJson},
-    risk::{case_routes, cases::Deadlines},
+    risk::case_routes,
     state::AppState,
 };
 
 /// A county's settings.
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"report_hours_red": 12, "report_hours_orange_purple": 48}))]
+#[schema(example = json!({"report_hours_red": 12, "report_hours_orange_purple": 48, "baseline_anaemia_pct": 24.5, "baseline_stunting_pct": 9.8}))]
 pub struct CountySettings {
     /// Hours to report a red case to the MCH institution (national: 24).
     #[validate(range(min = 1, max = 168))]
@@ -28,6 +28,13 @@ pub struct CountySettings {
     /// Hours to report an orange or purple case (national: 72).
     #[validate(range(min = 1, max = 720))]
     pub report_hours_orange_purple: i64,
+    /// Nutrition-pack programme baseline survey: anaemia prevalence, % (reports show the change
+    /// in percentage points).
+    #[validate(range(min = 0.0, max = 100.0))]
+    pub baseline_anaemia_pct: Option<f64>,
+    /// Baseline stunting prevalence, %.
+    #[validate(range(min = 0.0, max = 100.0))]
+    pub baseline_stunting_pct: Option<f64>,
 }
 
 /// System administrators for any county; county reviewers for their own (others: 404).
@@ -68,13 +75,18 @@ pub async fn get_settings(
     let code = path.into_inner();
     valid_county(&code)?;
     may_manage(&staff, &code)?;
-    let d: Deadlines = db::run(&state.pool, move |conn| {
-        Ok(case_routes::deadlines(conn, &code)?)
+    let (d, baseline) = db::run(&state.pool, move |conn| {
+        Ok((
+            case_routes::deadlines(conn, &code)?,
+            crate::nutrition::reports::baseline(conn, &code)?,
+        ))
     })
     .await?;
     Ok(HttpResponse::Ok().json(CountySettings {
         report_hours_red: d.red_hours,
         report_hours_orange_purple: d.orange_purple_hours,
+        baseline_anaemia_pct: baseline.anaemia_pct,
+        baseline_stunting_pct: baseline.stunting_pct,
     }))
 }
 
@@ -115,6 +127,8 @@ pub async fn put_settings(
             .set((
                 county_settings::report_hours_red.eq(red),
                 county_settings::report_hours_orange_purple.eq(other),
+                county_settings::baseline_anaemia_pct.eq(s.baseline_anaemia_pct),
+                county_settings::baseline_stunting_pct.eq(s.baseline_stunting_pct),
                 county_settings::updated_by.eq(&staff.id),
                 county_settings::updated_at.eq(now),
             ))
@@ -125,6 +139,8 @@ pub async fn put_settings(
                     county_settings::county_code.eq(&code),
                     county_settings::report_hours_red.eq(red),
                     county_settings::report_hours_orange_purple.eq(other),
+                    county_settings::baseline_anaemia_pct.eq(s.baseline_anaemia_pct),
+                    county_settings::baseline_stunting_pct.eq(s.baseline_stunting_pct),
                     county_settings::updated_by.eq(&staff.id),
                     county_settings::updated_at.eq(now),
                 ))

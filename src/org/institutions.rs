@@ -119,6 +119,9 @@ pub fn create(conn: &mut DbConn, input: &NewInstitution) -> Result<InstitutionVi
             institutions::updated_at.eq(now),
         ))
         .execute(conn)?;
+    if input.level == InstitutionLevel::VillageClinic {
+        crate::handbook::access::grant_residents(conn, &id, code.as_str())?;
+    }
     find(conn, &id)
 }
 

@@ -430,7 +430,8 @@ async fn a_county_sets_its_own_reporting_deadlines() {
     let path = "/api/v1/counties/990101/settings";
     assert_eq!(
         app.get(path, &reviewer).await.body,
-        json!({"report_hours_red": 24, "report_hours_orange_purple": 72})
+        json!({"report_hours_red": 24, "report_hours_orange_purple": 72,
+            "baseline_anaemia_pct": null, "baseline_stunting_pct": null})
     );
     let put = |token: String, body: serde_json::Value| {
         let app = &app;

@@ -12,6 +12,7 @@ mod errors;
 mod handbook;
 mod health;
 mod nutrition;
+mod nutrition_reports;
 mod openapi;
 mod plan;
 mod referrals;
