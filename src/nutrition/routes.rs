@@ -150,7 +150,7 @@ pub enum RecordedKind {
 /// A dated programme event.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"kind": "consent", "date": "2026-11-20", "detail": "母亲签字，纸质知情同意书存档"}))]
+#[schema(example = json!({"kind": "consent", "date": "2026-11-20", "signed_by": "王芳（母亲）", "consent_form": "paper", "detail": "知情同意书存档"}))]
 pub struct NewEvent {
     pub kind: RecordedKind,
     #[validate(custom(function = "not_future"))]
@@ -163,6 +163,23 @@ pub struct NewEvent {
     /// With `medical_clearance`: the child has a condition that needs clearance before packs.
     #[validate(length(max = 100))]
     pub condition: Option<String>,
+    /// With `consent` (required): who gave it — the carer's name and relation to the child.
+    #[validate(length(min = 1, max = 100))]
+    pub signed_by: Option<String>,
+    /// With `consent` (required): how it was given.
+    pub consent_form: Option<ConsentForm>,
+}
+
+/// How the carer gave informed consent.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentForm {
+    /// Signed paper form (知情同意书), kept at the clinic.
+    Paper,
+    /// Signed on a device.
+    Electronic,
+    /// Thumbprint on the paper form, read aloud to the carer.
+    Thumbprint,
 }
 
 /// Record consent, a medical clearance, a withdrawal, a move or a death. Returns the new state.
@@ -189,13 +206,39 @@ pub async fn record_event(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let input = body.0;
+    let mut missing = Vec::new();
     if input.kind == RecordedKind::MedicalClearance && input.suitable.is_none() {
-        return Err(AppError::invalid_field(
-            "/suitable",
-            "required",
-            "the doctor's decision is required",
+        missing.push(("/suitable", "the doctor's decision is required"));
+    }
+    if input.kind == RecordedKind::Consent {
+        if input.signed_by.is_none() {
+            missing.push(("/signed_by", "who gave consent is required"));
+        }
+        if input.consent_form.is_none() {
+            missing.push(("/consent_form", "how consent was given is required"));
+        }
+    }
+    if !missing.is_empty() {
+        return Err(AppError::Validation(
+            missing
+                .into_iter()
+                .map(|(f, m)| crate::error::FieldError::new(f, "required", m))
+                .collect(),
         ));
     }
+    // Consent is kept as a structured record: who, how, and the note.
+    let detail = if input.kind == RecordedKind::Consent {
+        Some(
+            serde_json::json!({
+                "signed_by": input.signed_by,
+                "consent_form": input.consent_form,
+                "note": input.detail,
+            })
+            .to_string(),
+        )
+    } else {
+        input.detail.clone()
+    };
     let staff = staff.principal;
     let e = db::run_tx(&state.pool, move |conn| {
         let (county, birth) = child_for_staff(conn, &staff, &id)?;
@@ -216,7 +259,7 @@ pub async fn record_event(
                 nutrition_events::kind.eq(&kind),
                 nutrition_events::event_date.eq(input.date),
                 nutrition_events::suitable.eq(input.suitable),
-                nutrition_events::detail.eq(&input.detail),
+                nutrition_events::detail.eq(&detail),
                 nutrition_events::recorded_by.eq(&staff.id),
                 nutrition_events::recorded_at.eq(Utc::now().naive_utc()),
             ))

@@ -60,7 +60,7 @@ async fn consent(app: &TestApp, token: &str, child: &str) {
         .post(
             &format!("/api/v1/children/{child}/nutrition/events"),
             Some(token),
-            json!({"kind": "consent", "date": days_ago(1), "detail": "母亲签字"}),
+            json!({"kind": "consent", "date": days_ago(1), "signed_by": "王芳（母亲）", "consent_form": "paper", "detail": "同意书存档"}),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -254,10 +254,25 @@ async fn the_rules_refuse_with_their_reason_and_intake_is_computed() {
         .post(
             &format!("/api/v1/children/{gone}/nutrition/events"),
             Some(&v),
-            json!({"kind": "consent", "date": days_ago(-2)}),
+            json!({"kind": "consent", "date": days_ago(-2), "signed_by": "母亲", "consent_form": "paper"}),
         )
         .await;
     assert_eq!(future.error_fields(), vec!["/date"]);
+    // Consent records who gave it and how; without them nothing is written.
+    let before = app.count("nutrition_events");
+    let anonymous = app
+        .post(
+            &format!("/api/v1/children/{gone}/nutrition/events"),
+            Some(&v),
+            json!({"kind": "consent", "date": days_ago(0)}),
+        )
+        .await;
+    assert_eq!(anonymous.status, 422);
+    assert_eq!(
+        anonymous.error_fields(),
+        vec!["/signed_by", "/consent_form"]
+    );
+    assert_eq!(app.count("nutrition_events"), before);
 }
 
 #[actix_web::test]

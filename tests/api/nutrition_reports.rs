@@ -155,7 +155,7 @@ async fn the_work_list_shows_the_village_in_shortage_order_and_brings_follow_ups
             &app,
             &v,
             kid,
-            json!({"kind": "consent", "date": today.to_string(), "detail": "母亲签字"}),
+            json!({"kind": "consent", "date": today.to_string(), "signed_by": "母亲", "consent_form": "paper"}),
         )
         .await;
     }
@@ -338,7 +338,7 @@ async fn the_monthly_report_goes_from_village_to_county_and_stays_frozen() {
             &app,
             &v,
             kid,
-            json!({"kind": "consent", "date": day(3).to_string()}),
+            json!({"kind": "consent", "date": day(3).to_string(), "signed_by": "母亲", "consent_form": "paper"}),
         )
         .await;
     }
