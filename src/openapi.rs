@@ -61,7 +61,63 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(crate::routes::routes)
         .split_for_parts();
+    let mut api = api;
+    document_idempotency(&mut api);
     api
+}
+
+/// Every signed-in POST takes an `Idempotency-Key` (see [`crate::http::idempotency`]): the header,
+/// and the 409 (still running) and 422 (reused with another request) it can answer.
+fn document_idempotency(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{
+        path::{ParameterBuilder, ParameterIn},
+        schema::{ObjectBuilder, Type},
+        ContentBuilder, Ref, Required, ResponseBuilder,
+    };
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in api.paths.paths.iter_mut() {
+        let Some(op) = item.post.as_mut() else {
+            continue;
+        };
+        if op.security.is_none() || path.ends_with("/nutrition/distributions") {
+            continue;
+        }
+        let params = op.parameters.get_or_insert_with(Vec::new);
+        params.push(
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "Repeat it on a retry to get the first answer (Idempotent-Replayed: true) instead of a second record; kept 24 hours",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(128))
+                        .pattern(Some("^[!-~]+$")),
+                ))
+                .build(),
+        );
+        let responses = &mut op.responses.responses;
+        responses.entry("409".into()).or_insert_with(|| {
+            problem("A request with the same Idempotency-Key is still running").into()
+        });
+        responses
+            .entry("422".into())
+            .or_insert_with(|| problem("The Idempotency-Key was used with another request").into());
+    }
 }
 
 /// The document as committed under `openapi/`: pretty JSON with a trailing newline.

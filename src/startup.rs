@@ -105,6 +105,7 @@ pub fn create_app(
         }))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", shared.api.clone()))
         .default_service(web::to(fallback::not_matched))
+        .wrap(from_fn(crate::http::idempotency::idempotency))
         .wrap(Compress::default())
         .wrap(from_fn(request_context))
 }

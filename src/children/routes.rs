@@ -203,7 +203,7 @@ fn child_for_staff(
             children::born_at,
         ))
         .first(conn)?;
-    access::staff_scope(conn, staff, &handbook_id)?;
+    access::child_scope(conn, staff, &handbook_id)?;
     Ok((handbook_id, county, born_at))
 }
 
@@ -310,7 +310,7 @@ pub async fn list(
     let handbook_id = path.into_inner();
     let staff = staff.principal;
     let kids = db::run_tx(&state.pool, move |conn| {
-        let county = access::staff_scope(conn, &staff, &handbook_id)?;
+        let county = access::child_scope(conn, &staff, &handbook_id)?;
         Event::new(&staff, "child.list", "handbook")
             .resource(&handbook_id)
             .county(county)

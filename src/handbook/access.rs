@@ -39,11 +39,31 @@ impl Grant {
     }
 }
 
-/// The handbook's county, when `staff` may see it; otherwise 404.
+/// The handbook's county, when `staff` may see it; otherwise 404. A village clinic's `residence`
+/// grant does not count here: it opens the children's records only ([`child_scope`]).
 pub fn staff_scope(
     conn: &mut DbConn,
     staff: &StaffPrincipal,
     handbook_id: &str,
+) -> Result<String, AppError> {
+    scope(conn, staff, handbook_id, false)
+}
+
+/// The handbook's county, when `staff` may see the children on it (the handbook's grants, or the
+/// village clinic of the family's village); otherwise 404.
+pub fn child_scope(
+    conn: &mut DbConn,
+    staff: &StaffPrincipal,
+    handbook_id: &str,
+) -> Result<String, AppError> {
+    scope(conn, staff, handbook_id, true)
+}
+
+fn scope(
+    conn: &mut DbConn,
+    staff: &StaffPrincipal,
+    handbook_id: &str,
+    with_residence: bool,
 ) -> Result<String, AppError> {
     let county: String = handbooks::table
         .find(handbook_id)
@@ -54,7 +74,7 @@ pub fn staff_scope(
     }
     if staff.has(Role::Clinician) || staff.has(Role::VillageDoctor) {
         let now = Utc::now().naive_utc();
-        let granted: i64 = handbook_access::table
+        let mut grants = handbook_access::table
             .filter(handbook_access::handbook_id.eq(handbook_id))
             .filter(handbook_access::institution_id.eq(&staff.institution_id))
             .filter(
@@ -62,8 +82,11 @@ pub fn staff_scope(
                     .is_null()
                     .or(handbook_access::expires_at.gt(now)),
             )
-            .count()
-            .get_result(conn)?;
+            .into_boxed();
+        if !with_residence {
+            grants = grants.filter(handbook_access::reason.ne(Grant::Residence.as_str()));
+        }
+        let granted: i64 = grants.count().get_result(conn)?;
         if granted > 0 {
             return Ok(county);
         }
@@ -157,6 +180,18 @@ pub fn sync_residence(conn: &mut DbConn, handbook_id: &str) -> QueryResult<()> {
         grant(conn, handbook_id, &clinic, &county, Grant::Residence, None)?;
     }
     Ok(())
+}
+
+/// Ends every live `residence` grant of an institution (a village clinic being disabled).
+pub fn end_residence_grants(conn: &mut DbConn, institution_id: &str) -> QueryResult<usize> {
+    diesel::update(
+        handbook_access::table
+            .filter(handbook_access::institution_id.eq(institution_id))
+            .filter(handbook_access::reason.eq(Grant::Residence.as_str()))
+            .filter(handbook_access::expires_at.is_null()),
+    )
+    .set(handbook_access::expires_at.eq(Some(Utc::now().naive_utc())))
+    .execute(conn)
 }
 
 /// A new village clinic gets the `residence` grants of the families with children in its village.
@@ -255,6 +290,21 @@ pub fn add_member(
 /// (`handbooks::id.eq_any(granted_handbooks(…))`) — the same rule `staff_scope` applies to one record.
 #[diesel::dsl::auto_type]
 pub fn granted_handbooks(institution_id: String, now: NaiveDateTime) -> _ {
+    handbook_access::table
+        .filter(handbook_access::institution_id.eq(institution_id))
+        .filter(
+            handbook_access::expires_at
+                .is_null()
+                .or(handbook_access::expires_at.gt(now)),
+        )
+        .filter(handbook_access::reason.ne("residence"))
+        .select(handbook_access::handbook_id)
+}
+
+/// The handbooks whose children an institution may see (its grants including `residence`), as a
+/// subquery — the rule `child_scope` applies to one record.
+#[diesel::dsl::auto_type]
+pub fn child_handbooks(institution_id: String, now: NaiveDateTime) -> _ {
     handbook_access::table
         .filter(handbook_access::institution_id.eq(institution_id))
         .filter(

@@ -2,6 +2,7 @@
 
 pub mod extract;
 pub mod fallback;
+pub mod idempotency;
 pub mod middleware;
 pub mod pagination;
 pub mod versioning;

@@ -206,7 +206,7 @@ fn child_for_staff(
                 children::sex,
             ))
             .first(conn)?;
-    access::staff_scope(conn, staff, &handbook_id)?;
+    access::child_scope(conn, staff, &handbook_id)?;
     let altitude: Option<i32> = handbooks::table
         .inner_join(regions::table.on(regions::code.eq(handbooks::residence_region_code)))
         .filter(handbooks::id.eq(&handbook_id))

@@ -42,6 +42,9 @@ pub struct ChildFacts {
     pub birth: NaiveDate,
     pub needs_medical_clearance: bool,
     pub events: Vec<Event>,
+    /// The issues the reporting unit itself made (its stock paid for them): what it reports as
+    /// issued. `events` holds every issue, wherever made, for the state and the intake.
+    pub unit_issues: Vec<(NaiveDate, i64)>,
     /// Counts of sachets left at home (collections and cards).
     pub contacts: Vec<Contact>,
     pub cards: Vec<CardFacts>,
@@ -159,15 +162,18 @@ pub fn child_counts(c: &ChildFacts, first: NaiveDate, last: NaiveDate, today: Na
             _ => None,
         })
         .collect();
-    let issued: i64 = issues
+    let issued: i64 = c
+        .unit_issues
         .iter()
         .filter(|(d, _)| in_month(*d))
         .map(|(_, s)| s)
         .sum();
-    let was_issued = issues.iter().any(|(d, _)| in_month(*d));
+    let was_issued = c.unit_issues.iter().any(|(d, _)| in_month(*d));
     n.issued_children = i64::from(was_issued);
     n.sachets_issued = issued;
     let cards: Vec<&CardFacts> = c.cards.iter().filter(|k| in_month(k.date)).collect();
+    // Prevalence counts children of programme age: a card before the 6-month date does not.
+    let measured: Vec<&&CardFacts> = cards.iter().filter(|k| k.date >= d6).collect();
     n.followed_up = i64::from(!cards.is_empty());
     if was_issued && !cards.is_empty() {
         let latest_contact = c
@@ -185,11 +191,11 @@ pub fn child_counts(c: &ChildFacts, first: NaiveDate, last: NaiveDate, today: Na
         n.carers_counselled = i64::from(cards.iter().any(|k| k.counselled));
     }
     // The latest measurement of the month counts for prevalence.
-    if let Some(hb) = cards.iter().rev().find_map(|k| k.hb_adjusted) {
+    if let Some(hb) = measured.iter().rev().find_map(|k| k.hb_adjusted) {
         n.hb_tested = 1;
         n.anaemic = i64::from(hb < ANAEMIA_HB_BELOW);
     }
-    if let Some(z) = cards.iter().rev().find_map(|k| k.lhfa) {
+    if let Some(z) = measured.iter().rev().find_map(|k| k.lhfa) {
         n.length_measured = 1;
         n.stunted = i64::from(z < -2.0);
     }
@@ -429,6 +435,7 @@ mod tests {
                 ev("2025-09-12", EventKind::Issue { sachets: 30 }),
                 ev("2025-10-10", EventKind::Issue { sachets: 30 }),
             ],
+            unit_issues: vec![(d("2025-09-12"), 30), (d("2025-10-10"), 30)],
             contacts: vec![
                 Contact {
                     date: d("2025-09-12"),

@@ -241,7 +241,14 @@ fn compile(
     let today = crate::time::china_today();
     if level == Level::Village {
         return Ok(Compiled {
-            counts: live_counts(conn, institution_id, Scope::All, first, last, today)?,
+            counts: live_counts(
+                conn,
+                institution_id,
+                Scope::VillageResidents,
+                first,
+                last,
+                today,
+            )?,
             sources: Vec::new(),
             missing: Vec::new(),
         });
@@ -251,7 +258,7 @@ fn compile(
     for (village, name) in villages_of(conn, region)? {
         if live {
             sources.push(Source {
-                counts: live_counts(conn, &village, Scope::All, first, last, today)?,
+                counts: live_counts(conn, &village, Scope::VillageResidents, first, last, today)?,
                 institution_id: village,
                 institution_name: name,
                 report_id: None,
@@ -278,7 +285,7 @@ fn compile(
         counts: live_counts(
             conn,
             institution_id,
-            Scope::NotServedByAVillageClinic,
+            Scope::TownshipResidents(region.get(..9).unwrap_or(region)),
             first,
             last,
             today,

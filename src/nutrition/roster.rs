@@ -33,15 +33,20 @@ pub struct RosterChild {
 
 /// Which children count for an institution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Every child the institution may see (its work list; a village clinic's report).
-    All,
-    /// Leaving out the children a village clinic serves (a township centre's own part of its
-    /// aggregate, so no child is counted twice).
-    NotServedByAVillageClinic,
+pub enum Scope<'a> {
+    /// Every child the institution may see (its work list).
+    Visible,
+    /// Children of the families living in a village clinic's village (its live `residence`
+    /// grants): the village report.
+    VillageResidents,
+    /// Children of the families living in the township (the 9-digit region prefix) outside any
+    /// village with an enabled clinic: the township centre's own part of its aggregate, so no child
+    /// is counted twice.
+    TownshipResidents(&'a str),
 }
 
-/// Children of the institution's handbooks born in `[born_from, born_to]` (China dates).
+/// Children of the institution's scope born in `[born_from, born_to]` (China dates). Issues
+/// recorded by the institution itself are the unit's issues ([`ChildFacts::unit_issues`]).
 pub fn load(
     conn: &mut DbConn,
     institution_id: &str,
@@ -55,10 +60,6 @@ pub fn load(
     let to: NaiveDateTime = (born_to + chrono::Duration::days(2)).and_time(Default::default());
     let mut query = children::table
         .inner_join(handbooks::table.on(handbooks::id.eq(children::handbook_id)))
-        .filter(
-            children::handbook_id
-                .eq_any(access::granted_handbooks(institution_id.to_string(), now)),
-        )
         .filter(children::born_at.ge(from))
         .filter(children::born_at.lt(to))
         .select((
@@ -70,20 +71,36 @@ pub fn load(
         ))
         .order(children::id.asc())
         .into_boxed();
-    if scope == Scope::NotServedByAVillageClinic {
-        let served = handbook_access::table
-            .inner_join(
-                institutions::table.on(institutions::id.eq(handbook_access::institution_id)),
-            )
-            .filter(institutions::level.eq("village_clinic"))
-            .filter(handbook_access::reason.eq("residence"))
-            .filter(
-                handbook_access::expires_at
-                    .is_null()
-                    .or(handbook_access::expires_at.gt(now)),
-            )
-            .select(handbook_access::handbook_id);
-        query = query.filter(children::handbook_id.ne_all(served));
+    let live = handbook_access::expires_at
+        .is_null()
+        .or(handbook_access::expires_at.gt(now));
+    match scope {
+        Scope::Visible => {
+            query = query.filter(
+                children::handbook_id
+                    .eq_any(access::child_handbooks(institution_id.to_string(), now)),
+            );
+        }
+        Scope::VillageResidents => {
+            query = query.filter(
+                children::handbook_id.eq_any(
+                    handbook_access::table
+                        .filter(handbook_access::institution_id.eq(institution_id.to_string()))
+                        .filter(handbook_access::reason.eq("residence"))
+                        .filter(live)
+                        .select(handbook_access::handbook_id),
+                ),
+            );
+        }
+        Scope::TownshipResidents(prefix) => {
+            let served_villages = institutions::table
+                .filter(institutions::level.eq("village_clinic"))
+                .filter(institutions::disabled.eq(false))
+                .select(institutions::region_code);
+            query = query
+                .filter(handbooks::residence_region_code.like(format!("{prefix}%")))
+                .filter(handbooks::residence_region_code.ne_all(served_villages));
+        }
     }
     let rows: Vec<(String, Option<String>, String, NaiveDateTime, String)> = query.load(conn)?;
     let rows: Vec<_> = rows
@@ -108,6 +125,7 @@ pub fn load(
     type EventRow = (
         String,
         String,
+        String,
         NaiveDate,
         Option<i32>,
         Option<bool>,
@@ -121,6 +139,7 @@ pub fn load(
         ))
         .select((
             nutrition_events::child_id,
+            nutrition_events::institution_id,
             nutrition_events::kind,
             nutrition_events::event_date,
             nutrition_events::sachets,
@@ -149,7 +168,13 @@ pub fn load(
             };
             let mut contacts = Vec::new();
             let mut child_events = Vec::new();
-            for (_, kind, date, sachets, suitable, detail) in events.iter().filter(|e| e.0 == id) {
+            let mut unit_issues = Vec::new();
+            for (_, by, kind, date, sachets, suitable, detail) in
+                events.iter().filter(|e| e.0 == id)
+            {
+                if kind == "issue" && by == institution_id {
+                    unit_issues.push((*date, i64::from(sachets.unwrap_or(0))));
+                }
                 if kind == "issue" {
                     if let Some(remaining) = detail
                         .as_deref()
@@ -204,6 +229,7 @@ pub fn load(
                     birth,
                     needs_medical_clearance: f.is_some_and(|f| f.1),
                     events: child_events,
+                    unit_issues,
                     contacts,
                     cards: views
                         .iter()

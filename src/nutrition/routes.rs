@@ -37,7 +37,7 @@ fn child_for_staff(
             children::born_at,
         ))
         .first(conn)?;
-    access::staff_scope(conn, staff, &handbook_id)?;
+    access::child_scope(conn, staff, &handbook_id)?;
     Ok((county, crate::time::china_date(born_at.and_utc())))
 }
 
@@ -331,20 +331,10 @@ pub struct Distribution {
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => {
-            let key = v
-                .to_str()
-                .map_err(|_| AppError::BadRequest("Idempotency-Key must be text".into()))?;
-            if key.is_empty() || key.len() > 128 {
-                return Err(AppError::BadRequest(
-                    "Idempotency-Key must be 1 to 128 characters".into(),
-                ));
-            }
-            Ok(Some(key.to_string()))
-        }
-    }
+    headers
+        .get(crate::http::idempotency::HEADER)
+        .map(crate::http::idempotency::parse_key)
+        .transpose()
 }
 
 /// Issue this month's packs: one distribution per child per calendar month, only while the child

@@ -65,7 +65,7 @@ pub async fn put_flags(
             .find(&id)
             .select((children::handbook_id, children::county_code))
             .first(conn)?;
-        access::staff_scope(conn, &staff, &handbook_id)?;
+        access::child_scope(conn, &staff, &handbook_id)?;
         let now = Utc::now().naive_utc();
         let n = diesel::update(nutrition_flags::table.find(&id))
             .set((
@@ -230,7 +230,13 @@ pub async fn worklist(
         let born_to = today
             .checked_sub_months(chrono::Months::new(5))
             .unwrap_or(today);
-        let roster = roster::load(conn, &staff.institution_id, born_from, born_to, Scope::All)?;
+        let roster = roster::load(
+            conn,
+            &staff.institution_id,
+            born_from,
+            born_to,
+            Scope::Visible,
+        )?;
         let stock: i64 = stock_of(conn, &staff.institution_id)?
             .iter()
             .filter(|l| l.expiry > today)

@@ -297,6 +297,8 @@ pub async fn disable_institution(
         for member in &members {
             sessions::revoke_all(conn, SubjectKind::Staff, member, "institution_disabled")?;
         }
+        // A disabled village clinic no longer serves its village's children.
+        crate::handbook::access::end_residence_grants(conn, &id)?;
         Event::new(actor, "institution.disable", "institution")
             .resource(&id)
             .county(&before.county_code)

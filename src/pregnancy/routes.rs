@@ -699,6 +699,8 @@ pub async fn deliver(
                 .county(&row.county_code)
                 .record(conn, &ctx)?;
         }
+        // The village clinic of the family's village now serves the newborns (nutrition packs).
+        access::sync_residence(conn, &row.handbook_id)?;
         Event::new(&staff, "pregnancy.deliver", "pregnancy")
             .resource(&id)
             .county(&row.county_code)

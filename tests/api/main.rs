@@ -11,6 +11,7 @@ mod cli;
 mod errors;
 mod handbook;
 mod health;
+mod idempotency;
 mod nutrition;
 mod nutrition_reports;
 mod openapi;

@@ -143,6 +143,30 @@ async fn the_work_list_shows_the_village_in_shortage_order_and_brings_follow_ups
             .status,
         404
     );
+    // The residence grant opens the child's records, not the mother's antenatal handbook.
+    let handbook: String = children::table
+        .find(&young)
+        .select(children::handbook_id)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(
+        app.get(&format!("/api/v1/children/{young}/nutrition"), &v)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{handbook}"), &v)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{handbook}/children"), &v)
+            .await
+            .status,
+        200
+    );
     // Without consent nobody is due a pack.
     assert!(list.body["children"]
         .as_array()

@@ -1,0 +1,249 @@
+//! `Idempotency-Key` for every signed-in POST: a retry of a request that succeeded gets the
+//! original answer (`Idempotent-Replayed: true`) instead of a second record; the same key with
+//! another request is 422; a retry while the first is still running is 409. Keys are kept per
+//! caller for 24 hours.
+//!
+//! The key is claimed (a pending row) before the handler runs and the answer stored after it. A
+//! failed request releases the key so it can be retried. A crash between the handler's commit and
+//! storing the answer leaves the key pending: a retry then answers 409 `idempotency_key_in_progress`
+//! instead of writing twice. Distribution of nutrition packs stores its answer inside its own
+//! transaction (see `nutrition::routes::distribute`) and is left to it.
+
+use actix_web::{
+    body::{self, BoxBody, MessageBody},
+    dev::{ServiceRequest, ServiceResponse},
+    http::{header, Method, StatusCode},
+    middleware::Next,
+    web, Error, HttpResponse, ResponseError,
+};
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    db::{self, schema::idempotency_keys},
+    error::AppError,
+    state::AppState,
+};
+
+pub const HEADER: &str = "idempotency-key";
+/// How long a key is remembered.
+pub const RETENTION_HOURS: i64 = 24;
+/// Marks a pending claim (no answer yet).
+const PENDING: i32 = 0;
+
+/// Paths whose handler keeps its own keys atomically with the write.
+fn handled_by_route(path: &str) -> bool {
+    path.ends_with("/nutrition/distributions")
+}
+
+/// A well-formed key: 1–128 visible ASCII characters.
+pub fn parse_key(value: &header::HeaderValue) -> Result<String, AppError> {
+    let key = value
+        .to_str()
+        .map_err(|_| AppError::BadRequest("Idempotency-Key must be ASCII text".into()))?;
+    if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::BadRequest(
+            "Idempotency-Key must be 1 to 128 visible ASCII characters".into(),
+        ));
+    }
+    Ok(key.to_string())
+}
+
+enum Claim {
+    Claimed,
+    Replay(i32, String),
+}
+
+fn claim(
+    state: &AppState,
+    caller: String,
+    key: String,
+    hash: String,
+) -> impl std::future::Future<Output = Result<Claim, AppError>> {
+    let pool = state.pool.clone();
+    async move {
+        db::run_tx(&pool, move |conn| {
+            let now = Utc::now().naive_utc();
+            let stale = now - Duration::hours(RETENTION_HOURS);
+            diesel::delete(
+                idempotency_keys::table
+                    .find((&caller, &key))
+                    .filter(idempotency_keys::created_at.lt(stale)),
+            )
+            .execute(conn)?;
+            let stored: Option<(String, i32, String)> = idempotency_keys::table
+                .find((&caller, &key))
+                .select((
+                    idempotency_keys::request_hash,
+                    idempotency_keys::status,
+                    idempotency_keys::response,
+                ))
+                .first(conn)
+                .optional()?;
+            match stored {
+                Some((h, _, _)) if h != hash => Err(AppError::invalid_field(
+                    "/",
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with another request",
+                )),
+                Some((_, PENDING, _)) => Err(AppError::conflict(
+                    "idempotency_key_in_progress",
+                    "a request with this Idempotency-Key has not finished; retry later",
+                )),
+                Some((_, status, response)) => Ok(Claim::Replay(status, response)),
+                None => {
+                    diesel::insert_into(idempotency_keys::table)
+                        .values((
+                            idempotency_keys::caller_id.eq(&caller),
+                            idempotency_keys::idem_key.eq(&key),
+                            idempotency_keys::request_hash.eq(&hash),
+                            idempotency_keys::status.eq(PENDING),
+                            idempotency_keys::response.eq(""),
+                            idempotency_keys::created_at.eq(now),
+                        ))
+                        .execute(conn)?;
+                    Ok(Claim::Claimed)
+                }
+            }
+        })
+        .await
+    }
+}
+
+async fn finish(state: &AppState, caller: String, key: String, outcome: Option<(i32, String)>) {
+    let result = db::run(&state.pool, move |conn| {
+        let row = idempotency_keys::table.find((&caller, &key));
+        match outcome {
+            Some((status, response)) => diesel::update(row)
+                .set((
+                    idempotency_keys::status.eq(status),
+                    idempotency_keys::response.eq(response),
+                ))
+                .execute(conn)?,
+            None => diesel::delete(row).execute(conn)?,
+        };
+        Ok(())
+    })
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not store the idempotent answer");
+    }
+}
+
+fn replay(status: i32, response: String) -> HttpResponse {
+    let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+    let mut r = HttpResponse::build(status);
+    r.insert_header(("Idempotent-Replayed", "true"));
+    if response.is_empty() {
+        r.finish()
+    } else {
+        r.content_type("application/json").body(response)
+    }
+}
+
+pub async fn idempotency(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let header_value = req.headers().get(HEADER).cloned();
+    let (Some(value), true) = (header_value, req.method() == Method::POST) else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    if handled_by_route(req.path()) {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
+    let key = match parse_key(&value) {
+        Ok(k) => k,
+        Err(e) => return Ok(req.error_response(e).map_into_boxed_body()),
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    // The caller: a valid access token's subject. Without one the handler answers 401 anyway.
+    let caller = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| state.tokens.verify_access(t).ok())
+        .map(|c| format!("{}:{}", c.kind.as_str(), c.sub));
+    let Some(caller) = caller else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    let bytes = match req.extract::<web::Bytes>().await {
+        Ok(b) => b,
+        Err(_) => {
+            let limit = state.settings.max_body_bytes;
+            return Ok(req
+                .error_response(AppError::PayloadTooLarge(limit))
+                .map_into_boxed_body());
+        }
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str());
+    hasher.update(b"\n");
+    hasher.update(req.uri().to_string());
+    hasher.update(b"\n");
+    hasher.update(&bytes);
+    let hash = hex::encode(hasher.finalize());
+    match claim(&state, caller.clone(), key.clone(), hash).await {
+        Err(e) => return Ok(req.error_response(e).map_into_boxed_body()),
+        Ok(Claim::Replay(status, response)) => {
+            let (http_req, _) = req.into_parts();
+            return Ok(ServiceResponse::new(http_req, replay(status, response)));
+        }
+        Ok(Claim::Claimed) => {}
+    }
+    req.set_payload(bytes.into());
+    let res = match next.call(req).await {
+        Ok(res) => res,
+        Err(e) => {
+            finish(&state, caller, key, None).await;
+            return Err(e);
+        }
+    };
+    let status = res.status();
+    if !status.is_success() {
+        finish(&state, caller, key, None).await;
+        return Ok(res.map_into_boxed_body());
+    }
+    let (http_req, response) = res.into_parts();
+    let (head, body) = response.into_parts();
+    let bytes = match body::to_bytes(body).await {
+        Ok(b) => b,
+        Err(_) => {
+            finish(&state, caller, key, None).await;
+            return Ok(ServiceResponse::new(
+                http_req,
+                AppError::internal("response body unreadable").error_response(),
+            ));
+        }
+    };
+    finish(
+        &state,
+        caller,
+        key,
+        Some((
+            i32::from(status.as_u16()),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )),
+    )
+    .await;
+    Ok(ServiceResponse::new(
+        http_req,
+        head.set_body(BoxBody::new(bytes)),
+    ))
+}
