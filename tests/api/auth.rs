@@ -158,7 +158,7 @@ async fn expired_refresh_and_access_tokens_are_refused() {
 
 #[actix_web::test]
 async fn forged_and_malformed_tokens_are_401() {
-    let (app, _) = seeded_app().await;
+    let (app, world) = seeded_app().await;
     let good = app.token("clinician.a").await;
     let forged = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
@@ -166,9 +166,34 @@ async fn forged_and_malformed_tokens_are_401() {
         &jsonwebtoken::EncodingKey::from_secret(b"some other key of thirty-two by"),
     )
     .unwrap();
-    for token in [forged.as_str(), "not-a-jwt", &good[..good.len() - 3]] {
+    // The real claims with `alg: none` and no signature; and the real token with its claims
+    // changed to another account (the signature no longer matches).
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let parts: Vec<&str> = good.split('.').collect();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        parts[1]
+    );
+    claims["sub"] = json!(world.staff["admin"]);
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        parts[2]
+    );
+    for token in [
+        forged.as_str(),
+        "not-a-jwt",
+        &good[..good.len() - 3],
+        &unsigned,
+        &tampered,
+    ] {
         assert_eq!(app.get("/api/v1/me", token).await.status, 401, "{token}");
     }
+    assert_eq!(app.get("/api/v1/me", &good).await.status, 200);
     let anonymous = app.request("GET", "/api/v1/me", None, None).await;
     assert_eq!(anonymous.status, 401);
     assert_eq!(anonymous.body["code"], "unauthenticated");
