@@ -30,6 +30,18 @@ fn main() -> ExitCode {
         }
         Command::Admin(command) => cli::admin::run(&settings, command),
         Command::Demo { force } => cli::demo::run(&settings, force),
+        Command::Backup { file } => cli::backup::backup(&settings, &file)
+            .map(|s| print!("backup written to {}\n{s}", file.display())),
+        Command::Restore {
+            file,
+            force,
+            check_only,
+        } => if check_only {
+            cli::backup::check(&file)
+        } else {
+            cli::backup::restore(&settings, &file, force)
+        }
+        .map(|s| print!("{s}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
-//! The command line: `serve` (default), `migrate`, `openapi`, `admin …`, `demo`.
+//! The command line: `serve` (default), `migrate`, `openapi`, `admin …`, `demo`, `backup`,
+//! `restore`.
 
 pub mod admin;
+pub mod backup;
 pub mod demo;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +36,23 @@ pub enum Command {
         /// Load even if the database already holds institutions or staff (demo rows are reused).
         #[arg(long)]
         force: bool,
+    },
+    /// Copy the SQLite database to a new file while the server runs, and check the copy.
+    /// (PostgreSQL: use pg_dump.)
+    Backup {
+        /// The backup file to write (must not exist).
+        file: std::path::PathBuf,
+    },
+    /// Check a backup and put it in place of the configured SQLite database (stop the server
+    /// first). With --check-only, only check it.
+    Restore {
+        file: std::path::PathBuf,
+        /// Replace an existing database (kept beside it as *.before-restore).
+        #[arg(long)]
+        force: bool,
+        /// Check the backup, change nothing.
+        #[arg(long)]
+        check_only: bool,
     },
 }
 

@@ -154,6 +154,14 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<(), DbError> {
     result.map_err(|e| DbError::Migration(e.to_string()))
 }
 
+/// The versions of the embedded migrations (as `__diesel_schema_migrations` records them).
+pub fn migration_versions() -> Vec<String> {
+    use diesel::migration::MigrationSource;
+    MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+        .map(|ms| ms.iter().map(|m| m.name().version().to_string()).collect())
+        .unwrap_or_default()
+}
+
 /// True when every embedded migration has been applied.
 pub fn migrations_applied(conn: &mut DbConn) -> Result<bool, DbError> {
     let pending = match conn {
