@@ -63,7 +63,31 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     let mut api = api;
     document_idempotency(&mut api);
+    document_conditional_get(&mut api);
     api
+}
+
+/// Every successful GET under `/api/` carries an `ETag`; `If-None-Match` with it answers 304
+/// (see [`crate::http::conditional`]).
+fn document_conditional_get(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::ResponseBuilder;
+    for (path, item) in api.paths.paths.iter_mut() {
+        let Some(op) = item.get.as_mut() else {
+            continue;
+        };
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        op.responses
+            .responses
+            .entry("304".into())
+            .or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description("Not modified: If-None-Match named the current ETag")
+                    .build()
+                    .into()
+            });
+    }
 }
 
 /// Every signed-in POST takes an `Idempotency-Key` (see [`crate::http::idempotency`]): the header,

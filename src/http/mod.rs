@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every module: extractors, middleware, pagination, fallbacks.
 
+pub mod conditional;
 pub mod extract;
 pub mod fallback;
 pub mod idempotency;

@@ -242,16 +242,20 @@ async fn a_backup_taken_while_serving_restores_every_record() {
     let url = app.settings.database_url.clone();
     let args_dir = dir.path().to_path_buf();
     let arg = backup_arg.to_string();
-    let (ok, out, err) = actix_web::rt::task::spawn_blocking(move || {
-        run(&args_dir, &url, &["backup", &arg], None)
-    })
-    .await
-    .unwrap();
+    let (ok, out, err) =
+        actix_web::rt::task::spawn_blocking(move || run(&args_dir, &url, &["backup", &arg], None))
+            .await
+            .unwrap();
     assert!(ok, "{err}");
     assert!(out.contains("integrity: ok"), "{out}");
     writer.await.unwrap();
     // Backing up over an existing file is refused.
-    let (ok, _, err) = run(dir.path(), &app.settings.database_url, &["backup", backup_arg], None);
+    let (ok, _, err) = run(
+        dir.path(),
+        &app.settings.database_url,
+        &["backup", backup_arg],
+        None,
+    );
     assert!(!ok && err.contains("exists"), "{err}");
 
     // Restore into a new place, serve it with the same keys, and find every checkup.
@@ -260,7 +264,10 @@ async fn a_backup_taken_while_serving_restores_every_record() {
     assert!(ok, "{err}");
     assert!(out.contains("checkups: "), "{out}");
     let (ok, _, err) = run(dir.path(), &restored, &["restore", backup_arg], None);
-    assert!(!ok && err.contains("--force"), "an existing database is not overwritten: {err}");
+    assert!(
+        !ok && err.contains("--force"),
+        "an existing database is not overwritten: {err}"
+    );
     let settings = app.settings.clone();
     let second = spawn_app_with(move |s| {
         *s = settings;

@@ -8,6 +8,7 @@ mod auth;
 mod cases;
 mod checkups;
 mod cli;
+mod conditional;
 mod errors;
 mod handbook;
 mod health;
