@@ -12,8 +12,8 @@
 # FUZZ_RUN_TIMEOUT (120 seconds per run, a hard cap), FUZZ_WORKERS (2).
 set -euo pipefail
 
-BIN=$(realpath "${1:-target/release/mch-handbook}")
-cd "$(dirname "$0")/.."
+ROOT=$(realpath "$(dirname "$0")/..")
+BIN=$(realpath -m "${1:-$ROOT/target/release/mch-handbook}")
 MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-20}
 SEED=${FUZZ_SEED:-20240601}
 RUN_TIMEOUT=${FUZZ_RUN_TIMEOUT:-120}
@@ -31,13 +31,14 @@ else
     VENV=$HOME/.cache/mch-handbook/venv
     if [ ! -x "$VENV/bin/schemathesis" ]; then
         python3 -m venv "$VENV"
-        "$VENV/bin/pip" install --quiet -r bench/fuzz-requirements.txt
+        "$VENV/bin/pip" install --quiet -r "$ROOT/bench/fuzz-requirements.txt"
     fi
     ST=$VENV/bin/schemathesis
 fi
 echo "== $("$ST" --version)"
 
 WORK=$(mktemp -d /tmp/mch-fuzz.XXXXXX)
+cd "$WORK"   # Schemathesis keeps a .schemathesis/ cache in the current directory
 SERVER_PID=
 cleanup() {
     status=$?

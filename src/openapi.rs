@@ -64,7 +64,75 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut api = api;
     document_idempotency(&mut api);
     document_conditional_get(&mut api);
+    document_request_errors(&mut api);
     api
+}
+
+/// The answers the request plumbing gives before a handler runs, on every operation they apply
+/// to: a body that is not JSON (415) or does not parse (400); a malformed `Idempotency-Key` or
+/// `If-Match` header (400). `If-Match` names a version (`"v3"`): its schema says so.
+fn document_request_errors(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{
+        path::{Operation, ParameterIn},
+        schema::{ObjectBuilder, Type},
+        ContentBuilder, Ref, ResponseBuilder,
+    };
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    let fix = |op: &mut Operation| {
+        let mut headers = false;
+        for p in op.parameters.iter_mut().flatten() {
+            if p.parameter_in == ParameterIn::Header {
+                headers = true;
+                if p.name == "If-Match" {
+                    p.schema = Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .pattern(Some("^(W/)?\"v[0-9]+\"$"))
+                            .into(),
+                    );
+                }
+            }
+        }
+        let body = op.request_body.is_some();
+        let responses = &mut op.responses.responses;
+        if body {
+            responses
+                .entry("415".into())
+                .or_insert_with(|| problem("The body is not application/json").into());
+        }
+        if body || headers {
+            responses.entry("400".into()).or_insert_with(|| {
+                problem(
+                    "A body that does not parse, or a malformed Idempotency-Key or If-Match header",
+                )
+                .into()
+            });
+        }
+    };
+    for item in api.paths.paths.values_mut() {
+        for op in [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            fix(op);
+        }
+    }
 }
 
 /// Every successful GET under `/api/` carries an `ETag`; `If-None-Match` with it answers 304

@@ -105,6 +105,7 @@ pub fn create_app(
         }))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", shared.api.clone()))
         .default_service(web::to(fallback::not_matched))
+        .wrap(from_fn(crate::auth::principal::resolve_caller))
         .wrap(from_fn(crate::http::idempotency::idempotency))
         .wrap(from_fn(crate::http::conditional::conditional_get))
         .wrap(Compress::default())

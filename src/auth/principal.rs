@@ -7,6 +7,11 @@
 //! A missing, invalid or expired token, a revoked session and a disabled account are all 401.
 //! Roles and account state are read from the database on every request, so disabling an account
 //! or revoking a session takes effect at once, not when the access token expires.
+//!
+//! The caller is resolved by the [`resolve_caller`] middleware before the handler's arguments are
+//! extracted, so these extractors answer at once: a caller without the role gets 403 before the
+//! body, the query or `If-Match` are looked at (actix polls argument extractors together, and an
+//! authentication still waiting on the database would let a body error answer first).
 
 use std::{future::Future, marker::PhantomData, ops::Deref, pin::Pin};
 
@@ -175,9 +180,57 @@ fn bearer(req: &HttpRequest) -> Result<String, AppError> {
     Ok(token.trim().to_string())
 }
 
+/// Why [`resolve_caller`] could not authenticate the request (kept for the extractors).
+#[derive(Debug, Clone)]
+enum AuthFailure {
+    Unauthenticated,
+    InvalidToken,
+    Unavailable,
+    Internal(String),
+}
+
+impl From<&AppError> for AuthFailure {
+    fn from(e: &AppError) -> Self {
+        match e {
+            AppError::Unauthenticated => AuthFailure::Unauthenticated,
+            AppError::InvalidToken => AuthFailure::InvalidToken,
+            AppError::DatabaseUnavailable => AuthFailure::Unavailable,
+            other => AuthFailure::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<AuthFailure> for AppError {
+    fn from(f: AuthFailure) -> Self {
+        match f {
+            AuthFailure::Unauthenticated => AppError::Unauthenticated,
+            AuthFailure::InvalidToken => AppError::InvalidToken,
+            AuthFailure::Unavailable => AppError::DatabaseUnavailable,
+            AuthFailure::Internal(m) => AppError::Internal(m),
+        }
+    }
+}
+
+/// Middleware: resolves the bearer token (if any) to its principal, or the reason it failed,
+/// before the handler runs.
+pub async fn resolve_caller(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        if let Err(e) = authenticate(req.request().clone()).await {
+            req.extensions_mut().insert(AuthFailure::from(&e));
+        }
+    }
+    next.call(req).await
+}
+
 async fn authenticate(req: HttpRequest) -> Result<Principal, AppError> {
     if let Some(principal) = req.extensions().get::<Principal>() {
         return Ok(principal.clone());
+    }
+    if let Some(failure) = req.extensions().get::<AuthFailure>() {
+        return Err(failure.clone().into());
     }
     let token = bearer(&req)?;
     let state = req

@@ -32,6 +32,7 @@ use crate::{
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"followed_on": "2026-11-20", "hb_g_l": 108, "length_cm": 72.4, "measured_lying": true,
     "weight_kg": 8.6, "remaining_at_home": 3, "counselled": true, "notes": "每天1袋，拌入米糊", "advice": "继续母乳喂养"}))]
+#[schema(as = NewNutritionFollowup)]
 pub struct NewFollowup {
     #[validate(custom(function = "not_future"))]
     pub followed_on: NaiveDate,
@@ -69,6 +70,7 @@ pub struct AnaemiaView {
 
 /// A follow-up card as stored, with what was computed from it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = NutritionFollowupView)]
 pub struct FollowupView {
     pub id: String,
     pub followed_on: NaiveDate,

@@ -3,7 +3,7 @@
 //! county's review, and the frozen snapshot compared with the records as they are now.
 
 use actix_web::{get, post, web, HttpResponse};
-use chrono::{NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -68,8 +68,8 @@ pub struct Source {
 pub struct Draft {
     pub level: Level,
     pub month: String,
-    /// Submissions at or after this time (China) are marked late.
-    pub deadline: NaiveDateTime,
+    /// Submissions at or after this instant are marked late (end of the 1st / 2nd, China time).
+    pub deadline: DateTime<Utc>,
     pub counts: Counts,
     pub rates: Rates,
     /// Logic checks that fail (a report with failures cannot be submitted).
@@ -94,9 +94,9 @@ pub struct ReportView {
     /// Why a new version was submitted.
     pub reason: Option<String>,
     pub submitted_by: String,
-    pub submitted_at: NaiveDateTime,
+    pub submitted_at: DateTime<Utc>,
     pub reviewed_by: Option<String>,
-    pub reviewed_at: Option<NaiveDateTime>,
+    pub reviewed_at: Option<DateTime<Utc>>,
     pub review_comment: Option<String>,
     pub counts: Counts,
     pub rates: Rates,
@@ -132,6 +132,11 @@ type ReportRow = (
     Option<NaiveDateTime>,
     Option<String>,
 );
+
+/// A China-time wall clock reading as an instant.
+fn china_instant(local: NaiveDateTime) -> DateTime<Utc> {
+    (local - chrono::Duration::hours(8)).and_utc()
+}
 
 fn level_of(staff: &StaffPrincipal) -> Result<Level, AppError> {
     match staff.institution_level.as_str() {
@@ -337,7 +342,7 @@ pub async fn draft(
         let (_, last) = report::month_bounds(&month).ok_or(AppError::NotFound)?;
         Ok(Draft {
             level,
-            deadline: report::deadline(level, last),
+            deadline: china_instant(report::deadline(level, last)),
             rates: report::rates(&c.counts, baseline(conn, &staff.county_code)?),
             checks: report::checks(&c.counts),
             month,
@@ -404,9 +409,9 @@ fn load_view(conn: &mut DbConn, id: &str) -> Result<ReportView, AppError> {
         late: r.10,
         reason: r.11,
         submitted_by: r.12,
-        submitted_at: r.13,
+        submitted_at: r.13.and_utc(),
         reviewed_by: r.14,
-        reviewed_at: r.15,
+        reviewed_at: r.15.map(|t| t.and_utc()),
         review_comment: r.16,
         counts,
         rates,
@@ -684,6 +689,7 @@ pub async fn get(
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ReviewDecision)]
 pub enum Decision {
     Approve,
     Return,

@@ -49,6 +49,7 @@ pub enum State {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = NutritionEndReason)]
 pub enum EndReason {
     AgedOut,
     TwoStops,

@@ -99,6 +99,7 @@ pub async fn put_flags(
 
 /// One child on the work list.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = NutritionWorkItem)]
 pub struct WorkItem {
     pub child_id: String,
     pub child_name: Option<String>,

@@ -334,6 +334,7 @@ pub async fn get(
 /// clinician's EDD with a reason.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+#[schema(example = json!({"method": "ultrasound", "scan_date": "2026-10-09", "ga": "12+3"}))]
 pub enum Redating {
     Ultrasound { scan_date: NaiveDate, ga: String },
     Clinician { edd: NaiveDate, reason: String },
@@ -570,7 +571,7 @@ pub struct Newborn {
 /// The delivery record; it creates the child records.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"delivered_at": "2027-03-05T06:40:00Z", "mode": "vaginal", "blood_loss_ml": 250,
+#[schema(example = json!({"delivered_at": "2026-11-20T06:40:00Z", "mode": "vaginal", "blood_loss_ml": 250,
     "maternal_outcome": "good", "newborns": [{"sex": "female", "birth_weight_g": 3200, "birth_length_cm": 50.0}]}))]
 pub struct Delivery {
     pub delivered_at: DateTime<Utc>,

@@ -565,6 +565,7 @@ pub async fn designate(
 #[serde(rename_all = "snake_case")]
 pub enum CloseReason {
     Delivered,
+    #[serde(rename = "postpartum_42_days")]
     Postpartum42Days,
     TransferredOut,
     PregnancyEnded,

@@ -137,6 +137,7 @@ pub struct NewConsultation {
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"answer": "建议孕37周在市危重孕产妇救治中心择期剖宫产，提前一周入院"}))]
 pub struct ConsultationAnswer {
     #[validate(length(min = 1, max = 4000))]
     pub answer: String,

@@ -100,3 +100,57 @@ async fn the_server_serves_the_document_and_offline_docs() {
     assert_eq!(redirect.status(), 308);
     assert_eq!(redirect.headers().get("location").unwrap(), "/docs/");
 }
+
+/// Every schema name is used once: utoipa keeps the last of two types with the same name, which
+/// silently documents the wrong body for one of them (a `#[schema(as = …)]` tells them apart).
+#[test]
+fn schema_names_are_unique() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(std::path::Path::new("src"), &mut files);
+    let mut names: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(rest) = line
+                .strip_prefix("pub struct ")
+                .or_else(|| line.strip_prefix("pub enum "))
+            else {
+                continue;
+            };
+            // The attributes right above the item.
+            let attrs: Vec<&str> = lines[..i]
+                .iter()
+                .rev()
+                .take_while(|l| l.starts_with('#') || l.starts_with("///") || l.starts_with("    "))
+                .copied()
+                .collect();
+            if !attrs.iter().any(|a| a.contains("ToSchema")) {
+                continue;
+            }
+            let name = attrs
+                .iter()
+                .find_map(|a| a.split("schema(as = ").nth(1))
+                .map(|n| n.trim_end_matches(")]").to_string())
+                .unwrap_or_else(|| {
+                    rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .next()
+                        .unwrap()
+                        .to_string()
+                });
+            names.entry(name).or_default().push(f.display().to_string());
+        }
+    }
+    let dupes: Vec<_> = names.into_iter().filter(|(_, v)| v.len() > 1).collect();
+    assert!(dupes.is_empty(), "schema names used twice: {dupes:?}");
+}
