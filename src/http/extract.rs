@@ -113,10 +113,19 @@ where
 /// Parses and validates a JSON document (the body of [`ValidJson`]).
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, AppError> {
     if contains_nul_escape(bytes) {
-        return Err(AppError::invalid_field(
-            "",
-            "nul_character",
-            "text may not contain NUL characters",
+        // Name the fields that hold one (the document as a whole when it does not parse).
+        let mut fields = Vec::new();
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) {
+            nul_pointers(&v, String::new(), &mut fields);
+        }
+        if fields.is_empty() {
+            fields.push(String::new());
+        }
+        return Err(AppError::Validation(
+            fields
+                .into_iter()
+                .map(|f| FieldError::new(f, "nul_character", "text may not contain NUL characters"))
+                .collect(),
         ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -281,6 +290,29 @@ fn strip_position(message: &str) -> String {
 
 /// True when a JSON text contains the escape `\u0000` (a NUL character, which PostgreSQL text
 /// cannot hold and no field of ours accepts). Raw control bytes are already a JSON syntax error.
+/// JSON pointers (RFC 6901) of the strings and keys that contain a NUL character.
+fn nul_pointers(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+    let escape = |k: &str| k.replace('~', "~0").replace('/', "~1");
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => out.push(at),
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                nul_pointers(item, format!("{at}/{i}"), out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, item) in map {
+                let here = format!("{at}/{}", escape(k));
+                if k.contains('\0') {
+                    out.push(here.clone());
+                }
+                nul_pointers(item, here, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 fn contains_nul_escape(bytes: &[u8]) -> bool {
     let mut backslashes = 0usize;
     for (i, &b) in bytes.iter().enumerate() {

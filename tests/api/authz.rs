@@ -30,7 +30,7 @@ const ROLES: &[&str] = &[
 
 /// What a row's path parameter names, for the in/out resources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Kind {
+pub enum Kind {
     None,
     Handbook,
     Pregnancy,
@@ -56,11 +56,11 @@ enum Kind {
 
 /// `(operation, kind, allowed roles, overrides)`. Overrides: `role=status` for cells that differ
 /// from the conventions (with the reason in a comment).
-type Row = (&'static str, Kind, &'static str, &'static str);
+pub type Row = (&'static str, Kind, &'static str, &'static str);
 
 const CLINICAL_READ: &str = "clin village hosp rev orev";
 
-const MATRIX: &[Row] = &[
+pub const MATRIX: &[Row] = &[
     ("GET /healthz", Kind::None, "public", ""),
     ("GET /readyz", Kind::None, "public", ""),
     ("POST /api/v1/auth/login", Kind::None, "public", ""),
@@ -606,14 +606,14 @@ const MATRIX: &[Row] = &[
 ];
 
 /// A resource of each kind in and out of the callers' scope.
-struct Resources {
-    inside: BTreeMap<Kind, String>,
-    outside: BTreeMap<Kind, String>,
-    card_in: String,
+pub struct Resources {
+    pub inside: BTreeMap<Kind, String>,
+    pub outside: BTreeMap<Kind, String>,
+    pub card_in: String,
     card_out: String,
     /// Per role: a second session of the same account (deleted by the sessions row).
     spare_session: BTreeMap<&'static str, String>,
-    tokens: BTreeMap<&'static str, Option<String>>,
+    pub tokens: BTreeMap<&'static str, Option<String>>,
 }
 
 fn institution(app: &TestApp, name: &str, level: InstitutionLevel, region: &str) -> String {
@@ -734,7 +734,7 @@ async fn clinical_world(
     (out, id(&card.body))
 }
 
-async fn build() -> (TestApp, Resources) {
+pub async fn build() -> (TestApp, Resources) {
     let app = spawn_app_with(|s| s.demo_mode = true).await;
     let world = seed(&mut app.conn());
     let hospital_a = institution(
@@ -919,7 +919,7 @@ async fn build() -> (TestApp, Resources) {
 }
 
 /// The documented example body of an operation (or `{}`).
-fn example_body(doc: &Value, method: &str, path: &str) -> Option<Value> {
+pub fn example_body(doc: &Value, method: &str, path: &str) -> Option<Value> {
     let op = &doc["paths"][path][method.to_lowercase()];
     let body = op.get("requestBody")?;
     let schema = &body["content"]["application/json"]["schema"];
@@ -942,7 +942,7 @@ fn example_body(doc: &Value, method: &str, path: &str) -> Option<Value> {
     Some(body)
 }
 
-fn fill(path: &str, kind: Kind, resource: &str, card: &str) -> String {
+pub fn fill(path: &str, kind: Kind, resource: &str, card: &str) -> String {
     let _ = kind;
     let mut p = path.replace("{card}", card);
     for param in ["{id}", "{code}"] {
@@ -951,7 +951,7 @@ fn fill(path: &str, kind: Kind, resource: &str, card: &str) -> String {
     p
 }
 
-fn query(path: &str, month: &str) -> String {
+pub fn query(path: &str, month: &str) -> String {
     match path {
         "/api/v1/nutrition/reports/draft" | "/api/v1/referrals/turnaround" => {
             format!("{path}?month={month}")
@@ -962,7 +962,7 @@ fn query(path: &str, month: &str) -> String {
 }
 
 /// Sends a request with the body and, where the operation takes one, `If-Match: "v1"`.
-async fn send(
+pub async fn send(
     app: &TestApp,
     method: &str,
     path: &str,

@@ -14,6 +14,7 @@ mod errors;
 mod handbook;
 mod health;
 mod idempotency;
+mod mass_assignment;
 mod nutrition;
 mod nutrition_reports;
 mod openapi;
