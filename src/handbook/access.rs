@@ -103,27 +103,29 @@ pub fn grant(
     why: Grant,
     expires_at: Option<NaiveDateTime>,
 ) -> QueryResult<()> {
-    // An existing grant (possibly ended) is renewed rather than duplicated.
-    let renewed = diesel::update(
-        handbook_access::table
-            .filter(handbook_access::handbook_id.eq(handbook_id))
-            .filter(handbook_access::institution_id.eq(institution_id))
-            .filter(handbook_access::reason.eq(why.as_str())),
-    )
-    .set(handbook_access::expires_at.eq(expires_at))
-    .execute(conn)?;
-    if renewed == 0 {
-        diesel::insert_into(handbook_access::table)
-            .values((
-                handbook_access::handbook_id.eq(handbook_id),
-                handbook_access::institution_id.eq(institution_id),
-                handbook_access::county_code.eq(county_code),
-                handbook_access::reason.eq(why.as_str()),
-                handbook_access::granted_at.eq(Utc::now().naive_utc()),
-                handbook_access::expires_at.eq(expires_at),
-            ))
-            .execute(conn)?;
-    }
+    // An existing grant (possibly ended) is renewed rather than duplicated — in one statement,
+    // so two first visits of the same handbook at once cannot both try to insert it.
+    let upsert = diesel::insert_into(handbook_access::table)
+        .values((
+            handbook_access::handbook_id.eq(handbook_id),
+            handbook_access::institution_id.eq(institution_id),
+            handbook_access::county_code.eq(county_code),
+            handbook_access::reason.eq(why.as_str()),
+            handbook_access::granted_at.eq(Utc::now().naive_utc()),
+            handbook_access::expires_at.eq(expires_at),
+        ))
+        .on_conflict((
+            handbook_access::handbook_id,
+            handbook_access::institution_id,
+            handbook_access::reason,
+        ))
+        .do_update()
+        .set(handbook_access::expires_at.eq(expires_at));
+    // The multi-backend connection has no upsert: each backend runs the same statement.
+    match conn {
+        DbConn::Sqlite(c) => upsert.execute(c)?,
+        DbConn::Postgresql(c) => upsert.execute(c)?,
+    };
     Ok(())
 }
 

@@ -266,26 +266,27 @@ pub async fn record_event(
             .execute(conn)?;
         if input.kind == RecordedKind::MedicalClearance || input.condition.is_some() {
             let now = Utc::now().naive_utc();
-            let n = diesel::update(nutrition_flags::table.find(&id))
+            let upsert = diesel::insert_into(nutrition_flags::table)
+                .values((
+                    nutrition_flags::child_id.eq(&id),
+                    nutrition_flags::county_code.eq(&county),
+                    nutrition_flags::needs_medical_clearance.eq(true),
+                    nutrition_flags::condition.eq(&input.condition),
+                    nutrition_flags::registered_poor.eq(false),
+                    nutrition_flags::relocation_site.eq(false),
+                    nutrition_flags::updated_at.eq(now),
+                ))
+                .on_conflict(nutrition_flags::child_id)
+                .do_update()
                 .set((
                     nutrition_flags::needs_medical_clearance.eq(true),
                     nutrition_flags::condition.eq(&input.condition),
                     nutrition_flags::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            if n == 0 {
-                diesel::insert_into(nutrition_flags::table)
-                    .values((
-                        nutrition_flags::child_id.eq(&id),
-                        nutrition_flags::county_code.eq(&county),
-                        nutrition_flags::needs_medical_clearance.eq(true),
-                        nutrition_flags::condition.eq(&input.condition),
-                        nutrition_flags::registered_poor.eq(false),
-                        nutrition_flags::relocation_site.eq(false),
-                        nutrition_flags::updated_at.eq(now),
-                    ))
-                    .execute(conn)?;
-            }
+                ));
+            match conn {
+                DbConn::Sqlite(c) => upsert.execute(c)?,
+                DbConn::Postgresql(c) => upsert.execute(c)?,
+            };
         }
         Audit::new(&staff, "nutrition.event", "child")
             .resource(&id)

@@ -17,7 +17,7 @@ use super::{
 use crate::{
     audit::Event as Audit,
     auth::{roles::CareProvider, Staff},
-    db::{self, schema::*},
+    db::{self, schema::*, DbConn},
     error::{AppError, Problem},
     handbook::access,
     http::{RequestCtx, ValidJson},
@@ -67,25 +67,26 @@ pub async fn put_flags(
             .first(conn)?;
         access::child_scope(conn, &staff, &handbook_id)?;
         let now = Utc::now().naive_utc();
-        let n = diesel::update(nutrition_flags::table.find(&id))
-            .set((
+        let upsert = diesel::insert_into(nutrition_flags::table)
+            .values((
+                nutrition_flags::child_id.eq(&id),
+                nutrition_flags::county_code.eq(&county),
+                nutrition_flags::needs_medical_clearance.eq(false),
                 nutrition_flags::registered_poor.eq(flags.registered_poor),
                 nutrition_flags::relocation_site.eq(flags.relocation_site),
                 nutrition_flags::updated_at.eq(now),
             ))
-            .execute(conn)?;
-        if n == 0 {
-            diesel::insert_into(nutrition_flags::table)
-                .values((
-                    nutrition_flags::child_id.eq(&id),
-                    nutrition_flags::county_code.eq(&county),
-                    nutrition_flags::needs_medical_clearance.eq(false),
-                    nutrition_flags::registered_poor.eq(flags.registered_poor),
-                    nutrition_flags::relocation_site.eq(flags.relocation_site),
-                    nutrition_flags::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-        }
+            .on_conflict(nutrition_flags::child_id)
+            .do_update()
+            .set((
+                nutrition_flags::registered_poor.eq(flags.registered_poor),
+                nutrition_flags::relocation_site.eq(flags.relocation_site),
+                nutrition_flags::updated_at.eq(now),
+            ));
+        match conn {
+            DbConn::Sqlite(c) => upsert.execute(c)?,
+            DbConn::Postgresql(c) => upsert.execute(c)?,
+        };
         Audit::new(&staff, "nutrition.flags", "child")
             .resource(&id)
             .county(&county)
