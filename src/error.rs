@@ -283,6 +283,13 @@ impl From<diesel::result::Error> for AppError {
                 | DatabaseErrorKind::UnableToSendCommand,
                 _,
             ) => AppError::DatabaseUnavailable,
+            // SQLite's busy timeout ran out waiting for the write lock: busy, not broken.
+            Error::DatabaseError(_, info)
+                if info.message().contains("database is locked")
+                    || info.message().contains("database table is locked") =>
+            {
+                AppError::DatabaseUnavailable
+            }
             other => AppError::Internal(format!("database: {other}")),
         }
     }

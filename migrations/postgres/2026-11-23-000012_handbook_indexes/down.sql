@@ -1,0 +1,3 @@
+DROP INDEX ultrasounds_handbook;
+DROP INDEX lab_results_handbook;
+DROP INDEX checkups_handbook;
