@@ -75,18 +75,6 @@ fn document_request_errors(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{
         path::{Operation, ParameterIn},
         schema::{ObjectBuilder, Type},
-        ContentBuilder, Ref, ResponseBuilder,
-    };
-    let problem = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            )
-            .build()
     };
     let fix = |op: &mut Operation| {
         let mut headers = false;
@@ -158,24 +146,27 @@ fn document_conditional_get(api: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// A `Problem` response with a description.
+fn problem(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
 /// Every signed-in POST takes an `Idempotency-Key` (see [`crate::http::idempotency`]): the header,
 /// and the 409 (still running) and 422 (reused with another request) it can answer.
 fn document_idempotency(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{
         path::{ParameterBuilder, ParameterIn},
         schema::{ObjectBuilder, Type},
-        ContentBuilder, Ref, Required, ResponseBuilder,
-    };
-    let problem = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content(
-                "application/problem+json",
-                ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("Problem")))
-                    .build(),
-            )
-            .build()
+        Required,
     };
     for (path, item) in api.paths.paths.iter_mut() {
         let Some(op) = item.post.as_mut() else {
