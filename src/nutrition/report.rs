@@ -126,6 +126,19 @@ impl Counts {
 /// Anaemia threshold of the programme indicator, adjusted g/L (§9).
 pub const ANAEMIA_HB_BELOW: f64 = 110.0;
 
+impl ChildFacts {
+    /// Every issue of the history, wherever made: `(date, sachets)`.
+    pub fn issues(&self) -> Vec<(NaiveDate, i64)> {
+        self.events
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::Issue { sachets } => Some((e.date, sachets)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// What one child adds to the month `[first, last]`, with the records as known on `today`.
 pub fn child_counts(c: &ChildFacts, first: NaiveDate, last: NaiveDate, today: NaiveDate) -> Counts {
     let mut n = Counts::default();
@@ -154,14 +167,7 @@ pub fn child_counts(c: &ChildFacts, first: NaiveDate, last: NaiveDate, today: Na
             .any(|e| e.kind == EventKind::Consent && e.date <= as_of),
     );
     n.active = i64::from(end.state == State::Active);
-    let issues: Vec<(NaiveDate, i64)> = c
-        .events
-        .iter()
-        .filter_map(|e| match e.kind {
-            EventKind::Issue { sachets } => Some((e.date, sachets)),
-            _ => None,
-        })
-        .collect();
+    let issues = c.issues();
     let issued: i64 = c
         .unit_issues
         .iter()
@@ -335,6 +341,15 @@ pub enum Level {
 }
 
 impl Level {
+    /// The stored form (`village` / `township`); anything else is a village report.
+    pub fn parse(s: &str) -> Level {
+        if s == "township" {
+            Level::Township
+        } else {
+            Level::Village
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Village => "village",

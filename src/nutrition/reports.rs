@@ -199,13 +199,21 @@ fn villages_of(conn: &mut DbConn, township_region: &str) -> QueryResult<Vec<(Str
         .load(conn)
 }
 
-/// The latest report of an institution for a month that was not returned: `(id, version, counts)`.
+/// The latest report of an institution for a month that was not returned.
+struct Standing {
+    id: String,
+    version: i32,
+    status: String,
+    late: bool,
+    counts: Counts,
+}
+
 fn latest_standing(
     conn: &mut DbConn,
     institution_id: &str,
     month: &str,
-) -> Result<Option<(String, i32, Counts)>, AppError> {
-    let row: Option<(String, i32, String)> = nutrition_reports::table
+) -> Result<Option<Standing>, AppError> {
+    let row: Option<(String, i32, String, bool, String)> = nutrition_reports::table
         .filter(nutrition_reports::institution_id.eq(institution_id))
         .filter(nutrition_reports::month.eq(month))
         .filter(nutrition_reports::status.ne("returned"))
@@ -213,14 +221,22 @@ fn latest_standing(
         .select((
             nutrition_reports::id,
             nutrition_reports::version,
+            nutrition_reports::status,
+            nutrition_reports::late,
             nutrition_reports::figures,
         ))
         .first(conn)
         .optional()?;
-    row.map(|(id, v, figures)| {
+    row.map(|(id, version, status, late, figures)| {
         let counts =
             serde_json::from_str(&figures).map_err(|e| AppError::internal(e.to_string()))?;
-        Ok((id, v, counts))
+        Ok(Standing {
+            id,
+            version,
+            status,
+            late,
+            counts,
+        })
     })
     .transpose()
 }
@@ -272,12 +288,12 @@ fn compile(
             continue;
         }
         match latest_standing(conn, &village, month)? {
-            Some((id, version, counts)) => sources.push(Source {
+            Some(r) => sources.push(Source {
                 institution_id: village,
                 institution_name: name,
-                report_id: Some(id),
-                version: Some(version),
-                counts,
+                report_id: Some(r.id),
+                version: Some(r.version),
+                counts: r.counts,
             }),
             None => missing.push(name),
         }
@@ -398,11 +414,7 @@ fn load_view(conn: &mut DbConn, id: &str) -> Result<ReportView, AppError> {
     Ok(ReportView {
         id: r.0,
         institution_id: r.1,
-        level: if r.4 == "township" {
-            Level::Township
-        } else {
-            Level::Village
-        },
+        level: Level::parse(&r.4),
         month: r.5,
         version: r.6,
         status: r.7,
@@ -624,11 +636,12 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(reports))
 }
 
+/// `(institution, region, county, level)` of a report the caller may read; 404 otherwise.
 fn report_in_scope(
     conn: &mut DbConn,
     staff: &StaffPrincipal,
     id: &str,
-) -> Result<(String, String, String, String), AppError> {
+) -> Result<(String, String, String, Level), AppError> {
     let (inst, region, county, level): (String, String, String, String) = nutrition_reports::table
         .find(id)
         .select((
@@ -641,7 +654,7 @@ fn report_in_scope(
     if !may_read(staff, &inst, &region, &county) {
         return Err(AppError::NotFound);
     }
-    Ok((inst, region, county, level))
+    Ok((inst, region, county, Level::parse(&level)))
 }
 
 /// A report as submitted, with the counts the records give now and the difference.
@@ -671,11 +684,6 @@ pub async fn get(
             .find(&inst)
             .select(institutions::name)
             .first(conn)?;
-        let level = if level == "township" {
-            Level::Township
-        } else {
-            Level::Village
-        };
         let now = compile(conn, &inst, &name, &region, level, &report.month, true)?;
         Ok(ReportDetail {
             difference: report::difference(&report.counts, &now.counts),
@@ -743,11 +751,6 @@ pub async fn review(
     }
     let view = db::run_tx(&state.pool, move |conn| {
         let (_, region, county, level) = report_in_scope(conn, &staff, &id)?;
-        let level = if level == "township" {
-            Level::Township
-        } else {
-            Level::Village
-        };
         if !may_review(&staff, level, &region, &county) {
             return Err(AppError::Forbidden);
         }
@@ -851,35 +854,18 @@ pub async fn county_kpis(
         let mut total = Counts::default();
         let mut rows = Vec::new();
         for (id, name) in townships {
-            let latest: Option<(String, String, bool, String)> = nutrition_reports::table
-                .filter(nutrition_reports::institution_id.eq(&id))
-                .filter(nutrition_reports::month.eq(&month))
-                .filter(nutrition_reports::status.ne("returned"))
-                .order(nutrition_reports::version.desc())
-                .select((
-                    nutrition_reports::id,
-                    nutrition_reports::status,
-                    nutrition_reports::late,
-                    nutrition_reports::figures,
-                ))
-                .first(conn)
-                .optional()?;
-            let counts: Option<Counts> = latest
-                .as_ref()
-                .map(|l| serde_json::from_str(&l.3))
-                .transpose()
-                .map_err(|e| AppError::internal(e.to_string()))?;
-            if let Some(c) = &counts {
-                total += c;
+            let latest = latest_standing(conn, &id, &month)?;
+            if let Some(r) = &latest {
+                total += &r.counts;
             }
             rows.push(TownshipKpi {
                 institution_id: id,
                 institution_name: name,
-                report_id: latest.as_ref().map(|l| l.0.clone()),
-                status: latest.as_ref().map(|l| l.1.clone()),
-                late: latest.as_ref().map(|l| l.2),
-                rates: counts.as_ref().map(|c| report::rates(c, base)),
-                counts,
+                report_id: latest.as_ref().map(|r| r.id.clone()),
+                status: latest.as_ref().map(|r| r.status.clone()),
+                late: latest.as_ref().map(|r| r.late),
+                rates: latest.as_ref().map(|r| report::rates(&r.counts, base)),
+                counts: latest.map(|r| r.counts),
             });
         }
         Ok(CountyKpis {

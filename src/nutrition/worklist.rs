@@ -156,7 +156,7 @@ fn item(c: &RosterChild, today: NaiveDate) -> WorkItem {
         today,
         &Context::default(),
     );
-    let intake = plan::intake(&f.contacts, &issues(c), today);
+    let intake = plan::intake(&f.contacts, &f.issues(), today);
     let mut extra = Vec::new();
     if intake.is_some_and(|(_, effective)| !effective) {
         extra.push("poor_compliance".to_string());
@@ -191,17 +191,6 @@ fn item(c: &RosterChild, today: NaiveDate) -> WorkItem {
         extra_followup: extra,
         intake_per_week: intake.map(|i| i.0),
     }
-}
-
-fn issues(c: &RosterChild) -> Vec<(NaiveDate, i64)> {
-    c.facts
-        .events
-        .iter()
-        .filter_map(|e| match e.kind {
-            rules::EventKind::Issue { sachets } => Some((e.date, sachets)),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The caller's institution's children of programme age (5–37 months, so those about to start
