@@ -105,8 +105,9 @@ pub fn create_app(
         }))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", shared.api.clone()))
         .default_service(web::to(fallback::not_matched))
-        .wrap(from_fn(crate::auth::principal::resolve_caller))
+        // Idempotency keys belong to the caller that resolve_caller (outside it) authenticated.
         .wrap(from_fn(crate::http::idempotency::idempotency))
+        .wrap(from_fn(crate::auth::principal::resolve_caller))
         .wrap(from_fn(crate::http::conditional::conditional_get))
         .wrap(Compress::default())
         .wrap(from_fn(request_context))

@@ -14,13 +14,14 @@ use actix_web::{
     dev::{ServiceRequest, ServiceResponse},
     http::{header, Method, StatusCode},
     middleware::Next,
-    web, Error, HttpResponse, ResponseError,
+    web, Error, HttpMessage, HttpResponse, ResponseError,
 };
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::{
+    auth::principal::Principal,
     db::{self, schema::idempotency_keys},
     error::AppError,
     state::AppState,
@@ -169,14 +170,12 @@ pub async fn idempotency(
             .await
             .map(ServiceResponse::map_into_boxed_body);
     };
-    // The caller: a valid access token's subject. Without one the handler answers 401 anyway.
-    let caller = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .and_then(|t| state.tokens.verify_access(t).ok())
-        .map(|c| format!("{}:{}", c.kind.as_str(), c.sub));
+    // The caller, as `resolve_caller` (the middleware around this one) authenticated it. Without
+    // one the handler answers 401 anyway.
+    let caller = req.extensions().get::<Principal>().map(|p| match p {
+        Principal::Staff(s) => format!("staff:{}", s.id),
+        Principal::Family(f) => format!("family:{}", f.id),
+    });
     let Some(caller) = caller else {
         return next
             .call(req)
