@@ -96,6 +96,18 @@ pub fn establish(url: &str) -> Result<DbConn, DbError> {
     }
 }
 
+/// Executes a statement the multi-backend connection cannot express (`INSERT … ON CONFLICT`) on
+/// whichever backend `conn` is: the same diesel query, run on the concrete connection.
+#[macro_export]
+macro_rules! execute_on_backend {
+    ($conn:expr, $query:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite(c) => diesel::RunQueryDsl::execute($query, c),
+            $crate::db::DbConn::Postgresql(c) => diesel::RunQueryDsl::execute($query, c),
+        }
+    };
+}
+
 /// r2d2 manager that establishes connections with [`establish`].
 #[derive(Debug, Clone)]
 pub struct Manager {

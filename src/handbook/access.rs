@@ -122,10 +122,7 @@ pub fn grant(
         .do_update()
         .set(handbook_access::expires_at.eq(expires_at));
     // The multi-backend connection has no upsert: each backend runs the same statement.
-    match conn {
-        DbConn::Sqlite(c) => upsert.execute(c)?,
-        DbConn::Postgresql(c) => upsert.execute(c)?,
-    };
+    crate::execute_on_backend!(conn, upsert)?;
     Ok(())
 }
 

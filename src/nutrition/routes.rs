@@ -283,10 +283,7 @@ pub async fn record_event(
                     nutrition_flags::condition.eq(&input.condition),
                     nutrition_flags::updated_at.eq(now),
                 ));
-            match conn {
-                DbConn::Sqlite(c) => upsert.execute(c)?,
-                DbConn::Postgresql(c) => upsert.execute(c)?,
-            };
+            crate::execute_on_backend!(conn, upsert)?;
         }
         Audit::new(&staff, "nutrition.event", "child")
             .resource(&id)

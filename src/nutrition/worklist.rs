@@ -17,7 +17,7 @@ use super::{
 use crate::{
     audit::Event as Audit,
     auth::{roles::CareProvider, Staff},
-    db::{self, schema::*, DbConn},
+    db::{self, schema::*},
     error::{AppError, Problem},
     handbook::access,
     http::{RequestCtx, ValidJson},
@@ -83,10 +83,7 @@ pub async fn put_flags(
                 nutrition_flags::relocation_site.eq(flags.relocation_site),
                 nutrition_flags::updated_at.eq(now),
             ));
-        match conn {
-            DbConn::Sqlite(c) => upsert.execute(c)?,
-            DbConn::Postgresql(c) => upsert.execute(c)?,
-        };
+        crate::execute_on_backend!(conn, upsert)?;
         Audit::new(&staff, "nutrition.flags", "child")
             .resource(&id)
             .county(&county)
