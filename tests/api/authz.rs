@@ -15,13 +15,7 @@ use serde_json::{json, Value};
 
 use crate::handbook::{days_ago, new_handbook};
 use crate::helpers::*;
-use mch_handbook::{
-    auth::Role,
-    org::{
-        institutions::{self, NewInstitution},
-        rules::InstitutionLevel,
-    },
-};
+use mch_handbook::{auth::Role, org::rules::InstitutionLevel};
 
 /// The roles of the matrix.
 const ROLES: &[&str] = &[
@@ -616,19 +610,6 @@ pub struct Resources {
     pub tokens: BTreeMap<&'static str, Option<String>>,
 }
 
-fn institution(app: &TestApp, name: &str, level: InstitutionLevel, region: &str) -> String {
-    institutions::create(
-        &mut app.conn(),
-        &NewInstitution {
-            name: name.into(),
-            level,
-            region_code: region.into(),
-        },
-    )
-    .unwrap()
-    .id
-}
-
 fn id(v: &Value) -> String {
     v["id"]
         .as_str()
@@ -737,22 +718,19 @@ async fn clinical_world(
 pub async fn build() -> (TestApp, Resources) {
     let app = spawn_app_with(|s| s.demo_mode = true).await;
     let world = seed(&mut app.conn());
-    let hospital_a = institution(
-        &app,
+    let hospital_a = app.add_institution(
         "安康县人民医院",
         InstitutionLevel::CountyHospital,
         "990101000000",
     );
     app.add_staff("obstetrician", &hospital_a, Role::Clinician);
-    let hospital_c = institution(
-        &app,
+    let hospital_c = app.add_institution(
         "平安县人民医院",
         InstitutionLevel::CountyHospital,
         "990102000000",
     );
     app.add_staff("obstetrician.c", &hospital_c, Role::Clinician);
-    let critical = institution(
-        &app,
+    let critical = app.add_institution(
         "示范市危重孕产妇救治中心",
         InstitutionLevel::CriticalCareCentre,
         "990100000000",
@@ -854,8 +832,7 @@ pub async fn build() -> (TestApp, Resources) {
     let spare_staff = app.add_staff("spare.a", &world.inst_a, Role::Clinician);
     inside.insert(Kind::Staff, spare_staff);
     outside.insert(Kind::Staff, world.staff["clinician.c"].clone());
-    let spare_inst = institution(
-        &app,
+    let spare_inst = app.add_institution(
         "备用卫生院",
         InstitutionLevel::TownshipCentre,
         "990101002000",

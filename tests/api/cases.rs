@@ -9,19 +9,6 @@ use mch_handbook::org::{
     rules::InstitutionLevel,
 };
 
-fn institution(app: &TestApp, name: &str, level: InstitutionLevel, region: &str) -> String {
-    institutions::create(
-        &mut app.conn(),
-        &NewInstitution {
-            name: name.into(),
-            level,
-            region_code: region.into(),
-        },
-    )
-    .unwrap()
-    .id
-}
-
 #[actix_web::test]
 async fn orange_opens_a_case_that_stays_open_when_graded_down_until_closed() {
     let (app, _) = seeded_app().await;
@@ -36,14 +23,12 @@ async fn orange_opens_a_case_that_stays_open_when_graded_down_until_closed() {
     )
     .unwrap()
     .id;
-    let city = institution(
-        &app,
+    let city = app.add_institution(
         "示范市第一人民医院",
         InstitutionLevel::CityHospital,
         "990100000000",
     );
-    let critical = institution(
-        &app,
+    let critical = app.add_institution(
         "示范市危重孕产妇救治中心",
         InstitutionLevel::CriticalCareCentre,
         "990100000000",
@@ -310,8 +295,7 @@ async fn the_mother_sees_and_acknowledges_the_notice_and_the_county_registry_fol
 async fn follow_ups_consultations_and_the_timeline() {
     let (app, _) = seeded_app().await;
     add_hospital_clinician(&app);
-    let critical = institution(
-        &app,
+    let critical = app.add_institution(
         "示范市危重孕产妇救治中心",
         InstitutionLevel::CriticalCareCentre,
         "990100000000",
@@ -508,8 +492,7 @@ async fn a_county_sets_its_own_reporting_deadlines() {
 async fn declining_a_referral_keeps_the_access_a_consultation_gives() {
     let (app, _) = seeded_app().await;
     add_hospital_clinician(&app);
-    let critical = institution(
-        &app,
+    let critical = app.add_institution(
         "示范市危重孕产妇救治中心",
         InstitutionLevel::CriticalCareCentre,
         "990100000000",

@@ -335,6 +335,20 @@ impl TestApp {
         mother
     }
 
+    /// Adds an institution; returns its id.
+    pub fn add_institution(&self, name: &str, level: InstitutionLevel, region: &str) -> String {
+        institutions::create(
+            &mut self.conn(),
+            &NewInstitution {
+                name: name.into(),
+                level,
+                region_code: region.into(),
+            },
+        )
+        .unwrap()
+        .id
+    }
+
     /// Adds a staff account (password [`PASSWORD`]) to an institution; returns its id.
     pub fn add_staff(&self, username: &str, institution_id: &str, role: Role) -> String {
         let input = NewStaff {
