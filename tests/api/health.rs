@@ -99,3 +99,31 @@ async fn after_postgresql_drops_every_connection_the_app_recovers_by_itself() {
     assert_eq!(app.get("/api/v1/regions", &token).await.status, 200);
     assert_eq!(app.get("/api/v1/staff", &token).await.status, 200);
 }
+
+/// The bundled SQLite is built with the query planner stability guarantee (`.cargo/config.toml`):
+/// without it every `LIMIT ?` statement diesel sends is re-prepared on each execution (a third of
+/// the home page's CPU, bench/RESULTS.md; bench/experiments/limit_reprepare.c shows the effect).
+#[actix_web::test]
+async fn sqlite_keeps_plans_of_bound_limits() {
+    use diesel::{sql_query, QueryableByName, RunQueryDsl};
+    #[derive(QueryableByName)]
+    struct Opt {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        compile_options: String,
+    }
+    if is_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    let mut conn = app.conn();
+    let options: Vec<String> = sql_query("SELECT compile_options FROM pragma_compile_options")
+        .load::<Opt>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|o| o.compile_options)
+        .collect();
+    assert!(
+        options.iter().any(|o| o == "ENABLE_QPSG"),
+        "SQLite built without SQLITE_ENABLE_QPSG: {options:?}"
+    );
+}
