@@ -4,6 +4,7 @@
 //! lives in this module and nowhere else.
 
 pub mod schema;
+pub mod writer;
 
 use std::time::Duration;
 
@@ -24,7 +25,21 @@ pub enum DbConn {
     Sqlite(SqliteConnection),
 }
 
-pub type Pool = r2d2::Pool<Manager>;
+/// The connection pool, and for SQLite the database's one writer ([`writer`]). Dereferences to
+/// the r2d2 pool.
+#[derive(Clone)]
+pub struct Pool {
+    connections: r2d2::Pool<Manager>,
+    writer: Option<writer::Writer>,
+}
+
+impl std::ops::Deref for Pool {
+    type Target = r2d2::Pool<Manager>;
+    fn deref(&self) -> &Self::Target {
+        &self.connections
+    }
+}
+
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -141,20 +156,30 @@ impl r2d2::ManageConnection for Manager {
 /// Creates the SQLite file's directory if needed, then the pool. Connections are opened lazily
 /// beyond the first, so a pool over an unreachable PostgreSQL still builds and `/readyz` tells.
 pub fn build_pool(url: &str, size: u32, timeout: Duration) -> Result<Pool, DbError> {
-    if Backend::from_url(url) == Backend::Sqlite {
+    let sqlite = Backend::from_url(url) == Backend::Sqlite;
+    if sqlite {
         ensure_directory(sqlite_path(url))?;
     }
-    Ok(r2d2::Pool::builder()
+    let connections = r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
         .connection_timeout(timeout)
         // A PostgreSQL server that restarted leaves dead connections in the pool: check each one
         // on checkout (one round trip) so the app recovers by itself. SQLite connections are
         // in-process and cannot go away.
-        .test_on_check_out(Backend::from_url(url) == Backend::Postgres)
+        .test_on_check_out(!sqlite)
         .build(Manager {
             url: url.to_string(),
-        })?)
+        })?;
+    let writer = if sqlite {
+        Some(writer::Writer::start(url)?)
+    } else {
+        None
+    };
+    Ok(Pool {
+        connections,
+        writer,
+    })
 }
 
 /// Applies every pending migration of the connection's backend.
@@ -239,11 +264,16 @@ where
     .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
 }
 
-/// Like [`run`], inside a write transaction ([`write_tx`]).
+/// Like [`run`], inside a write transaction: on SQLite queued to the database's one writer, which
+/// commits waiting transactions together ([`writer`]); on PostgreSQL [`write_tx`] on a pooled
+/// connection. Either way the answer comes once the transaction is committed.
 pub async fn run_tx<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    run(pool, move |conn| write_tx(conn, f)).await
+    match &pool.writer {
+        Some(writer) => writer.run(f).await,
+        None => run(pool, move |conn| write_tx(conn, f)).await,
+    }
 }
