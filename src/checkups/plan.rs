@@ -155,6 +155,10 @@ pub struct WorkItem {
     pub last_visit_date: Option<NaiveDate>,
 }
 
+/// Pregnancies read per query by the antenatal work list; the list stops reading once its page is
+/// full, so a page costs what it shows, not the size of the county.
+const WORKLIST_CHUNK: i64 = 200;
+
 /// The clinic's antenatal work list: women whose visit is due this week or overdue. A clinic sees
 /// the women it cares for; a county reviewer the county. Audited.
 #[utoipa::path(
@@ -178,91 +182,114 @@ pub async fn worklist(
     let q = query.0;
     let staff = staff.principal;
     let limit = q.limit.unwrap_or(50);
-    let page = db::run_tx(&state.pool, move |conn| {
-        let mut sql = pregnancies::table
-            .inner_join(handbooks::table)
-            .filter(pregnancies::status.eq("ongoing"))
-            .select((
-                pregnancies::id,
-                pregnancies::handbook_id,
-                pregnancies::edd,
-                handbooks::full_name,
-                handbooks::phone,
-                handbooks::residence_region_code,
-            ))
-            .into_boxed();
-        if staff.has(Role::CountyReviewer) {
-            sql = sql.filter(pregnancies::county_code.eq(staff.county_code.clone()));
-        } else {
-            let granted = crate::handbook::access::granted_handbooks(
-                staff.institution_id.clone(),
-                Utc::now().naive_utc(),
-            );
-            sql = sql.filter(pregnancies::handbook_id.eq_any(granted));
-        }
-        if let Some(region) = &q.region {
-            let prefix = region.trim_end_matches('0').to_string();
-            sql = sql.filter(handbooks::residence_region_code.like(format!("{prefix}%")));
-        }
-        if let Some(cursor) = &q.cursor {
-            sql = sql.filter(pregnancies::id.gt(cursor.clone()));
-        }
-        type Row = (String, String, NaiveDate, String, Option<String>, String);
-        let rows: Vec<Row> = sql.order(pregnancies::id.asc()).load(conn)?;
-        let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
-        let visits: Vec<(String, i32, NaiveDate)> = checkups::table
-            .filter(checkups::pregnancy_id.eq_any(&ids))
-            .select((
-                checkups::pregnancy_id,
-                checkups::ga_days,
-                checkups::visit_date,
-            ))
-            .load(conn)?;
+    let reader = staff.clone();
+    // Read on a pooled connection (not inside the write transaction: on SQLite that is the
+    // database's one writer), a chunk of pregnancies at a time until the page is full.
+    let page = db::run(&state.pool, move |conn| {
+        let staff = reader;
         let today = crate::time::china_today();
         let mut items = Vec::new();
-        for (pregnancy_id, handbook_id, edd, full_name, phone, residence_region_code) in rows {
-            let mine: Vec<&(String, i32, NaiveDate)> =
-                visits.iter().filter(|v| v.0 == pregnancy_id).collect();
-            let gas: Vec<i32> = mine.iter().map(|v| v.1).collect();
-            let plan = plan_view(edd, &gas, today);
-            let week_end = today + Duration::days(6);
-            let due = plan.iter().find(|v| {
-                v.status != VisitStatus::Done && v.date_to >= today && v.date_from <= week_end
-            });
-            let overdue = plan
-                .iter()
-                .rev()
-                .find(|v| v.date_to < today && v.status != VisitStatus::Upcoming)
-                .filter(|v| v.status == VisitStatus::Missed);
-            let (status, visit) = match (due, overdue) {
-                (_, Some(v)) => (WorkStatus::Overdue, v.clone()),
-                (Some(v), None) => (WorkStatus::DueThisWeek, v.clone()),
-                (None, None) => continue,
-            };
-            if q.status.is_some_and(|s| s != status) {
-                continue;
+        let mut after = q.cursor.clone();
+        'chunks: loop {
+            let mut sql = pregnancies::table
+                .inner_join(handbooks::table)
+                .filter(pregnancies::status.eq("ongoing"))
+                .select((
+                    pregnancies::id,
+                    pregnancies::handbook_id,
+                    pregnancies::edd,
+                    handbooks::full_name,
+                    handbooks::phone,
+                    handbooks::residence_region_code,
+                ))
+                .into_boxed();
+            if staff.has(Role::CountyReviewer) {
+                sql = sql.filter(pregnancies::county_code.eq(staff.county_code.clone()));
+            } else {
+                let granted = crate::handbook::access::granted_handbooks(
+                    staff.institution_id.clone(),
+                    Utc::now().naive_utc(),
+                );
+                sql = sql.filter(pregnancies::handbook_id.eq_any(granted));
             }
-            items.push(WorkItem {
-                pregnancy_id,
-                handbook_id,
-                full_name,
-                phone,
-                residence_region_code,
-                edd,
-                ga_today: dating::ga_on(edd, today).to_string(),
-                status,
-                visit,
-                last_visit_date: mine.iter().map(|v| v.2).max(),
-            });
-            if items.len() as i64 > limit {
+            if let Some(region) = &q.region {
+                let prefix = region.trim_end_matches('0').to_string();
+                sql = sql.filter(handbooks::residence_region_code.like(format!("{prefix}%")));
+            }
+            if let Some(cursor) = &after {
+                sql = sql.filter(pregnancies::id.gt(cursor.clone()));
+            }
+            type Row = (String, String, NaiveDate, String, Option<String>, String);
+            let rows: Vec<Row> = sql
+                .order(pregnancies::id.asc())
+                .limit(WORKLIST_CHUNK)
+                .load(conn)?;
+            let last_chunk = rows.len() < WORKLIST_CHUNK as usize;
+            after = rows.last().map(|r| r.0.clone());
+            let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+            let mut visits: std::collections::HashMap<String, Vec<(i32, NaiveDate)>> =
+                std::collections::HashMap::new();
+            let loaded: Vec<(String, i32, NaiveDate)> = checkups::table
+                .filter(checkups::pregnancy_id.eq_any(&ids))
+                .select((
+                    checkups::pregnancy_id,
+                    checkups::ga_days,
+                    checkups::visit_date,
+                ))
+                .load(conn)?;
+            for (pregnancy_id, ga, date) in loaded {
+                visits.entry(pregnancy_id).or_default().push((ga, date));
+            }
+            for (pregnancy_id, handbook_id, edd, full_name, phone, residence_region_code) in rows {
+                let mine = visits.get(&pregnancy_id).map_or(&[][..], Vec::as_slice);
+                let gas: Vec<i32> = mine.iter().map(|v| v.0).collect();
+                let plan = plan_view(edd, &gas, today);
+                let week_end = today + Duration::days(6);
+                let due = plan.iter().find(|v| {
+                    v.status != VisitStatus::Done && v.date_to >= today && v.date_from <= week_end
+                });
+                let overdue = plan
+                    .iter()
+                    .rev()
+                    .find(|v| v.date_to < today && v.status != VisitStatus::Upcoming)
+                    .filter(|v| v.status == VisitStatus::Missed);
+                let (status, visit) = match (due, overdue) {
+                    (_, Some(v)) => (WorkStatus::Overdue, v.clone()),
+                    (Some(v), None) => (WorkStatus::DueThisWeek, v.clone()),
+                    (None, None) => continue,
+                };
+                if q.status.is_some_and(|s| s != status) {
+                    continue;
+                }
+                items.push(WorkItem {
+                    pregnancy_id,
+                    handbook_id,
+                    full_name,
+                    phone,
+                    residence_region_code,
+                    edd,
+                    ga_today: dating::ga_on(edd, today).to_string(),
+                    status,
+                    visit,
+                    last_visit_date: mine.iter().map(|v| v.1).max(),
+                });
+                if items.len() as i64 > limit {
+                    break 'chunks;
+                }
+            }
+            if last_chunk {
                 break;
             }
         }
-        let page = Page::from_rows(items, limit, |i| i.pregnancy_id.clone());
-        Event::new(&staff, "worklist.read", "pregnancy")
-            .detail(serde_json::json!({"returned": page.items.len()}))
-            .record(conn, &ctx)?;
-        Ok(page)
+        Ok(Page::from_rows(items, limit, |i| i.pregnancy_id.clone()))
+    })
+    .await?;
+    // The read is audited before anything is answered; no audit row, no list.
+    let returned = page.items.len();
+    db::run_tx(&state.pool, move |conn| {
+        Ok(Event::new(&staff, "worklist.read", "pregnancy")
+            .detail(serde_json::json!({ "returned": returned }))
+            .record(conn, &ctx)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
