@@ -378,16 +378,16 @@ pub fn ultrasound_view(u: &UltrasoundRow) -> UltrasoundView {
     }
 }
 
+/// What a checkup's flags need from the handbook and the pregnancy it belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordFacts {
+    pub height_cm: Option<f64>,
+    pub pre_pregnancy_weight_kg: Option<f64>,
+    pub fetal_count: Option<i32>,
+}
+
 /// Loads everything a checkup view needs and computes its flags.
 pub fn view(conn: &mut DbConn, row: &CheckupRow) -> QueryResult<CheckupView> {
-    let labs: Vec<LabRow> = lab_results::table
-        .filter(lab_results::checkup_id.eq(&row.id))
-        .order(lab_results::id.asc())
-        .load(conn)?;
-    let scans: Vec<UltrasoundRow> = ultrasounds::table
-        .filter(ultrasounds::checkup_id.eq(&row.id))
-        .order(ultrasounds::id.asc())
-        .load(conn)?;
     let (height_cm, pre_pregnancy_weight_kg): (Option<f64>, Option<f64>) = handbooks::table
         .find(&row.handbook_id)
         .select((handbooks::height_cm, handbooks::pre_pregnancy_weight_kg))
@@ -396,11 +396,33 @@ pub fn view(conn: &mut DbConn, row: &CheckupRow) -> QueryResult<CheckupView> {
         .find(&row.pregnancy_id)
         .select(pregnancies::fetal_count)
         .first(conn)?;
-    let ga = GestationalAge(i64::from(row.ga_days));
-    let ctx = FlagContext {
+    let facts = RecordFacts {
         height_cm,
         pre_pregnancy_weight_kg,
         fetal_count,
+    };
+    view_with(conn, row, facts)
+}
+
+/// [`view`] for a caller that already holds the handbook and pregnancy rows (two queries fewer).
+pub fn view_with(
+    conn: &mut DbConn,
+    row: &CheckupRow,
+    facts: RecordFacts,
+) -> QueryResult<CheckupView> {
+    let labs: Vec<LabRow> = lab_results::table
+        .filter(lab_results::checkup_id.eq(&row.id))
+        .order(lab_results::id.asc())
+        .load(conn)?;
+    let scans: Vec<UltrasoundRow> = ultrasounds::table
+        .filter(ultrasounds::checkup_id.eq(&row.id))
+        .order(ultrasounds::id.asc())
+        .load(conn)?;
+    let ga = GestationalAge(i64::from(row.ga_days));
+    let ctx = FlagContext {
+        height_cm: facts.height_cm,
+        pre_pregnancy_weight_kg: facts.pre_pregnancy_weight_kg,
+        fetal_count: facts.fetal_count,
         done: tests_done(conn, &row.pregnancy_id, ga)?,
     };
     let flags = compute_flags(row, &labs, &ctx);

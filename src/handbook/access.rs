@@ -238,11 +238,20 @@ pub fn family_scope(
 
 /// The handbook this account is the mother of, if any.
 pub fn own_handbook(conn: &mut DbConn, family: &FamilyPrincipal) -> Result<String, AppError> {
+    own_handbook_row(conn, family).map(|row| row.id)
+}
+
+/// The handbook of which this account is the mother, read in the same query; 404 when none.
+pub fn own_handbook_row(
+    conn: &mut DbConn,
+    family: &FamilyPrincipal,
+) -> Result<super::profile::HandbookRow, AppError> {
     handbook_members::table
+        .inner_join(handbooks::table)
         .filter(handbook_members::family_account_id.eq(&family.id))
         .filter(handbook_members::relation.eq("mother"))
         .filter(handbook_members::revoked_at.is_null())
-        .select(handbook_members::handbook_id)
+        .select(handbooks::all_columns)
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound)

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::{
     access::{self, Relation},
-    profile::{self, HandbookView},
+    profile::{self, HandbookRow, HandbookView},
 };
 use crate::{
     audit::{Actor, Event},
@@ -78,10 +78,10 @@ type ChildRow = (
 
 fn summary(
     conn: &mut DbConn,
-    handbook_id: &str,
+    row: HandbookRow,
     relation: Relation,
 ) -> Result<MyHandbook, AppError> {
-    let row = profile::load(conn, handbook_id)?;
+    let handbook_id = row.id.as_str();
     let pregnancy: Option<PregnancyRow> = pregnancies::table
         .filter(pregnancies::handbook_id.eq(handbook_id))
         .filter(pregnancies::status.eq("ongoing"))
@@ -95,10 +95,17 @@ fn summary(
             .optional()?,
         None => None,
     };
-    let latest_view = latest
-        .as_ref()
-        .map(|c| checkup_store::view(conn, c))
-        .transpose()?;
+    let latest_view = match (&latest, &pregnancy) {
+        (Some(c), Some(p)) => {
+            let facts = checkup_store::RecordFacts {
+                height_cm: row.height_cm,
+                pre_pregnancy_weight_kg: row.pre_pregnancy_weight_kg,
+                fetal_count: p.fetal_count,
+            };
+            Some(checkup_store::view_with(conn, c, facts)?)
+        }
+        _ => None,
+    };
     let risk_colour = match &pregnancy {
         Some(p) => crate::risk::routes::current_label(conn, &p.id)?,
         None => None,
@@ -211,8 +218,8 @@ pub async fn my_handbook(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let view = db::run(&state.pool, move |conn| {
-        let id = access::own_handbook(conn, &caller.0)?;
-        summary(conn, &id, Relation::Mother)
+        let row = access::own_handbook_row(conn, &caller.0)?;
+        summary(conn, row, Relation::Mother)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -239,7 +246,8 @@ pub async fn linked_handbook(
     let id = path.into_inner();
     let view = db::run(&state.pool, move |conn| {
         let relation = access::family_scope(conn, &caller.0, &id)?;
-        summary(conn, &id, relation)
+        let row = profile::load(conn, &id)?;
+        summary(conn, row, relation)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
