@@ -155,9 +155,9 @@ pub struct WorkItem {
     pub last_visit_date: Option<NaiveDate>,
 }
 
-/// Pregnancies read per query by the antenatal work list; the list stops reading once its page is
-/// full, so a page costs what it shows, not the size of the county.
-const WORKLIST_CHUNK: i64 = 200;
+/// Pregnancies whose visits the antenatal work list reads per query; it stops once its page is
+/// full, so the visits read are those of the pregnancies the page looks at, not the county's.
+const WORKLIST_CHUNK: usize = 200;
 
 /// The clinic's antenatal work list: women whose visit is due this week or overdue. A clinic sees
 /// the women it cares for; a county reviewer the county. Audited.
@@ -184,48 +184,44 @@ pub async fn worklist(
     let limit = q.limit.unwrap_or(50);
     let reader = staff.clone();
     // Read on a pooled connection (not inside the write transaction: on SQLite that is the
-    // database's one writer), a chunk of pregnancies at a time until the page is full.
+    // database's one writer); the visits of 200 pregnancies at a time until the page is full.
     let page = db::run(&state.pool, move |conn| {
         let staff = reader;
         let today = crate::time::china_today();
         let mut items = Vec::new();
-        let mut after = q.cursor.clone();
-        'chunks: loop {
-            let mut sql = pregnancies::table
-                .inner_join(handbooks::table)
-                .filter(pregnancies::status.eq("ongoing"))
-                .select((
-                    pregnancies::id,
-                    pregnancies::handbook_id,
-                    pregnancies::edd,
-                    handbooks::full_name,
-                    handbooks::phone,
-                    handbooks::residence_region_code,
-                ))
-                .into_boxed();
-            if staff.has(Role::CountyReviewer) {
-                sql = sql.filter(pregnancies::county_code.eq(staff.county_code.clone()));
-            } else {
-                let granted = crate::handbook::access::granted_handbooks(
-                    staff.institution_id.clone(),
-                    Utc::now().naive_utc(),
-                );
-                sql = sql.filter(pregnancies::handbook_id.eq_any(granted));
-            }
-            if let Some(region) = &q.region {
-                let prefix = region.trim_end_matches('0').to_string();
-                sql = sql.filter(handbooks::residence_region_code.like(format!("{prefix}%")));
-            }
-            if let Some(cursor) = &after {
-                sql = sql.filter(pregnancies::id.gt(cursor.clone()));
-            }
-            type Row = (String, String, NaiveDate, String, Option<String>, String);
-            let rows: Vec<Row> = sql
-                .order(pregnancies::id.asc())
-                .limit(WORKLIST_CHUNK)
-                .load(conn)?;
-            let last_chunk = rows.len() < WORKLIST_CHUNK as usize;
-            after = rows.last().map(|r| r.0.clone());
+        let mut sql = pregnancies::table
+            .inner_join(handbooks::table)
+            .filter(pregnancies::status.eq("ongoing"))
+            .select((
+                pregnancies::id,
+                pregnancies::handbook_id,
+                pregnancies::edd,
+                handbooks::full_name,
+                handbooks::phone,
+                handbooks::residence_region_code,
+            ))
+            .into_boxed();
+        if staff.has(Role::CountyReviewer) {
+            sql = sql.filter(pregnancies::county_code.eq(staff.county_code.clone()));
+        } else {
+            let granted = crate::handbook::access::granted_handbooks(
+                staff.institution_id.clone(),
+                Utc::now().naive_utc(),
+            );
+            sql = sql.filter(pregnancies::handbook_id.eq_any(granted));
+        }
+        if let Some(region) = &q.region {
+            let prefix = region.trim_end_matches('0').to_string();
+            sql = sql.filter(handbooks::residence_region_code.like(format!("{prefix}%")));
+        }
+        if let Some(cursor) = &q.cursor {
+            sql = sql.filter(pregnancies::id.gt(cursor.clone()));
+        }
+        type Row = (String, String, NaiveDate, String, Option<String>, String);
+        let all: Vec<Row> = sql.order(pregnancies::id.asc()).load(conn)?;
+        let mut all = all.into_iter().peekable();
+        'chunks: while all.peek().is_some() {
+            let rows: Vec<Row> = all.by_ref().take(WORKLIST_CHUNK).collect();
             let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
             let mut visits: std::collections::HashMap<String, Vec<(i32, NaiveDate)>> =
                 std::collections::HashMap::new();
@@ -276,9 +272,6 @@ pub async fn worklist(
                 if items.len() as i64 > limit {
                     break 'chunks;
                 }
-            }
-            if last_chunk {
-                break;
             }
         }
         Ok(Page::from_rows(items, limit, |i| i.pregnancy_id.clone()))
