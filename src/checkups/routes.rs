@@ -260,7 +260,7 @@ pub async fn create(
             .county(&row.county_code)
             .record(conn, &ctx)?;
         crate::risk::record::refresh_regrading_flag(conn, &row.pregnancy_id)?;
-        Ok(store::view(conn, &row)?)
+        Ok(store::view_of_new(conn, &row, pregnancy.fetal_count)?)
     })
     .await?;
     let location = format!("/api/v1/checkups/{}", view.id);

@@ -418,6 +418,34 @@ pub fn view_with(
         .filter(ultrasounds::checkup_id.eq(&row.id))
         .order(ultrasounds::id.asc())
         .load(conn)?;
+    view_of(conn, row, facts, labs, scans)
+}
+
+/// The view of a checkup just inserted: it has no lab results or scans yet (two queries fewer).
+pub fn view_of_new(
+    conn: &mut DbConn,
+    row: &CheckupRow,
+    fetal_count: Option<i32>,
+) -> QueryResult<CheckupView> {
+    let (height_cm, pre_pregnancy_weight_kg): (Option<f64>, Option<f64>) = handbooks::table
+        .find(&row.handbook_id)
+        .select((handbooks::height_cm, handbooks::pre_pregnancy_weight_kg))
+        .first(conn)?;
+    let facts = RecordFacts {
+        height_cm,
+        pre_pregnancy_weight_kg,
+        fetal_count,
+    };
+    view_of(conn, row, facts, Vec::new(), Vec::new())
+}
+
+fn view_of(
+    conn: &mut DbConn,
+    row: &CheckupRow,
+    facts: RecordFacts,
+    labs: Vec<LabRow>,
+    scans: Vec<UltrasoundRow>,
+) -> QueryResult<CheckupView> {
     let ga = GestationalAge(i64::from(row.ga_days));
     let ctx = FlagContext {
         height_cm: facts.height_cm,
