@@ -54,7 +54,7 @@ pub struct Writer {
 impl Writer {
     /// Opens the writer's own connection and starts its thread.
     pub fn start(url: &str) -> Result<Writer, DbError> {
-        let conn = establish(url)?;
+        let conn = open(url)?;
         let (queue, jobs) = mpsc::channel::<Job>();
         let url = url.to_string();
         std::thread::Builder::new()
@@ -96,6 +96,15 @@ impl Writer {
     }
 }
 
+/// The writer's connection. Every job runs in a savepoint, and SQLite keeps the pages a savepoint
+/// changes in a sub-journal: in memory rather than in a temporary file (a `pwrite` per page, 5 %
+/// of the writer's time under checkup load).
+fn open(url: &str) -> Result<DbConn, DbError> {
+    let mut conn = establish(url)?;
+    diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA temp_store = MEMORY;")?;
+    Ok(conn)
+}
+
 fn serve(mut conn: DbConn, url: &str, jobs: &mpsc::Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
@@ -106,7 +115,7 @@ fn serve(mut conn: DbConn, url: &str, jobs: &mpsc::Receiver<Job>) {
             }
         }
         if !run_batch(&mut conn, batch) {
-            match establish(url) {
+            match open(url) {
                 Ok(fresh) => conn = fresh,
                 Err(e) => tracing::error!(error = %e, "cannot reopen the SQLite writer connection"),
             }
