@@ -32,8 +32,9 @@
 #   BENCH_PREGNANT [1500]  BENCH_MOTHERS [300]  BENCH_CHILDREN [6000]
 #   BENCH_PG [postgres://postgres@127.0.0.1:5432]  BENCH_QUIET_WAIT [900 s in all to wait for an idle CPU]
 #   BENCH_MIX [handbook:70,worklist:10,checkup:15,distribution:5]  BENCH_KEEP [0: 1 keeps logs]
-#   BENCH_MALLOC_ARENA_MAX [2, as README's deployment advice; empty: glibc's default of 8 per core,
-#   which keeps ~70 MB more under the work list's load: bench/RESULTS.md]
+#   BENCH_MALLOC_ARENA_MAX [4, as README's deployment advice; empty: glibc's default of 8 per core,
+#   which keeps ~60 MB more after the work list's load; 2 costs a third of the write throughput:
+#   bench/RESULTS.md]
 set -euo pipefail
 
 MODE=${1:-both}
@@ -187,7 +188,7 @@ run_backend() { # sqlite|postgres
     hello_port=$(free_port)
     local -a server_env=(DATABASE_URL="$url" MCH_DATA_DIR="$dir" MCH_BIND="127.0.0.1:$port" MCH_DEMO_MODE=true
         MCH_DB_POOL_SIZE="$POOL" MCH_ACCESS_TOKEN_TTL_SECS=7200 RUST_LOG="${RUST_LOG:-info}")
-    ARENAS=${BENCH_MALLOC_ARENA_MAX-2}
+    ARENAS=${BENCH_MALLOC_ARENA_MAX-4}
     [ -n "$ARENAS" ] && server_env+=(MALLOC_ARENA_MAX="$ARENAS")
     [ -n "${BENCH_WORKERS:-}" ] && server_env+=(MCH_WORKERS="$BENCH_WORKERS")
     say "$backend: demo county into $url"
