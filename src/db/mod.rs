@@ -172,7 +172,7 @@ pub fn build_pool(url: &str, size: u32, timeout: Duration) -> Result<Pool, DbErr
             url: url.to_string(),
         })?;
     let writer = if sqlite {
-        Some(writer::Writer::start(url)?)
+        Some(writer::Writer::start(url, timeout)?)
     } else {
         None
     };

@@ -18,13 +18,17 @@
 //! * the jobs of a batch run one after another in queue order and see each other's writes, as
 //!   if each had had the lock alone;
 //! * a job that panics answers 500 and the batch is rolled back (the others answer 503); the
-//!   connection is replaced, as the transaction manager's state is then unknown.
+//!   connection is replaced, as the transaction manager's state is then unknown;
+//! * a job still queued when the pool's checkout timeout has passed is not run and answers 503,
+//!   as a request waiting that long for a pooled connection would: an overloaded server sheds
+//!   work instead of queueing it without end (and never answers 503 for a write it then makes).
 //!
 //! PostgreSQL needs none of this: it has row locks and its own group commit.
 
 use std::{
     panic::{catch_unwind, AssertUnwindSafe},
     sync::mpsc,
+    time::{Duration, Instant},
 };
 
 use diesel::{
@@ -41,7 +45,8 @@ pub const MAX_BATCH: usize = 64;
 /// Tells a job whether its batch was committed.
 type Deliver = Box<dyn FnOnce(bool) + Send>;
 /// Runs a job in its savepoint (`Some(conn)`), or refuses it when no transaction could be begun
-/// (`None`). Returns whether the job succeeded, and how to answer it after the commit.
+/// (`None`). Returns whether the job succeeded, and how to answer it after the commit; nothing
+/// when it refused to run (it waited past its deadline) and has answered already.
 type Job = Box<dyn FnOnce(Option<&mut DbConn>) -> Option<(bool, Deliver)> + Send>;
 
 /// The queue to a database's writer thread; cheap to clone. The thread ends when the last clone
@@ -49,11 +54,13 @@ type Job = Box<dyn FnOnce(Option<&mut DbConn>) -> Option<(bool, Deliver)> + Send
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Job>,
+    /// How long a job may wait in the queue before it is refused.
+    timeout: Duration,
 }
 
 impl Writer {
     /// Opens the writer's own connection and starts its thread.
-    pub fn start(url: &str) -> Result<Writer, DbError> {
+    pub fn start(url: &str, timeout: Duration) -> Result<Writer, DbError> {
         let conn = open(url)?;
         let (queue, jobs) = mpsc::channel::<Job>();
         let url = url.to_string();
@@ -61,7 +68,7 @@ impl Writer {
             .name("sqlite-writer".into())
             .spawn(move || serve(conn, &url, &jobs))
             .map_err(|e| DbError::Migration(format!("cannot start the SQLite writer: {e}")))?;
-        Ok(Writer { queue })
+        Ok(Writer { queue, timeout })
     }
 
     /// Runs `f` in a write transaction on the writer thread; answers once it is committed.
@@ -71,8 +78,9 @@ impl Writer {
         T: Send + 'static,
     {
         let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, AppError>>();
+        let deadline = Instant::now() + self.timeout;
         let job: Job = Box::new(move |conn| {
-            let Some(conn) = conn else {
+            let Some(conn) = conn.filter(|_| Instant::now() <= deadline) else {
                 let _ = answer.send(Err(AppError::DatabaseUnavailable));
                 return None;
             };
@@ -115,6 +123,9 @@ fn serve(mut conn: DbConn, url: &str, jobs: &mpsc::Receiver<Job>) {
             }
         }
         if !run_batch(&mut conn, batch) {
+            // End whatever transaction is left (closing the connection would too), so a failed
+            // reopen does not keep the write lock.
+            let _ = diesel::connection::SimpleConnection::batch_execute(&mut conn, "ROLLBACK");
             match open(url) {
                 Ok(fresh) => conn = fresh,
                 Err(e) => tracing::error!(error = %e, "cannot reopen the SQLite writer connection"),
@@ -155,15 +166,19 @@ fn run_batch(conn: &mut DbConn, batch: Vec<Job>) -> bool {
                 } else {
                     AnsiTransactionManager::rollback_transaction(sqlite(conn))
                 };
+                done.push(deliver);
                 if let Err(e) = closed {
                     // The savepoint could not be closed: nothing of this batch can be trusted.
                     tracing::error!(error = %e, "cannot close a savepoint; batch rolled back");
-                    drop(deliver);
                     return abandon(done, jobs);
                 }
-                done.push(deliver);
             }
-            Ok(None) => {}
+            Ok(None) => {
+                if let Err(e) = AnsiTransactionManager::rollback_transaction(sqlite(conn)) {
+                    tracing::error!(error = %e, "cannot close a savepoint; batch rolled back");
+                    return abandon(done, jobs);
+                }
+            }
             Err(_) => {
                 tracing::error!("a write job panicked; its batch is rolled back");
                 return abandon(done, jobs);
@@ -232,7 +247,7 @@ mod tests {
         sql_query("CREATE TABLE t (n INTEGER PRIMARY KEY)")
             .execute(&mut setup)
             .unwrap();
-        let writer = Writer::start(&url).unwrap();
+        let writer = Writer::start(&url, Duration::from_secs(30)).unwrap();
         let jobs: Vec<_> = (0..300)
             .map(|i: i32| {
                 let writer = writer.clone();
@@ -292,5 +307,41 @@ mod tests {
             .await;
         assert!(after.is_ok());
         assert_eq!(rows(&url).last(), Some(&1000));
+    }
+
+    /// A job still queued when the checkout timeout has passed answers 503 and writes nothing.
+    #[actix_rt::test]
+    async fn a_job_queued_past_its_deadline_is_refused_and_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let mut setup = establish(&url).unwrap();
+        sql_query("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .execute(&mut setup)
+            .unwrap();
+        let writer = Writer::start(&url, Duration::from_millis(50)).unwrap();
+        let slow = {
+            let writer = writer.clone();
+            actix_rt::spawn(async move {
+                writer
+                    .run(|conn| {
+                        std::thread::sleep(Duration::from_millis(300));
+                        Ok(sql_query("INSERT INTO t (n) VALUES (1)").execute(conn)?)
+                    })
+                    .await
+            })
+        };
+        actix_rt::time::sleep(Duration::from_millis(20)).await;
+        let late = writer
+            .run(|conn| Ok(sql_query("INSERT INTO t (n) VALUES (2)").execute(conn)?))
+            .await;
+        assert!(
+            matches!(late, Err(AppError::DatabaseUnavailable)),
+            "{late:?}"
+        );
+        assert!(
+            slow.await.unwrap().is_ok(),
+            "the job taken in time was written"
+        );
+        assert_eq!(rows(&url), vec![1]);
     }
 }
