@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     audit::{Actor, Event, Outcome},
-    db::{self, schema::*, write_tx, DbConn},
+    db::{self, schema::*, DbConn},
     error::{AppError, Problem},
     http::{RequestCtx, ValidJson},
     state::AppState,
@@ -102,7 +102,9 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let LoginRequest { username, password } = body.0;
     let (user, c, st) = (username.clone(), ctx.clone(), state.clone());
-    let candidate = db::run(&state.pool, move |conn| {
+    // May write the audit row of a throttled attempt: a write transaction (db::run_tx), which
+    // commits that row and then answers 429 (the inner `Err`).
+    let candidate = db::run_tx(&state.pool, move |conn| {
         if let Some(wait) = throttle::retry_after(
             conn,
             "auth.login",
@@ -114,11 +116,11 @@ pub async fn login(
                 .outcome(Outcome::Denied)
                 .detail(serde_json::json!({"reason": "throttled"}))
                 .record(conn, &c)?;
-            return Err(AppError::TooManyRequests {
+            return Ok(Err(AppError::TooManyRequests {
                 retry_after_secs: wait,
-            });
+            }));
         }
-        Ok(staff_accounts::table
+        Ok(Ok(staff_accounts::table
             .filter(staff_accounts::username.eq(&user))
             .filter(staff_accounts::disabled.eq(false))
             .select((
@@ -132,9 +134,9 @@ pub async fn login(
                 id,
                 password_hash,
                 county_code,
-            }))
+            })))
     })
-    .await?;
+    .await??;
 
     // argon2 runs on the blocking pool without holding a database connection.
     let verified = web::block(move || match candidate {
@@ -149,35 +151,33 @@ pub async fn login(
     .map_err(|e| AppError::internal(format!("password check: {e}")))?;
 
     let st = state.clone();
-    let result = db::run(&state.pool, move |conn| {
-        write_tx(conn, |conn| {
-            let staff = match &verified {
-                Some(c) => load_staff(conn, &c.id, "").ok(),
-                None => None,
-            };
-            let Some(staff) = staff else {
-                let mut event =
-                    Event::new(Actor::anonymous(Some(username)), "auth.login", "session")
-                        .outcome(Outcome::Failure);
-                if let Some(c) = &verified {
-                    // Right password, but the account's institution is disabled.
-                    event = event.county(c.county_code.clone());
-                }
-                event.record(conn, &ctx)?;
-                return Ok(None);
-            };
-            let (session, refresh_token) = sessions::open(
-                conn,
-                SubjectKind::Staff,
-                &staff.id,
-                st.settings.refresh_token_ttl,
-                &ctx,
-            )?;
-            Event::new(&staff, "auth.login", "session")
-                .resource(&session)
-                .record(conn, &ctx)?;
-            Ok::<_, AppError>(Some((staff.id, session, refresh_token)))
-        })
+    // A write transaction: on SQLite queued to the database's writer (db::run_tx).
+    let result = db::run_tx(&state.pool, move |conn| {
+        let staff = match &verified {
+            Some(c) => load_staff(conn, &c.id, "").ok(),
+            None => None,
+        };
+        let Some(staff) = staff else {
+            let mut event = Event::new(Actor::anonymous(Some(username)), "auth.login", "session")
+                .outcome(Outcome::Failure);
+            if let Some(c) = &verified {
+                // Right password, but the account's institution is disabled.
+                event = event.county(c.county_code.clone());
+            }
+            event.record(conn, &ctx)?;
+            return Ok(None);
+        };
+        let (session, refresh_token) = sessions::open(
+            conn,
+            SubjectKind::Staff,
+            &staff.id,
+            st.settings.refresh_token_ttl,
+            &ctx,
+        )?;
+        Event::new(&staff, "auth.login", "session")
+            .resource(&session)
+            .record(conn, &ctx)?;
+        Ok(Some((staff.id, session, refresh_token)))
     })
     .await?;
     match result {

@@ -113,7 +113,7 @@ fn claim(
 }
 
 async fn finish(state: &AppState, caller: String, key: String, outcome: Option<(i32, String)>) {
-    let result = db::run(&state.pool, move |conn| {
+    let result = db::run_tx(&state.pool, move |conn| {
         let row = idempotency_keys::table.find((&caller, &key));
         match outcome {
             Some((status, response)) => diesel::update(row)
