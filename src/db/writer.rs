@@ -236,17 +236,23 @@ mod tests {
             .collect()
     }
 
-    /// Whatever the batching, a job answered Ok has its writes on disk and a job answered Err has
-    /// none: failed jobs roll back to their savepoint, and a panicking job takes its batch down
-    /// with 503 for the others.
-    #[actix_rt::test]
-    async fn ok_answers_are_exactly_the_committed_jobs() {
+    /// A new SQLite database with one table `t (n)`; the directory goes when dropped.
+    fn database_with_table() -> (tempfile::TempDir, String) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("w.db").display());
         let mut setup = establish(&url).unwrap();
         sql_query("CREATE TABLE t (n INTEGER PRIMARY KEY)")
             .execute(&mut setup)
             .unwrap();
+        (dir, url)
+    }
+
+    /// Whatever the batching, a job answered Ok has its writes on disk and a job answered Err has
+    /// none: failed jobs roll back to their savepoint, and a panicking job takes its batch down
+    /// with 503 for the others.
+    #[actix_rt::test]
+    async fn ok_answers_are_exactly_the_committed_jobs() {
+        let (_dir, url) = database_with_table();
         let writer = Writer::start(&url, Duration::from_secs(30)).unwrap();
         let jobs: Vec<_> = (0..300)
             .map(|i: i32| {
@@ -312,12 +318,7 @@ mod tests {
     /// A job still queued when the checkout timeout has passed answers 503 and writes nothing.
     #[actix_rt::test]
     async fn a_job_queued_past_its_deadline_is_refused_and_not_run() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("w.db").display());
-        let mut setup = establish(&url).unwrap();
-        sql_query("CREATE TABLE t (n INTEGER PRIMARY KEY)")
-            .execute(&mut setup)
-            .unwrap();
+        let (_dir, url) = database_with_table();
         let writer = Writer::start(&url, Duration::from_millis(50)).unwrap();
         let slow = {
             let writer = writer.clone();
