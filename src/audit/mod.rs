@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use crate::{
     auth::{principal::Principal, tokens::SubjectKind},
-    db::{schema::audit_events, DbConn},
+    db::{self, schema::audit_events, DbConn, Pool},
+    error::AppError,
     http::RequestCtx,
 };
 
@@ -183,4 +184,19 @@ impl Event {
             .execute(conn)
             .map(|_| ())
     }
+}
+
+/// An audited read of personal data: `read` runs on a pooled connection — not inside a write
+/// transaction, which on SQLite would hold up every write behind it on the database's one writer
+/// — and returns the answer with the event that records it. The event is written (a write
+/// transaction of its own) before the answer is given: no audit row, no answer. A read that fails
+/// (out of scope, say) records nothing, as before.
+pub async fn read<T, F>(pool: &Pool, ctx: RequestCtx, read: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<(T, Event), AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let (answer, event) = db::run(pool, read).await?;
+    db::run_tx(pool, move |conn| Ok(event.record(conn, &ctx)?)).await?;
+    Ok(answer)
 }

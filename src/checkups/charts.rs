@@ -11,7 +11,7 @@ use super::{
     weight_gain::{self, BmiCategory, GainStatus},
 };
 use crate::{
-    audit::Event,
+    audit::{self, Event},
     auth::{roles::RecordReader, FamilyCaller, Staff},
     db::{self, schema::*, DbConn},
     error::{AppError, Problem},
@@ -240,13 +240,12 @@ pub async fn staff_charts(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let charts = db::run_tx(&state.pool, move |conn| {
+    let charts = audit::read(&state.pool, ctx, move |conn| {
         let p = pregnancy_store::load_for_staff(conn, &staff, &id)?;
-        Event::new(&staff, "pregnancy.read_charts", "pregnancy")
+        let event = Event::new(&staff, "pregnancy.read_charts", "pregnancy")
             .resource(&id)
-            .county(&p.county_code)
-            .record(conn, &ctx)?;
-        charts_of(conn, &id)
+            .county(&p.county_code);
+        Ok((charts_of(conn, &id)?, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(charts))

@@ -9,9 +9,9 @@ use validator::Validate;
 
 use super::schedule::{self, VisitStatus};
 use crate::{
-    audit::Event,
+    audit::{self, Event},
     auth::{roles::RecordReader, Role, Staff},
-    db::{self, schema::*, DbConn},
+    db::{schema::*, DbConn},
     error::{AppError, Problem},
     http::{Page, RequestCtx, ValidQuery},
     pregnancy::{
@@ -103,13 +103,12 @@ pub async fn visit_plan(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let plan = db::run_tx(&state.pool, move |conn| {
+    let plan = audit::read(&state.pool, ctx, move |conn| {
         let pregnancy = pregnancy_store::load_for_staff(conn, &staff, &id)?;
-        Event::new(&staff, "pregnancy.read_schedule", "pregnancy")
+        let event = Event::new(&staff, "pregnancy.read_schedule", "pregnancy")
             .resource(&id)
-            .county(&pregnancy.county_code)
-            .record(conn, &ctx)?;
-        Ok(schedule_of(conn, &pregnancy)?)
+            .county(&pregnancy.county_code);
+        Ok((schedule_of(conn, &pregnancy)?, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(plan))
@@ -182,11 +181,8 @@ pub async fn worklist(
     let q = query.0;
     let staff = staff.principal;
     let limit = q.limit.unwrap_or(50);
-    let reader = staff.clone();
-    // Read on a pooled connection (not inside the write transaction: on SQLite that is the
-    // database's one writer); the visits of 200 pregnancies at a time until the page is full.
-    let page = db::run(&state.pool, move |conn| {
-        let staff = reader;
+    // The visits of 200 pregnancies at a time until the page is full.
+    let page = audit::read(&state.pool, ctx, move |conn| {
         let today = crate::time::china_today();
         let mut items = Vec::new();
         let mut sql = pregnancies::table
@@ -274,15 +270,10 @@ pub async fn worklist(
                 }
             }
         }
-        Ok(Page::from_rows(items, limit, |i| i.pregnancy_id.clone()))
-    })
-    .await?;
-    // The read is audited before anything is answered; no audit row, no list.
-    let returned = page.items.len();
-    db::run_tx(&state.pool, move |conn| {
-        Ok(Event::new(&staff, "worklist.read", "pregnancy")
-            .detail(serde_json::json!({ "returned": returned }))
-            .record(conn, &ctx)?)
+        let page = Page::from_rows(items, limit, |i| i.pregnancy_id.clone());
+        let event = Event::new(&staff, "worklist.read", "pregnancy")
+            .detail(serde_json::json!({ "returned": page.items.len() }));
+        Ok((page, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))

@@ -13,7 +13,7 @@ use super::{
     store::{self, text, CheckupRow, CheckupView, Oedema, Presentation, Symptom},
 };
 use crate::{
-    audit::Event,
+    audit::{self, Event},
     auth::{
         roles::{Clinical, RecordReader},
         Staff, StaffPrincipal,
@@ -291,20 +291,20 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let pregnancy_id = path.into_inner();
     let staff = staff.principal;
-    let views = db::run_tx(&state.pool, move |conn| {
+    let views = audit::read(&state.pool, ctx, move |conn| {
         let pregnancy = pregnancy_store::load_for_staff(conn, &staff, &pregnancy_id)?;
-        Event::new(&staff, "checkup.list", "pregnancy")
+        let event = Event::new(&staff, "checkup.list", "pregnancy")
             .resource(&pregnancy_id)
-            .county(&pregnancy.county_code)
-            .record(conn, &ctx)?;
+            .county(&pregnancy.county_code);
         let rows: Vec<CheckupRow> = checkups::table
             .filter(checkups::pregnancy_id.eq(&pregnancy_id))
             .order((checkups::visit_date.asc(), checkups::id.asc()))
             .load(conn)?;
-        rows.iter()
+        let views = rows
+            .iter()
             .map(|r| store::view(conn, r))
-            .collect::<QueryResult<Vec<_>>>()
-            .map_err(AppError::from)
+            .collect::<QueryResult<Vec<_>>>()?;
+        Ok((views, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(views))
@@ -351,13 +351,12 @@ pub async fn get(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let view = db::run_tx(&state.pool, move |conn| {
+    let view = audit::read(&state.pool, ctx, move |conn| {
         let row = load_for_staff(conn, &staff, &id)?;
-        Event::new(&staff, "checkup.read", "checkup")
+        let event = Event::new(&staff, "checkup.read", "checkup")
             .resource(&id)
-            .county(&row.county_code)
-            .record(conn, &ctx)?;
-        Ok(store::view(conn, &row)?)
+            .county(&row.county_code);
+        Ok((store::view(conn, &row)?, event))
     })
     .await?;
     Ok(respond(&mut HttpResponse::Ok(), view))
@@ -471,13 +470,12 @@ pub async fn versions(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let rows = db::run_tx(&state.pool, move |conn| {
+    let rows = audit::read(&state.pool, ctx, move |conn| {
         let row = load_for_staff(conn, &staff, &id)?;
-        Event::new(&staff, "checkup.read_versions", "checkup")
+        let event = Event::new(&staff, "checkup.read_versions", "checkup")
             .resource(&id)
-            .county(&row.county_code)
-            .record(conn, &ctx)?;
-        Ok(checkup_versions::table
+            .county(&row.county_code);
+        let versions = checkup_versions::table
             .filter(checkup_versions::checkup_id.eq(&id))
             .order(checkup_versions::version.asc())
             .select((
@@ -487,7 +485,8 @@ pub async fn versions(
                 checkup_versions::reason,
                 checkup_versions::snapshot,
             ))
-            .load::<(i64, String, chrono::NaiveDateTime, Option<String>, String)>(conn)?)
+            .load::<(i64, String, chrono::NaiveDateTime, Option<String>, String)>(conn)?;
+        Ok((versions, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(version_views(rows)))
