@@ -14,7 +14,7 @@ use super::{
     profile::{self, HandbookView, NewHandbook, ProfileChanges},
 };
 use crate::{
-    audit::{Actor, Event, Outcome},
+    audit::{self, Actor, Event, Outcome},
     auth::{
         roles::{CareProvider, Clinical, RecordReader},
         throttle, Role, Staff,
@@ -171,7 +171,7 @@ pub async fn list(
     };
     let staff = staff.principal;
     let limit = q.limit.unwrap_or(50);
-    let page = db::run_tx(&state.pool, move |conn| {
+    let page = audit::read(&state.pool, ctx, move |conn| {
         let mut sql = handbooks::table.into_boxed();
         if staff.has(Role::CountyReviewer) {
             sql = sql.filter(handbooks::county_code.eq(staff.county_code.clone()));
@@ -189,10 +189,9 @@ pub async fn list(
         let rows: Vec<profile::HandbookRow> =
             sql.order(handbooks::id.asc()).limit(limit + 1).load(conn)?;
         let page = Page::from_rows(rows, limit, |r| r.id.clone()).map(|r| r.view());
-        Event::new(&staff, "handbook.list", "handbook")
-            .detail(serde_json::json!({"returned": page.items.len()}))
-            .record(conn, &ctx)?;
-        Ok(page)
+        let event = Event::new(&staff, "handbook.list", "handbook")
+            .detail(serde_json::json!({"returned": page.items.len()}));
+        Ok((page, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::{Validate, ValidationError};
 
 use crate::{
-    audit::{Actor, Event},
+    audit::{self, Actor, Event},
     auth::{
         password,
         roles::{Role, StaffManager, StaffReader},
@@ -340,7 +340,7 @@ pub async fn list_staff(
     let scope = StaffScope::of(&staff);
     let actor = Actor::from(&*staff);
     let limit = q.limit.unwrap_or(50);
-    let page = db::run_tx(&state.pool, move |conn| {
+    let page = audit::read(&state.pool, ctx, move |conn| {
         let mut sql = staff_accounts::table.select(COLUMNS).into_boxed();
         match &scope {
             StaffScope::Everything => {}
@@ -372,15 +372,14 @@ pub async fn list_staff(
             .load(conn)?;
         let page = Page::from_rows(rows, limit, |r| r.id.clone());
         let items = with_roles(conn, page.items)?;
-        Event::new(actor, "staff.list", "staff")
-            .detail(
-                serde_json::json!({"returned": items.len(), "institution_id": q.institution_id}),
-            )
-            .record(conn, &ctx)?;
-        Ok(Page {
+        let event = Event::new(actor, "staff.list", "staff").detail(
+            serde_json::json!({"returned": items.len(), "institution_id": q.institution_id}),
+        );
+        let page = Page {
             items,
             next_cursor: page.next_cursor,
-        })
+        };
+        Ok((page, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))

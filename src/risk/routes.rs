@@ -13,7 +13,7 @@ use super::{
     record,
 };
 use crate::{
-    audit::Event,
+    audit::{self, Event},
     auth::{
         roles::{CareProvider, Clinical, RecordReader},
         Role, Staff, StaffPrincipal,
@@ -579,7 +579,7 @@ pub async fn regrading_list(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let staff = staff.principal;
-    let page = db::run_tx(&state.pool, move |conn| {
+    let page = audit::read(&state.pool, ctx, move |conn| {
         let mut sql = pregnancy_risk::table
             .inner_join(handbooks::table.on(handbooks::id.eq(pregnancy_risk::handbook_id)))
             .filter(pregnancy_risk::needs_regrading.eq(true))
@@ -605,10 +605,9 @@ pub async fn regrading_list(
             .order(pregnancy_risk::pregnancy_id.asc())
             .limit(101)
             .load(conn)?;
-        Event::new(&staff, "worklist.read_regrading", "pregnancy")
-            .detail(serde_json::json!({"returned": rows.len()}))
-            .record(conn, &ctx)?;
-        Ok(Page::from_rows(rows, 100, |r| r.0.clone()).map(
+        let event = Event::new(&staff, "worklist.read_regrading", "pregnancy")
+            .detail(serde_json::json!({"returned": rows.len()}));
+        let page = Page::from_rows(rows, 100, |r| r.0.clone()).map(
             |(pregnancy_id, handbook_id, full_name, base, purple, since)| RegradingItem {
                 pregnancy_id,
                 handbook_id,
@@ -616,7 +615,8 @@ pub async fn regrading_list(
                 current_label: engine::label(Colour::parse(&base).unwrap_or(Colour::Green), purple),
                 since: since.and_utc(),
             },
-        ))
+        );
+        Ok((page, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))

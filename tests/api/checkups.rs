@@ -517,3 +517,66 @@ async fn dates_far_in_the_past_are_refused_not_crashing() {
         "the server is still up"
     );
 }
+
+/// Staff reads that run on a pooled connection and record their audit row afterwards
+/// (`audit::read`): each answered read leaves exactly one row, a read out of scope leaves none.
+#[actix_web::test]
+async fn audited_reads_leave_one_row_each_and_none_out_of_scope() {
+    let (app, _) = seeded_app().await;
+    let (_, pregnancy) = registered_pregnancy(&app, "clinician.a").await;
+    let a = app.token("clinician.a").await;
+    let created = app
+        .post(
+            &format!("/api/v1/pregnancies/{pregnancy}/checkups"),
+            Some(&a),
+            json!({"visit_date": today()}),
+        )
+        .await;
+    let checkup = created.body["id"].as_str().unwrap().to_string();
+    let reads = [
+        ("checkup.read", format!("/api/v1/checkups/{checkup}")),
+        (
+            "checkup.list",
+            format!("/api/v1/pregnancies/{pregnancy}/checkups"),
+        ),
+        (
+            "checkup.read_versions",
+            format!("/api/v1/checkups/{checkup}/versions"),
+        ),
+        (
+            "pregnancy.read_charts",
+            format!("/api/v1/pregnancies/{pregnancy}/charts"),
+        ),
+        (
+            "pregnancy.read_schedule",
+            format!("/api/v1/pregnancies/{pregnancy}/schedule"),
+        ),
+        ("worklist.read", "/api/v1/worklist/antenatal".to_string()),
+        (
+            "worklist.read_regrading",
+            "/api/v1/worklist/regrading".to_string(),
+        ),
+        ("handbook.list", "/api/v1/handbooks".to_string()),
+    ];
+    for (action, path) in &reads {
+        let before = app.count(&format!("audit_events WHERE action = '{action}'"));
+        let r = app.get(path, &a).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        assert_eq!(
+            app.count(&format!("audit_events WHERE action = '{action}'")),
+            before + 1,
+            "{path}"
+        );
+    }
+    // Another institution: 404 and no audit row of a read that did not happen.
+    let b = app.token("clinician.b").await;
+    for (action, path) in &reads[..5] {
+        let before = app.count(&format!("audit_events WHERE action = '{action}'"));
+        assert_eq!(app.get(path, &b).await.status, 404, "{path}");
+        assert_eq!(
+            app.count(&format!("audit_events WHERE action = '{action}'")),
+            before,
+            "{path}"
+        );
+    }
+}
