@@ -158,9 +158,7 @@ pub struct CheckupFlags {
 
 /// What the flags are computed from besides the visit itself.
 pub struct FlagContext {
-    pub height_cm: Option<f64>,
-    pub pre_pregnancy_weight_kg: Option<f64>,
-    pub fetal_count: Option<i32>,
+    pub facts: RecordFacts,
     /// Every test done in this pregnancy up to this visit, with its gestational age.
     pub done: Vec<(ExpectedTest, GestationalAge)>,
 }
@@ -207,9 +205,9 @@ pub fn compute_flags(row: &CheckupRow, labs: &[LabRow], ctx: &FlagContext) -> Ch
     let in_ogtt_window = (24 * 7..=28 * 7 + 6).contains(&ga.days());
     let weight_gain = match (
         row.weight_kg,
-        ctx.height_cm,
-        ctx.pre_pregnancy_weight_kg,
-        ctx.fetal_count.unwrap_or(1),
+        ctx.facts.height_cm,
+        ctx.facts.pre_pregnancy_weight_kg,
+        ctx.facts.fetal_count.unwrap_or(1),
     ) {
         (Some(now), Some(h), Some(before), 1) => {
             let gain = ((now - before) * 10.0).round() / 10.0;
@@ -386,21 +384,28 @@ pub struct RecordFacts {
     pub fetal_count: Option<i32>,
 }
 
+impl RecordFacts {
+    /// The handbook's height and pre-pregnancy weight, with the pregnancy's fetal count.
+    fn load(conn: &mut DbConn, handbook_id: &str, fetal_count: Option<i32>) -> QueryResult<Self> {
+        let (height_cm, pre_pregnancy_weight_kg) = handbooks::table
+            .find(handbook_id)
+            .select((handbooks::height_cm, handbooks::pre_pregnancy_weight_kg))
+            .first(conn)?;
+        Ok(RecordFacts {
+            height_cm,
+            pre_pregnancy_weight_kg,
+            fetal_count,
+        })
+    }
+}
+
 /// Loads everything a checkup view needs and computes its flags.
 pub fn view(conn: &mut DbConn, row: &CheckupRow) -> QueryResult<CheckupView> {
-    let (height_cm, pre_pregnancy_weight_kg): (Option<f64>, Option<f64>) = handbooks::table
-        .find(&row.handbook_id)
-        .select((handbooks::height_cm, handbooks::pre_pregnancy_weight_kg))
-        .first(conn)?;
     let fetal_count: Option<i32> = pregnancies::table
         .find(&row.pregnancy_id)
         .select(pregnancies::fetal_count)
         .first(conn)?;
-    let facts = RecordFacts {
-        height_cm,
-        pre_pregnancy_weight_kg,
-        fetal_count,
-    };
+    let facts = RecordFacts::load(conn, &row.handbook_id, fetal_count)?;
     view_with(conn, row, facts)
 }
 
@@ -427,15 +432,7 @@ pub fn view_of_new(
     row: &CheckupRow,
     fetal_count: Option<i32>,
 ) -> QueryResult<CheckupView> {
-    let (height_cm, pre_pregnancy_weight_kg): (Option<f64>, Option<f64>) = handbooks::table
-        .find(&row.handbook_id)
-        .select((handbooks::height_cm, handbooks::pre_pregnancy_weight_kg))
-        .first(conn)?;
-    let facts = RecordFacts {
-        height_cm,
-        pre_pregnancy_weight_kg,
-        fetal_count,
-    };
+    let facts = RecordFacts::load(conn, &row.handbook_id, fetal_count)?;
     view_of(conn, row, facts, Vec::new(), Vec::new())
 }
 
@@ -448,9 +445,7 @@ fn view_of(
 ) -> QueryResult<CheckupView> {
     let ga = GestationalAge(i64::from(row.ga_days));
     let ctx = FlagContext {
-        height_cm: facts.height_cm,
-        pre_pregnancy_weight_kg: facts.pre_pregnancy_weight_kg,
-        fetal_count: facts.fetal_count,
+        facts,
         done: tests_done(conn, &row.pregnancy_id, ga)?,
     };
     let flags = compute_flags(row, &labs, &ctx);
