@@ -159,30 +159,27 @@ fn run_batch(conn: &mut DbConn, batch: Vec<Job>) -> bool {
             job(None);
             continue;
         }
-        match catch_unwind(AssertUnwindSafe(|| job(Some(&mut *conn)))) {
-            Ok(Some((ok, deliver))) => {
-                let closed = if ok {
-                    AnsiTransactionManager::commit_transaction(sqlite(conn))
-                } else {
-                    AnsiTransactionManager::rollback_transaction(sqlite(conn))
-                };
+        // Release the savepoint of a job that succeeded; roll back that of one that failed or
+        // refused to run.
+        let closed = match catch_unwind(AssertUnwindSafe(|| job(Some(&mut *conn)))) {
+            Ok(Some((true, deliver))) => {
                 done.push(deliver);
-                if let Err(e) = closed {
-                    // The savepoint could not be closed: nothing of this batch can be trusted.
-                    tracing::error!(error = %e, "cannot close a savepoint; batch rolled back");
-                    return abandon(done, jobs);
-                }
+                AnsiTransactionManager::commit_transaction(sqlite(conn))
             }
-            Ok(None) => {
-                if let Err(e) = AnsiTransactionManager::rollback_transaction(sqlite(conn)) {
-                    tracing::error!(error = %e, "cannot close a savepoint; batch rolled back");
-                    return abandon(done, jobs);
-                }
+            Ok(Some((false, deliver))) => {
+                done.push(deliver);
+                AnsiTransactionManager::rollback_transaction(sqlite(conn))
             }
+            Ok(None) => AnsiTransactionManager::rollback_transaction(sqlite(conn)),
             Err(_) => {
                 tracing::error!("a write job panicked; its batch is rolled back");
                 return abandon(done, jobs);
             }
+        };
+        if let Err(e) = closed {
+            // The savepoint could not be closed: nothing of this batch can be trusted.
+            tracing::error!(error = %e, "cannot close a savepoint; batch rolled back");
+            return abandon(done, jobs);
         }
     }
     match AnsiTransactionManager::commit_transaction(sqlite(conn)) {
