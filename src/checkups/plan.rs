@@ -184,6 +184,7 @@ pub async fn worklist(
     // The visits of 200 pregnancies at a time until the page is full.
     let page = audit::read(&state.pool, ctx, move |conn| {
         let today = crate::time::china_today();
+        let week_end = today + Duration::days(6);
         let mut items = Vec::new();
         let mut sql = pregnancies::table
             .inner_join(handbooks::table)
@@ -236,7 +237,6 @@ pub async fn worklist(
                 let mine = visits.get(&pregnancy_id).map_or(&[][..], Vec::as_slice);
                 let gas: Vec<i32> = mine.iter().map(|v| v.0).collect();
                 let plan = plan_view(edd, &gas, today);
-                let week_end = today + Duration::days(6);
                 let due = plan.iter().find(|v| {
                     v.status != VisitStatus::Done && v.date_to >= today && v.date_from <= week_end
                 });
