@@ -337,16 +337,7 @@ impl TestApp {
 
     /// Adds an institution; returns its id.
     pub fn add_institution(&self, name: &str, level: InstitutionLevel, region: &str) -> String {
-        institutions::create(
-            &mut self.conn(),
-            &NewInstitution {
-                name: name.into(),
-                level,
-                region_code: region.into(),
-            },
-        )
-        .unwrap()
-        .id
+        create_institution(&mut self.conn(), name, level, region)
     }
 
     /// Adds a staff account (password [`PASSWORD`]) to an institution; returns its id.
@@ -406,6 +397,24 @@ pub const STAFF: &[(&str, &str, Role)] = &[
     ("village.a", "a", Role::VillageDoctor),
 ];
 
+fn create_institution(
+    conn: &mut DbConn,
+    name: &str,
+    level: InstitutionLevel,
+    region: &str,
+) -> String {
+    institutions::create(
+        conn,
+        &NewInstitution {
+            name: name.into(),
+            level,
+            region_code: region.into(),
+        },
+    )
+    .unwrap()
+    .id
+}
+
 pub fn seed(conn: &mut DbConn) -> World {
     for (code, name) in [
         ("990000000000", "示范省"),
@@ -426,18 +435,7 @@ pub fn seed(conn: &mut DbConn) -> World {
         )
         .unwrap();
     }
-    let mut inst = |name: &str, level, region: &str| {
-        institutions::create(
-            conn,
-            &NewInstitution {
-                name: name.into(),
-                level,
-                region_code: region.into(),
-            },
-        )
-        .unwrap()
-        .id
-    };
+    let mut inst = |name: &str, level, region: &str| create_institution(conn, name, level, region);
     let inst_a = inst(
         "城关镇卫生院",
         InstitutionLevel::TownshipCentre,
