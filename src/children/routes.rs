@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use validator::{Validate, ValidationError};
 
 use crate::{
-    audit::Event,
+    audit::{self, Event},
     auth::{
         roles::{CareProvider, Clinical, RecordReader},
         FamilyCaller, Staff, StaffPrincipal,
@@ -309,20 +309,21 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let handbook_id = path.into_inner();
     let staff = staff.principal;
-    let kids = db::run_tx(&state.pool, move |conn| {
+    let kids = audit::read(&state.pool, ctx, move |conn| {
         let county = access::child_scope(conn, &staff, &handbook_id)?;
-        Event::new(&staff, "child.list", "handbook")
+        let event = Event::new(&staff, "child.list", "handbook")
             .resource(&handbook_id)
-            .county(county)
-            .record(conn, &ctx)?;
+            .county(county);
         let ids: Vec<String> = children::table
             .filter(children::handbook_id.eq(&handbook_id))
             .order(children::born_at.asc())
             .select(children::id)
             .load(conn)?;
-        ids.iter()
+        let kids = ids
+            .iter()
             .map(|id| detail(conn, id))
-            .collect::<Result<Vec<_>, AppError>>()
+            .collect::<Result<Vec<_>, AppError>>()?;
+        Ok((kids, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(kids))
@@ -349,13 +350,12 @@ pub async fn get(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let child = db::run_tx(&state.pool, move |conn| {
+    let child = audit::read(&state.pool, ctx, move |conn| {
         let (_, county, _) = child_for_staff(conn, &staff, &id)?;
-        Event::new(&staff, "child.read", "child")
+        let event = Event::new(&staff, "child.read", "child")
             .resource(&id)
-            .county(county)
-            .record(conn, &ctx)?;
-        detail(conn, &id)
+            .county(county);
+        Ok((detail(conn, &id)?, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(child))

@@ -218,13 +218,12 @@ pub async fn get(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let row = db::run_tx(&state.pool, move |conn| {
+    let row = audit::read(&state.pool, ctx, move |conn| {
         let county = access::staff_scope(conn, &staff, &id)?;
-        Event::new(&staff, "handbook.read", "handbook")
+        let event = Event::new(&staff, "handbook.read", "handbook")
             .resource(&id)
-            .county(county)
-            .record(conn, &ctx)?;
-        profile::load(conn, &id)
+            .county(county);
+        Ok((profile::load(conn, &id)?, event))
     })
     .await?;
     Ok(with_etag(HttpResponse::Ok(), &row.view()))
@@ -259,13 +258,12 @@ pub async fn read_identity(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let row = db::run_tx(&state.pool, move |conn| {
+    let row = audit::read(&state.pool, ctx, move |conn| {
         let county = access::staff_scope(conn, &staff, &id)?;
-        Event::new(&staff, "handbook.read_identity", "handbook")
+        let event = Event::new(&staff, "handbook.read_identity", "handbook")
             .resource(&id)
-            .county(county)
-            .record(conn, &ctx)?;
-        profile::load(conn, &id)
+            .county(county);
+        Ok((profile::load(conn, &id)?, event))
     })
     .await?;
     let number = state
@@ -354,13 +352,12 @@ pub async fn versions(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let rows = db::run_tx(&state.pool, move |conn| {
+    let rows = audit::read(&state.pool, ctx, move |conn| {
         let county = access::staff_scope(conn, &staff, &id)?;
-        Event::new(&staff, "handbook.read_versions", "handbook")
+        let event = Event::new(&staff, "handbook.read_versions", "handbook")
             .resource(&id)
-            .county(county)
-            .record(conn, &ctx)?;
-        Ok(handbook_versions::table
+            .county(county);
+        let rows = handbook_versions::table
             .filter(handbook_versions::handbook_id.eq(&id))
             .order(handbook_versions::version.asc())
             .select((
@@ -370,7 +367,8 @@ pub async fn versions(
                 handbook_versions::reason,
                 handbook_versions::snapshot,
             ))
-            .load::<(i64, String, chrono::NaiveDateTime, Option<String>, String)>(conn)?)
+            .load::<(i64, String, chrono::NaiveDateTime, Option<String>, String)>(conn)?;
+        Ok((rows, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(version_views(rows)))

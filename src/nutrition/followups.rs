@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::{
-    audit::Event,
+    audit::{self, Event},
     auth::{
         roles::{CareProvider, RecordReader},
         Staff, StaffPrincipal,
@@ -456,13 +456,12 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let h = db::run_tx(&state.pool, move |conn| {
+    let h = audit::read(&state.pool, ctx, move |conn| {
         let (county, _, sex, _) = child_for_staff(conn, &staff, &id)?;
-        Event::new(&staff, "nutrition.read_followups", "child")
+        let event = Event::new(&staff, "nutrition.read_followups", "child")
             .resource(&id)
-            .county(&county)
-            .record(conn, &ctx)?;
-        Ok(history(conn, &id, sex)?)
+            .county(county);
+        Ok((history(conn, &id, sex)?, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(h))

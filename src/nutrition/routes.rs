@@ -11,7 +11,7 @@ use validator::Validate;
 
 use super::rules::{self, Context, Evaluation, Event, EventKind};
 use crate::{
-    audit::Event as Audit,
+    audit::{self, Event as Audit},
     auth::{
         roles::{CareProvider, RecordReader},
         Staff, StaffPrincipal,
@@ -123,13 +123,15 @@ pub async fn status(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let e = db::run_tx(&state.pool, move |conn| {
+    let e = audit::read(&state.pool, ctx, move |conn| {
         let (county, birth) = child_for_staff(conn, &staff, &id)?;
-        Audit::new(&staff, "nutrition.read", "child")
+        let event = Audit::new(&staff, "nutrition.read", "child")
             .resource(&id)
-            .county(county)
-            .record(conn, &ctx)?;
-        Ok(evaluate(conn, &id, birth, crate::time::china_today())?)
+            .county(county);
+        Ok((
+            evaluate(conn, &id, birth, crate::time::china_today())?,
+            event,
+        ))
     })
     .await?;
     Ok(HttpResponse::Ok().json(e))

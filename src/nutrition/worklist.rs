@@ -15,7 +15,7 @@ use super::{
     rules::{self, add_months, Context, State},
 };
 use crate::{
-    audit::Event as Audit,
+    audit::{self, Event as Audit},
     auth::{roles::CareProvider, Staff},
     db::{self, schema::*},
     error::{AppError, Problem},
@@ -211,7 +211,7 @@ pub async fn worklist(
 ) -> Result<HttpResponse, AppError> {
     let staff = staff.principal;
     let today = crate::time::china_today();
-    let list = db::run_tx(&state.pool, move |conn| {
+    let list = audit::read(&state.pool, ctx, move |conn| {
         let born_from = today
             .checked_sub_months(chrono::Months::new(37))
             .unwrap_or(today);
@@ -230,10 +230,9 @@ pub async fn worklist(
             .filter(|l| l.expiry > today)
             .map(|l| l.balance)
             .sum();
-        Audit::new(&staff, "nutrition.worklist", "institution")
+        let event = Audit::new(&staff, "nutrition.worklist", "institution")
             .resource(&staff.institution_id)
-            .detail(serde_json::json!({"children": roster.len()}))
-            .record(conn, &ctx)?;
+            .detail(serde_json::json!({"children": roster.len()}));
         let mut items: Vec<WorkItem> = roster.iter().map(|c| item(c, today)).collect();
         let mut due: Vec<Candidate> = items
             .iter()
@@ -262,12 +261,13 @@ pub async fn worklist(
                 i.child_id.clone(),
             )
         });
-        Ok(WorkList {
+        let list = WorkList {
             date: today,
             stock,
             needed: due.iter().map(|c| c.sachets).sum(),
             children: items,
-        })
+        };
+        Ok((list, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(list))

@@ -407,13 +407,12 @@ pub async fn get_staff(
     let id = path.into_inner();
     let scope = StaffScope::of(&staff);
     let actor = Actor::from(&*staff);
-    let found = db::run_tx(&state.pool, move |conn| {
+    let found = audit::read(&state.pool, ctx, move |conn| {
         let found = find_in_scope(conn, &id, &scope)?;
-        Event::new(actor, "staff.read", "staff")
+        let event = Event::new(actor, "staff.read", "staff")
             .resource(&id)
-            .county(&found.county_code)
-            .record(conn, &ctx)?;
-        Ok(found)
+            .county(&found.county_code);
+        Ok((found, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(found))

@@ -12,7 +12,7 @@ use super::{
     store::{self, PregnancyRow, PregnancyView},
 };
 use crate::{
-    audit::Event,
+    audit::{self, Event},
     auth::{
         roles::{Clinical, RecordReader},
         Staff,
@@ -282,16 +282,16 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let handbook_id = path.into_inner();
     let staff = staff.principal;
-    let rows = db::run_tx(&state.pool, move |conn| {
+    let rows = audit::read(&state.pool, ctx, move |conn| {
         let county = access::staff_scope(conn, &staff, &handbook_id)?;
-        Event::new(&staff, "pregnancy.list", "handbook")
+        let event = Event::new(&staff, "pregnancy.list", "handbook")
             .resource(&handbook_id)
-            .county(county)
-            .record(conn, &ctx)?;
-        Ok(pregnancies::table
+            .county(county);
+        let rows = pregnancies::table
             .filter(pregnancies::handbook_id.eq(&handbook_id))
             .order(pregnancies::id.desc())
-            .load::<PregnancyRow>(conn)?)
+            .load::<PregnancyRow>(conn)?;
+        Ok((rows, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(PregnancyRow::view).collect::<Vec<_>>()))
@@ -318,13 +318,12 @@ pub async fn get(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let row = db::run_tx(&state.pool, move |conn| {
+    let row = audit::read(&state.pool, ctx, move |conn| {
         let row = store::load_for_staff(conn, &staff, &id)?;
-        Event::new(&staff, "pregnancy.read", "pregnancy")
+        let event = Event::new(&staff, "pregnancy.read", "pregnancy")
             .resource(&id)
-            .county(&row.county_code)
-            .record(conn, &ctx)?;
-        Ok(row)
+            .county(&row.county_code);
+        Ok((row, event))
     })
     .await?;
     Ok(respond(&mut HttpResponse::Ok(), row.view()))

@@ -9,7 +9,7 @@ use validator::Validate;
 
 use super::rules::{self, Status};
 use crate::{
-    audit::Event,
+    audit::{self, Event},
     auth::{
         roles::{Clinical, RecordReader},
         Role, Staff, StaffPrincipal,
@@ -278,13 +278,12 @@ pub async fn get(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let v = db::run_tx(&state.pool, move |conn| {
+    let v = audit::read(&state.pool, ctx, move |conn| {
         let row = load_for_staff(conn, &staff, &id)?;
-        Event::new(&staff, "referral.read", "referral")
+        let event = Event::new(&staff, "referral.read", "referral")
             .resource(&id)
-            .county(&row.county_code)
-            .record(conn, &ctx)?;
-        Ok(row.view())
+            .county(&row.county_code);
+        Ok((row.view(), event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))

@@ -13,7 +13,7 @@ use super::{
     engine::{self, Colour},
 };
 use crate::{
-    audit::{Actor, Event},
+    audit::{self, Actor, Event},
     auth::{
         principal::Principal,
         roles::{Clinical, RecordReader},
@@ -295,13 +295,12 @@ pub async fn get(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let v = db::run_tx(&state.pool, move |conn| {
+    let v = audit::read(&state.pool, ctx, move |conn| {
         let c = load_for_staff(conn, &staff, &id)?;
-        Event::new(&staff, "case.read", "case")
+        let event = Event::new(&staff, "case.read", "case")
             .resource(&id)
-            .county(&c.county_code)
-            .record(conn, &ctx)?;
-        Ok(view(conn, c)?)
+            .county(&c.county_code);
+        Ok((view(conn, c)?, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -328,16 +327,15 @@ pub async fn of_pregnancy(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let v = db::run_tx(&state.pool, move |conn| {
+    let v = audit::read(&state.pool, ctx, move |conn| {
         let p = pregnancy_store::load_for_staff(conn, &staff, &id)?;
         let c: CaseRow = risk_cases::table
             .filter(risk_cases::pregnancy_id.eq(&id))
             .first(conn)?;
-        Event::new(&staff, "case.read", "case")
+        let event = Event::new(&staff, "case.read", "case")
             .resource(&c.id)
-            .county(&p.county_code)
-            .record(conn, &ctx)?;
-        Ok(view(conn, c)?)
+            .county(&p.county_code);
+        Ok((view(conn, c)?, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -949,7 +947,7 @@ pub async fn registry(
         }
     };
     let staff = staff.principal;
-    let result = db::run_tx(&state.pool, move |conn| {
+    let result = audit::read(&state.pool, ctx, move |conn| {
         let mut sql = risk_cases::table
             .inner_join(handbooks::table.on(handbooks::id.eq(risk_cases::handbook_id)))
             .inner_join(pregnancies::table.on(pregnancies::id.eq(risk_cases::pregnancy_id)))
@@ -1013,10 +1011,9 @@ pub async fn registry(
         for i in &items {
             *counts.entry(i.case.colour.clone()).or_insert(0) += 1;
         }
-        Event::new(&staff, "registry.read", "case")
-            .detail(serde_json::json!({"returned": items.len()}))
-            .record(conn, &ctx)?;
-        Ok(Registry { counts, items })
+        let event = Event::new(&staff, "registry.read", "case")
+            .detail(serde_json::json!({"returned": items.len()}));
+        Ok((Registry { counts, items }, event))
     })
     .await?;
     if csv {

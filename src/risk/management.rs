@@ -13,7 +13,7 @@ use super::{
     engine,
 };
 use crate::{
-    audit::Event,
+    audit::{self, Event},
     auth::{
         roles::{Clinical, RecordReader},
         Staff,
@@ -378,12 +378,11 @@ pub async fn timeline(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let list = db::run_tx(&state.pool, move |conn| {
+    let list = audit::read(&state.pool, ctx, move |conn| {
         let c = case_routes::load_for_staff(conn, &staff, &id)?;
-        Event::new(&staff, "case.read_timeline", "case")
+        let event = Event::new(&staff, "case.read_timeline", "case")
             .resource(&id)
-            .county(&c.county_code)
-            .record(conn, &ctx)?;
+            .county(&c.county_code);
         let mut out = Vec::new();
         let entry = |at: NaiveDateTime, kind: &str, id: &str, summary: String| TimelineEntry {
             at: at.and_utc(),
@@ -509,7 +508,7 @@ pub async fn timeline(
             ));
         }
         out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.kind.cmp(&b.kind)));
-        Ok(out)
+        Ok((out, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(list))

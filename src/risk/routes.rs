@@ -120,21 +120,21 @@ pub async fn risk_state(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let view = db::run_tx(&state.pool, move |conn| {
+    let view = audit::read(&state.pool, ctx, move |conn| {
         let pregnancy = pregnancy_store::load_for_staff(conn, &staff, &id)?;
-        Event::new(&staff, "risk.read", "pregnancy")
+        let event = Event::new(&staff, "risk.read", "pregnancy")
             .resource(&id)
-            .county(&pregnancy.county_code)
-            .record(conn, &ctx)?;
+            .county(&pregnancy.county_code);
         let (facts, ticked) = last_facts(conn, &id)?;
         let input = record::merge(&record::from_record(conn, &pregnancy)?, &facts);
         let proposal =
             engine::grade(&input, &ticked).map_err(|e| AppError::internal(e.to_string()))?;
-        Ok(RiskState {
+        let view = RiskState {
             current: current(conn, &id)?,
             proposal,
             input,
-        })
+        };
+        Ok((view, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -540,13 +540,12 @@ pub async fn history(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let staff = staff.principal;
-    let list = db::run_tx(&state.pool, move |conn| {
+    let list = audit::read(&state.pool, ctx, move |conn| {
         let pregnancy = pregnancy_store::load_for_staff(conn, &staff, &id)?;
-        Event::new(&staff, "risk.read_history", "pregnancy")
+        let event = Event::new(&staff, "risk.read_history", "pregnancy")
             .resource(&id)
-            .county(&pregnancy.county_code)
-            .record(conn, &ctx)?;
-        Ok(load_gradings(conn, &id)?)
+            .county(&pregnancy.county_code);
+        Ok((load_gradings(conn, &id)?, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(list))

@@ -191,3 +191,107 @@ async fn a_rejected_write_changes_nothing() {
         "no audit of writes that did not happen"
     );
 }
+
+/// Staff reads of records, cases and the nutrition work list run on a pooled connection and
+/// record their audit row afterwards (`audit::read`): each answered read leaves exactly one row,
+/// a read out of scope leaves none.
+#[actix_web::test]
+async fn audited_record_reads_leave_one_row_each_and_none_out_of_scope() {
+    let (app, world) = seeded_app().await;
+    crate::risk::add_hospital_clinician(&app);
+    let t = app.token("obstetrician").await;
+    let pregnancy = crate::risk::pregnancy_at_hospital(&app, &t, 1).await;
+    let graded = app
+        .post(
+            &format!("/api/v1/pregnancies/{pregnancy}/gradings"),
+            Some(&t),
+            json!({"facts": {"age_years": 41}}),
+        )
+        .await;
+    assert_eq!(graded.status, 201, "{}", graded.body);
+    let case = app
+        .get(&format!("/api/v1/pregnancies/{pregnancy}/case"), &t)
+        .await;
+    let case_id = case.body["id"].as_str().unwrap().to_string();
+    let handbook = case.body["handbook_id"].as_str().unwrap().to_string();
+    let born = (chrono::Utc::now() - chrono::Duration::days(300)).to_rfc3339();
+    let child = app
+        .post(
+            &format!("/api/v1/handbooks/{handbook}/children"),
+            Some(&t),
+            json!({"sex": "female", "born_at": born}),
+        )
+        .await;
+    assert_eq!(child.status, 201, "{}", child.body);
+    let child = child.body["id"].as_str().unwrap().to_string();
+    let referral = app
+        .post(
+            &format!("/api/v1/handbooks/{handbook}/referrals"),
+            Some(&t),
+            json!({"to_institution_id": world.mch, "reason": "x", "urgency": "routine",
+                "direction": "down", "clinical_summary": "x"}),
+        )
+        .await;
+    assert_eq!(referral.status, 201, "{}", referral.body);
+    let referral = referral.body["id"].as_str().unwrap().to_string();
+    let reads = [
+        ("handbook.read", format!("/api/v1/handbooks/{handbook}")),
+        (
+            "handbook.read_identity",
+            format!("/api/v1/handbooks/{handbook}/identity"),
+        ),
+        (
+            "handbook.read_versions",
+            format!("/api/v1/handbooks/{handbook}/versions"),
+        ),
+        (
+            "pregnancy.list",
+            format!("/api/v1/handbooks/{handbook}/pregnancies"),
+        ),
+        ("pregnancy.read", format!("/api/v1/pregnancies/{pregnancy}")),
+        ("risk.read", format!("/api/v1/pregnancies/{pregnancy}/risk")),
+        (
+            "risk.read_history",
+            format!("/api/v1/pregnancies/{pregnancy}/gradings"),
+        ),
+        ("case.read", format!("/api/v1/cases/{case_id}")),
+        ("case.read", format!("/api/v1/pregnancies/{pregnancy}/case")),
+        (
+            "case.read_timeline",
+            format!("/api/v1/cases/{case_id}/timeline"),
+        ),
+        (
+            "child.list",
+            format!("/api/v1/handbooks/{handbook}/children"),
+        ),
+        ("child.read", format!("/api/v1/children/{child}")),
+        (
+            "nutrition.read",
+            format!("/api/v1/children/{child}/nutrition"),
+        ),
+        (
+            "nutrition.read_followups",
+            format!("/api/v1/children/{child}/nutrition/followups"),
+        ),
+        ("referral.read", format!("/api/v1/referrals/{referral}")),
+        ("registry.read", "/api/v1/registry/cases".to_string()),
+        (
+            "nutrition.worklist",
+            "/api/v1/nutrition/worklist".to_string(),
+        ),
+    ];
+    let rows = |action: &str| app.count(&format!("audit_events WHERE action = '{action}'"));
+    for (action, path) in &reads {
+        let before = rows(action);
+        let r = app.get(path, &t).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        assert_eq!(rows(action), before + 1, "{path}");
+    }
+    // Another institution's clinician: 404 and no audit row of a read that did not happen.
+    let b = app.token("clinician.b").await;
+    for (action, path) in &reads[..reads.len() - 2] {
+        let before = rows(action);
+        assert_eq!(app.get(path, &b).await.status, 404, "{path}");
+        assert_eq!(rows(action), before, "{path}");
+    }
+}
