@@ -76,6 +76,9 @@ pub struct Settings {
     /// Behind a reverse proxy: take the client address from the last `X-Forwarded-For` entry
     /// (the one the proxy appended) instead of the TCP peer. Only enable behind a proxy you run.
     pub trust_forwarded_for: bool,
+    /// Memory for the mothers' rendered home pages (`handbook::home_cache`), in bytes; 0 turns
+    /// the cache off.
+    pub home_cache_bytes: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +119,7 @@ impl Settings {
             },
             shutdown_timeout: Duration::from_secs(30),
             trust_forwarded_for: false,
+            home_cache_bytes: 16 << 20,
         }
     }
 
@@ -170,6 +174,11 @@ impl Settings {
         secs_into(&get, "MCH_LOGIN_WINDOW_SECS", &mut s.throttle.window)?;
         secs_into(&get, "MCH_SHUTDOWN_TIMEOUT_SECS", &mut s.shutdown_timeout)?;
         parse_into(&get, "MCH_TRUST_FORWARDED_FOR", &mut s.trust_forwarded_for)?;
+        let mut home_cache_mb = s.home_cache_bytes >> 20;
+        parse_into(&get, "MCH_HOME_CACHE_MB", &mut home_cache_mb)?;
+        s.home_cache_bytes = home_cache_mb
+            .checked_mul(1 << 20)
+            .ok_or_else(|| err("MCH_HOME_CACHE_MB", "too large"))?;
         s.validate()?;
         Ok(s)
     }

@@ -283,10 +283,13 @@ impl From<diesel::result::Error> for AppError {
                 | DatabaseErrorKind::UnableToSendCommand,
                 _,
             ) => AppError::DatabaseUnavailable,
-            // SQLite's busy timeout ran out waiting for the write lock: busy, not broken.
+            // SQLite's busy timeout ran out waiting for the write lock, or PostgreSQL broke a
+            // deadlock between two writers of the same handbook (the revision triggers of
+            // migration 000013 lock its row): busy, not broken; the retry succeeds.
             Error::DatabaseError(_, info)
                 if info.message().contains("database is locked")
-                    || info.message().contains("database table is locked") =>
+                    || info.message().contains("database table is locked")
+                    || info.message().contains("deadlock detected") =>
             {
                 AppError::DatabaseUnavailable
             }

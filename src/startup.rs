@@ -65,6 +65,7 @@ impl Shared {
             ),
             wechat: WechatClient::new(settings.wechat.clone(), settings.demo_mode),
             cipher: crate::crypto::FieldCipher::new(&keys.field),
+            home_pages: crate::handbook::home_cache::HomePages::new(settings.home_cache_bytes),
             pool,
             keys,
             settings,

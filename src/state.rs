@@ -2,7 +2,7 @@
 
 use crate::{
     auth::tokens::TokenKeys, auth::wechat::WechatClient, config::Settings, crypto::FieldCipher,
-    db::Pool, keys::Keys,
+    db::Pool, handbook::home_cache::HomePages, keys::Keys,
 };
 
 pub struct AppState {
@@ -13,4 +13,6 @@ pub struct AppState {
     /// Encrypts identity numbers and computes their blind index.
     pub cipher: FieldCipher,
     pub settings: Settings,
+    /// The mothers' rendered home pages.
+    pub home_pages: HomePages,
 }

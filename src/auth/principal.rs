@@ -244,7 +244,7 @@ async fn authenticate(req: HttpRequest) -> Result<Principal, AppError> {
         .ok_or_else(|| AppError::internal("app state missing"))?
         .clone();
     let claims = state.tokens.verify_access(&token)?;
-    let principal = db::run(&state.pool, move |conn| load_principal(conn, &claims)).await?;
+    let principal = db::read_now(&state.pool, move |conn| load_principal(conn, &claims)).await?;
     req.extensions_mut().insert(principal.clone());
     Ok(principal)
 }

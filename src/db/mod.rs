@@ -264,6 +264,25 @@ where
     .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
 }
 
+/// A short read — an indexed lookup or two, such as the caller's session — answered at once on
+/// the calling thread when the database is SQLite and a connection is idle; otherwise like
+/// [`run`]. On SQLite such a read is a few microseconds of CPU: in WAL mode readers do not wait
+/// for the writer, so handing it to the blocking pool (two thread wake-ups) costs more than the
+/// read itself (bench/RESULTS.md). Never for a read that can take long: it would hold up every
+/// request on this worker. PostgreSQL is a network round trip away and always goes to [`run`].
+pub async fn read_now<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    if pool.writer.is_some() {
+        if let Some(mut conn) = pool.try_get() {
+            return f(&mut conn);
+        }
+    }
+    run(pool, f).await
+}
+
 /// Like [`run`], inside a write transaction: on SQLite queued to the database's one writer, which
 /// commits waiting transactions together ([`writer`]); on PostgreSQL [`write_tx`] on a pooled
 /// connection. Either way the answer comes once the transaction is committed.

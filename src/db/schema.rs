@@ -134,6 +134,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        revision -> BigInt,
     }
 }
 

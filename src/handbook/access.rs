@@ -209,7 +209,7 @@ pub fn grant_residents(conn: &mut DbConn, clinic_id: &str, region_code: &str) ->
 }
 
 /// How a family account relates to a handbook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Relation {
     Mother,
@@ -238,20 +238,21 @@ pub fn family_scope(
 
 /// The handbook this account is the mother of, if any.
 pub fn own_handbook(conn: &mut DbConn, family: &FamilyPrincipal) -> Result<String, AppError> {
-    own_handbook_row(conn, family).map(|row| row.id)
+    own_handbook_revision(conn, family).map(|(id, _)| id)
 }
 
-/// The handbook of which this account is the mother, read in the same query; 404 when none.
-pub fn own_handbook_row(
+/// The handbook of which this account is the mother, with its revision (`home_cache`); 404 when
+/// none.
+pub fn own_handbook_revision(
     conn: &mut DbConn,
     family: &FamilyPrincipal,
-) -> Result<super::profile::HandbookRow, AppError> {
+) -> Result<(String, i64), AppError> {
     handbook_members::table
         .inner_join(handbooks::table)
         .filter(handbook_members::family_account_id.eq(&family.id))
         .filter(handbook_members::relation.eq("mother"))
         .filter(handbook_members::revoked_at.is_null())
-        .select(handbooks::all_columns)
+        .select((handbooks::id, handbooks::revision))
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound)

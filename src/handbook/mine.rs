@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::{
     access::{self, Relation},
+    home_cache::Page,
     profile::{self, HandbookRow, HandbookView},
 };
 use crate::{
@@ -76,6 +77,9 @@ type ChildRow = (
     Option<i32>,
 );
 
+/// The home page. Every table read here (directly or through the checkup view) must be one of
+/// [`HOME_PAGE_TABLES`](super::home_cache::HOME_PAGE_TABLES), whose triggers move the handbook's
+/// revision on; otherwise a cached page would miss the change.
 fn summary(
     conn: &mut DbConn,
     row: HandbookRow,
@@ -217,12 +221,42 @@ pub async fn my_handbook(
     caller: FamilyCaller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let view = db::run(&state.pool, move |conn| {
-        let row = access::own_handbook_row(conn, &caller.0)?;
-        summary(conn, row, Relation::Mother)
+    let lookup = move |conn: &mut DbConn| {
+        let (id, revision) = access::own_handbook_revision(conn, &caller.0)?;
+        Ok((id, Relation::Mother, revision))
+    };
+    home_page(&state, lookup).await
+}
+
+/// The page from the cache when nothing on it changed since it was rendered for today,
+/// otherwise rendered (and kept). `lookup` checks the caller's link to the handbook and reads
+/// its revision, which must come before the page's rows ([`home_cache`](super::home_cache)).
+async fn home_page<F>(state: &web::Data<AppState>, lookup: F) -> Result<HttpResponse, AppError>
+where
+    F: FnOnce(&mut DbConn) -> Result<(String, Relation, i64), AppError> + Send + 'static,
+{
+    let day = crate::time::china_today();
+    let app = state.clone();
+    let (id, relation, revision, kept) = db::read_now(&state.pool, move |conn| {
+        let (id, relation, revision) = lookup(conn)?;
+        let kept = app.home_pages.get(&id, relation, revision, day);
+        Ok((id, relation, revision, kept))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(view))
+    let page = match kept {
+        Some(page) => page,
+        None => {
+            let app = state.clone();
+            db::run(&state.pool, move |conn| {
+                let row = profile::load(conn, &id)?;
+                let page = Page::render(&summary(conn, row, relation)?, revision, day)?;
+                app.home_pages.put(id, relation, page.clone());
+                Ok(page)
+            })
+            .await?
+        }
+    };
+    Ok(page.response())
 }
 
 /// A handbook I am linked to (my own, or one shared with me).
@@ -244,13 +278,15 @@ pub async fn linked_handbook(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let view = db::run(&state.pool, move |conn| {
+    let lookup = move |conn: &mut DbConn| {
         let relation = access::family_scope(conn, &caller.0, &id)?;
-        let row = profile::load(conn, &id)?;
-        summary(conn, row, relation)
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+        let revision = handbooks::table
+            .find(&id)
+            .select(handbooks::revision)
+            .first(conn)?;
+        Ok((id, relation, revision))
+    };
+    home_page(&state, lookup).await
 }
 
 /// Open one of my checkups with its results. When the mother opens it, it and its results are

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod codes;
+pub mod home_cache;
 pub mod identity;
 pub mod me;
 pub mod mine;

@@ -232,6 +232,10 @@ pub struct HandbookRow {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Moved on by the database's triggers whenever anything on the home page changes
+    /// (`home_cache`); never written from here.
+    #[diesel(skip_insertion, skip_update)]
+    pub revision: i64,
 }
 
 /// A profile as shown: the identity number masked, BMI derived.
@@ -469,6 +473,7 @@ pub fn insert(
         created_by: created_by.to_string(),
         created_at: now,
         updated_at: now,
+        revision: 0,
     };
     diesel::insert_into(handbooks::table)
         .values(&row)

@@ -4,7 +4,7 @@
 use crate::handbook::new_handbook;
 use crate::helpers::*;
 
-async fn get_with(
+pub async fn get_with(
     app: &TestApp,
     path: &str,
     token: &str,

@@ -13,6 +13,7 @@ mod conditional;
 mod errors;
 mod handbook;
 mod health;
+mod home_cache;
 mod idempotency;
 mod mass_assignment;
 mod nutrition;

@@ -1,0 +1,10 @@
+DROP TRIGGER pregnancies_revision ON pregnancies;
+DROP TRIGGER checkups_revision ON checkups;
+DROP TRIGGER lab_results_revision ON lab_results;
+DROP TRIGGER ultrasounds_revision ON ultrasounds;
+DROP TRIGGER pregnancy_risk_revision ON pregnancy_risk;
+DROP TRIGGER children_revision ON children;
+DROP FUNCTION bump_handbook_revision();
+DROP TRIGGER handbooks_revision ON handbooks;
+DROP FUNCTION handbooks_revision();
+ALTER TABLE handbooks DROP COLUMN revision;
