@@ -21,7 +21,10 @@
 //!   connection is replaced, as the transaction manager's state is then unknown;
 //! * a job still queued when the pool's checkout timeout has passed is not run and answers 503,
 //!   as a request waiting that long for a pooled connection would: an overloaded server sheds
-//!   work instead of queueing it without end (and never answers 503 for a write it then makes).
+//!   work instead of queueing it without end (and never answers 503 for a write it then makes);
+//! * a panic anywhere else in the thread (diesel, answering a job) does not stop it: the jobs of
+//!   the batch in hand answer 500, the connection is reopened and the queue is served again.
+//!   While the database cannot be opened, queued jobs answer 503 rather than wait.
 //!
 //! PostgreSQL needs none of this: it has row locks and its own group commit.
 
@@ -66,7 +69,7 @@ impl Writer {
         let url = url.to_string();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || serve(conn, &url, &jobs))
+            .spawn(move || supervise(conn, &url, &jobs))
             .map_err(|e| DbError::Migration(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Writer { queue, timeout })
     }
@@ -111,6 +114,37 @@ fn open(url: &str) -> Result<DbConn, DbError> {
     let mut conn = establish(url)?;
     diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA temp_store = MEMORY;")?;
     Ok(conn)
+}
+
+/// Serves the queue until every sender is gone, starting again on a fresh connection after a
+/// panic outside a job (a job's own panic is caught in [`run_batch`]).
+fn supervise(first: DbConn, url: &str, jobs: &mpsc::Receiver<Job>) {
+    let mut conn = Some(first);
+    loop {
+        let Some(current) = conn.take().or_else(|| reopen(url, jobs)) else {
+            continue;
+        };
+        match catch_unwind(AssertUnwindSafe(|| serve(current, url, jobs))) {
+            Ok(()) => return,
+            Err(_) => tracing::error!("the SQLite writer panicked; starting it again"),
+        }
+    }
+}
+
+/// A new connection for the writer; `None` after answering the queued jobs 503 and a short
+/// pause, when the database cannot be opened.
+fn reopen(url: &str, jobs: &mpsc::Receiver<Job>) -> Option<DbConn> {
+    match open(url) {
+        Ok(conn) => Some(conn),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot open the SQLite writer connection");
+            while let Ok(job) = jobs.try_recv() {
+                job(None);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            None
+        }
+    }
 }
 
 fn serve(mut conn: DbConn, url: &str, jobs: &mpsc::Receiver<Job>) {
@@ -310,6 +344,35 @@ mod tests {
             .await;
         assert!(after.is_ok());
         assert_eq!(rows(&url).last(), Some(&1000));
+    }
+
+    /// A panic outside a job's own run (here: while answering it, after the commit) does not
+    /// stop the writer: the next writes are made and answered.
+    #[actix_rt::test]
+    async fn the_writer_starts_again_after_a_panic_outside_a_job() {
+        let (_dir, url) = database_with_table();
+        let writer = Writer::start(&url, Duration::from_secs(30)).unwrap();
+        let bad: Job = Box::new(|conn| {
+            sql_query("INSERT INTO t (n) VALUES (1)")
+                .execute(conn?)
+                .ok()?;
+            let deliver: Deliver = Box::new(|_| panic!("a bug while answering"));
+            Some((true, deliver))
+        });
+        writer.queue.send(bad).unwrap();
+        // Alone in its batch: a job batched with it would lose its answer to the panic.
+        while rows(&url).is_empty() {
+            actix_rt::time::sleep(Duration::from_millis(5)).await;
+        }
+        for n in 2..=3 {
+            let answer = writer
+                .run(move |conn| {
+                    Ok(sql_query(format!("INSERT INTO t (n) VALUES ({n})")).execute(conn)?)
+                })
+                .await;
+            assert!(answer.is_ok(), "{answer:?}");
+        }
+        assert_eq!(rows(&url), vec![1, 2, 3]);
     }
 
     /// A job still queued when the checkout timeout has passed answers 503 and writes nothing.
