@@ -268,16 +268,25 @@ where
 /// the calling thread when the database is SQLite and a connection is idle; otherwise like
 /// [`run`]. On SQLite such a read is a few microseconds of CPU: in WAL mode readers do not wait
 /// for the writer, so handing it to the blocking pool (two thread wake-ups) costs more than the
-/// read itself (bench/RESULTS.md). Never for a read that can take long: it would hold up every
-/// request on this worker. PostgreSQL is a network round trip away and always goes to [`run`].
+/// read itself (bench/RESULTS.md). A reader waits (its busy timeout) only while SQLite recovers
+/// the WAL after a crash or another process holds the database exclusively, which a serving
+/// database does not see. Never for a read that can take long: it would hold up every request
+/// on this worker. PostgreSQL is a network round trip away and always goes to [`run`]. A panic
+/// answers 500, and the connection is dropped from the pool, as in [`run`].
 pub async fn read_now<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
     if pool.writer.is_some() {
-        if let Some(mut conn) = pool.try_get() {
-            return f(&mut conn);
+        if let Some(conn) = pool.try_get() {
+            // The connection is dropped while unwinding, when r2d2 discards it as broken.
+            let read = move || {
+                let mut conn = conn;
+                f(&mut conn)
+            };
+            return std::panic::catch_unwind(std::panic::AssertUnwindSafe(read))
+                .unwrap_or_else(|_| Err(AppError::internal("a database read panicked")));
         }
     }
     run(pool, f).await
