@@ -10,7 +10,17 @@ use crate::helpers::*;
 /// A valid 18-character resident identity number (GB 11643 check digit) for a woman born
 /// 1990-01-01, with sequence `seq` (made even: women have an even sequence digit).
 pub fn id_number(seq: u32) -> String {
-    let first17 = format!("990101199001010{:02}", (seq * 2) % 100);
+    with_check_digit(&format!("990101199001010{:02}", (seq * 2) % 100))
+}
+
+/// A valid resident identity number of a woman born `days` days after 1990-01-01 (one per day).
+pub fn id_number_born(days: u32) -> String {
+    let born = chrono::NaiveDate::from_ymd_opt(1990, 1, 1).unwrap() + Duration::days(days.into());
+    with_check_digit(&format!("990101{}002", born.format("%Y%m%d")))
+}
+
+/// The 17 digits and their GB 11643 check digit.
+fn with_check_digit(first17: &str) -> String {
     const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     const C: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
     let sum: u32 = first17

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::handbook::{days_ago, demo_app, new_handbook, registered_pregnancy};
+use crate::handbook::{days_ago, demo_app, id_number_born, new_handbook, registered_pregnancy};
 use crate::helpers::*;
 
 #[actix_web::test]
@@ -223,4 +223,51 @@ async fn children_are_registered_measured_and_seen_by_the_mother() {
         .status,
         404
     );
+}
+
+/// A clinic with more pregnancies than the work list reads at a time (200): the women due behind
+/// the first 200 are found, and paging walks through them once each, in order.
+#[actix_web::test]
+async fn the_work_list_finds_the_due_behind_many_that_are_not() {
+    let (app, _) = seeded_app().await;
+    let a = app.token("clinician.a").await;
+    let mut overdue = Vec::new();
+    for k in 0..225u32 {
+        let mut body = new_handbook(1, &format!("孕妇{k}"));
+        body["id_number"] = json!(id_number_born(k));
+        let hb = app.post("/api/v1/handbooks", Some(&a), body).await;
+        assert_eq!(hb.status, 201, "{}", hb.body);
+        // The first 210 are 3+0 weeks along: their first visit (from 6+0) is weeks away. The
+        // last 15 are at 20+0 without a visit: overdue.
+        let lmp = if k < 210 { days_ago(21) } else { days_ago(140) };
+        let p = app
+            .post(
+                &format!(
+                    "/api/v1/handbooks/{}/pregnancies",
+                    hb.body["id"].as_str().unwrap()
+                ),
+                Some(&a),
+                json!({"lmp": lmp, "gravidity": 1, "parity": 0, "fetal_count": 1}),
+            )
+            .await;
+        assert_eq!(p.status, 201, "{}", p.body);
+        if k >= 210 {
+            overdue.push(p.body["id"].as_str().unwrap().to_string());
+        }
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut path = "/api/v1/worklist/antenatal?limit=6".to_string();
+    loop {
+        let page = app.get(&path, &a).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        for item in page.body["items"].as_array().unwrap() {
+            assert_eq!(item["status"], "overdue");
+            seen.push(item["pregnancy_id"].as_str().unwrap().to_string());
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/worklist/antenatal?limit=6&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, overdue);
 }
