@@ -66,6 +66,29 @@ async fn family(app: &TestApp, code: &str) -> String {
     r.body["access_token"].as_str().unwrap().to_string()
 }
 
+/// The mother shares her handbook with the family account of `demo_code` (a family code), which
+/// joins it; returns that account's token.
+pub async fn join_family(app: &TestApp, mother: &str, demo_code: &str) -> String {
+    let member = family(app, demo_code).await;
+    let code = app
+        .post(
+            "/api/v1/me/handbook/share-codes",
+            Some(mother),
+            json!({"share_with": "family"}),
+        )
+        .await;
+    let joined = app
+        .post(
+            "/api/v1/me/handbooks/join",
+            Some(&member),
+            json!({"code": code.body["code"]}),
+        )
+        .await;
+    assert_eq!(joined.status, 200, "{}", joined.body);
+    assert_eq!(joined.body["relation"], "family");
+    member
+}
+
 pub async fn demo_app() -> (TestApp, World) {
     let app = spawn_app_with(|s| s.demo_mode = true).await;
     let world = seed(&mut app.conn());
@@ -350,23 +373,7 @@ async fn a_mother_shares_with_a_clinic_by_a_short_lived_code_and_with_family_rea
     assert_eq!(app.count("handbooks"), 1);
 
     // Her husband gets read access with a family code.
-    let husband = family(&app, "demo-husband").await;
-    let fcode = app
-        .post(
-            "/api/v1/me/handbook/share-codes",
-            Some(&mother),
-            json!({"share_with": "family"}),
-        )
-        .await;
-    let joined = app
-        .post(
-            "/api/v1/me/handbooks/join",
-            Some(&husband),
-            json!({"code": fcode.body["code"]}),
-        )
-        .await;
-    assert_eq!(joined.status, 200, "{}", joined.body);
-    assert_eq!(joined.body["relation"], "family");
+    let husband = join_family(&app, &mother, "demo-husband").await;
     let view = app
         .get(&format!("/api/v1/me/handbooks/{id}"), &husband)
         .await;

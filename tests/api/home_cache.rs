@@ -6,7 +6,7 @@ use mch_handbook::handbook::home_cache::HOME_PAGE_TABLES;
 use serde_json::{json, Value};
 
 use crate::conditional::get_with;
-use crate::handbook::{days_ago, demo_app};
+use crate::handbook::{days_ago, demo_app, join_family};
 use crate::helpers::*;
 
 /// Tables that carry `handbook_id` but are not on the home page, and why. A new table with a
@@ -112,6 +112,23 @@ async fn every_table_on_the_home_page_moves_the_revision_and_every_other_is_name
         };
         assert_eq!(found, expected, "{table}: revision triggers");
     }
+}
+
+/// Changes the checkup's advice to 多喝水 without moving the revision (its trigger dropped first,
+/// which nothing in the application does).
+fn change_advice_behind_the_revision(app: &TestApp, checkup: &str) {
+    execute(
+        app,
+        if is_postgres() {
+            "DROP TRIGGER checkups_revision ON checkups"
+        } else {
+            "DROP TRIGGER checkups_update_revision"
+        },
+    );
+    execute(
+        app,
+        &format!("UPDATE checkups SET advice = '多喝水' WHERE id = '{checkup}'"),
+    );
 }
 
 /// A mother's handbook with a row in every table on the home page: a graded pregnancy at the
@@ -311,18 +328,7 @@ async fn with_the_cache_turned_off_every_request_renders_the_page() {
     assert_eq!(first.status, 200);
     assert_eq!(first.body["latest_checkup"]["advice"], "注意休息");
     assert_eq!(first.body["risk_colour"], "orange");
-    execute(
-        &app,
-        if is_postgres() {
-            "DROP TRIGGER checkups_revision ON checkups"
-        } else {
-            "DROP TRIGGER checkups_update_revision"
-        },
-    );
-    execute(
-        &app,
-        &format!("UPDATE checkups SET advice = '多喝水' WHERE id = '{checkup}'"),
-    );
+    change_advice_behind_the_revision(&app, &checkup);
     assert_eq!(
         app.get(home, &mother).await.body["latest_checkup"]["advice"],
         "多喝水"
@@ -341,18 +347,7 @@ async fn the_kept_page_is_served_until_the_revision_moves() {
         app.get(home, &mother).await.body["latest_checkup"]["advice"],
         "注意休息"
     );
-    execute(
-        &app,
-        if is_postgres() {
-            "DROP TRIGGER checkups_revision ON checkups"
-        } else {
-            "DROP TRIGGER checkups_update_revision"
-        },
-    );
-    execute(
-        &app,
-        &format!("UPDATE checkups SET advice = '多喝水' WHERE id = '{checkup}'"),
-    );
+    change_advice_behind_the_revision(&app, &checkup);
     assert_eq!(
         app.get(home, &mother).await.body["latest_checkup"]["advice"],
         "注意休息",
@@ -373,22 +368,7 @@ async fn the_kept_page_is_served_until_the_revision_moves() {
 async fn a_family_members_kept_page_goes_with_the_share() {
     let (app, _) = demo_app().await;
     let (_, mother, handbook, _, _) = full_handbook(&app).await;
-    let husband = app.family_login("demo-husband").await;
-    let code = app
-        .post(
-            "/api/v1/me/handbook/share-codes",
-            Some(&mother),
-            json!({"share_with": "family"}),
-        )
-        .await;
-    let joined = app
-        .post(
-            "/api/v1/me/handbooks/join",
-            Some(&husband),
-            json!({"code": code.body["code"]}),
-        )
-        .await;
-    assert_eq!(joined.status, 200, "{}", joined.body);
+    let husband = join_family(&app, &mother, "demo-husband").await;
     let path = format!("/api/v1/me/handbooks/{handbook}");
     assert_eq!(
         app.get("/api/v1/me/handbook", &mother).await.body["relation"],
