@@ -49,6 +49,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(handbook::me::share)
                 .service(handbook::me::join)
                 .service(handbook::me::list_mine)
+                .service(handbook::members::list)
+                .service(handbook::members::withdraw)
                 .service(handbook::mine::my_handbook)
                 .service(handbook::mine::linked_handbook)
                 .service(handbook::mine::my_checkup)

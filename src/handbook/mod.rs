@@ -5,6 +5,7 @@ pub mod codes;
 pub mod home_cache;
 pub mod identity;
 pub mod me;
+pub mod members;
 pub mod mine;
 pub mod profile;
 pub mod routes;

@@ -40,6 +40,9 @@ pub enum Kind {
     MyCheckup,
     MyChild,
     Notice,
+    /// A family account sharing the mother's handbook (in: a member of hers; out: an account
+    /// that is not).
+    Member,
     Session,
     County,
     Staff,
@@ -545,6 +548,19 @@ pub const MATRIX: &[Row] = &[
         "mother family",
         "family=404",
     ),
+    // Only the mother sees and withdraws who her handbook is shared with.
+    (
+        "GET /api/v1/me/handbook/members",
+        Kind::None,
+        "mother family",
+        "family=404",
+    ),
+    (
+        "DELETE /api/v1/me/handbook/members/{id}",
+        Kind::Member,
+        "mother family",
+        "family=404",
+    ),
     ("GET /api/v1/me/handbooks", Kind::None, "mother family", ""),
     (
         "POST /api/v1/me/handbooks/join",
@@ -779,6 +795,17 @@ pub async fn build() -> (TestApp, Resources) {
         )
         .await;
     assert_eq!(joined.status, 200, "{}", joined.body);
+    // A second member, whose access the members row withdraws; the stranger is nobody's member.
+    let grandma = crate::handbook::join_family(&app, &mother, "demo-grandma-1").await;
+    inside.insert(
+        Kind::Member,
+        id(&app.get("/api/v1/me", &grandma).await.body),
+    );
+    let stranger = app.family_login("demo-stranger").await;
+    outside.insert(
+        Kind::Member,
+        id(&app.get("/api/v1/me", &stranger).await.body),
+    );
     let clin_c = app.token("clinician.c").await;
     let mother_out = app
         .bind_mother(&clin_c, &outside[&Kind::Handbook], "demo-mother-2")

@@ -575,3 +575,87 @@ async fn a_woman_who_moves_county_takes_her_record_to_the_new_county() {
     );
     assert_eq!(app.count("pregnancies WHERE county_code = '990101'"), 0);
 }
+
+/// The mother sees who can read her handbook and withdraws a share: it ends at once (even for a
+/// page the server had kept), is audited, and a new code lets the member back in.
+#[actix_web::test]
+async fn the_mother_sees_who_she_shares_with_and_withdraws_a_share() {
+    let (app, _) = demo_app().await;
+    let (handbook, _) = registered_pregnancy(&app, "clinician.a").await;
+    let a = app.token("clinician.a").await;
+    let mother = app.bind_mother(&a, &handbook, "demo-mother-1").await;
+    let husband = join_family(&app, &mother, "demo-husband").await;
+    let husband_id = app.get("/api/v1/me", &husband).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = format!("/api/v1/me/handbooks/{handbook}");
+    assert_eq!(app.get(&page, &husband).await.status, 200);
+
+    let members = app.get("/api/v1/me/handbook/members", &mother).await;
+    assert_eq!(members.status, 200, "{}", members.body);
+    let list = members.body.as_array().unwrap();
+    assert_eq!(list.len(), 1, "the mother herself is not listed: {list:?}");
+    assert_eq!(list[0]["account_id"], husband_id.as_str());
+    assert!(list[0]["joined_at"].is_string() && list[0]["last_login_at"].is_string());
+    assert_eq!(
+        app.get("/api/v1/me/handbook/members", &husband)
+            .await
+            .status,
+        404,
+        "a member has no handbook of his own to list"
+    );
+    let withdraw = format!("/api/v1/me/handbook/members/{husband_id}");
+    assert_eq!(
+        app.request("DELETE", &withdraw, Some(&husband), None)
+            .await
+            .status,
+        404
+    );
+
+    let gone = app.request("DELETE", &withdraw, Some(&mother), None).await;
+    assert_eq!(gone.status, 204, "{}", gone.body);
+    assert_eq!(
+        app.count("audit_events WHERE action = 'handbook.unshare' AND outcome = 'success'"),
+        1
+    );
+    assert_eq!(app.get(&page, &husband).await.status, 404);
+    assert!(app
+        .get("/api/v1/me/handbooks", &husband)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(app
+        .get("/api/v1/me/handbook/members", &mother)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        app.request("DELETE", &withdraw, Some(&mother), None)
+            .await
+            .status,
+        404,
+        "withdrawn already"
+    );
+    // Her own link cannot be withdrawn this way.
+    let own_id = app.get("/api/v1/me", &mother).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let own = format!("/api/v1/me/handbook/members/{own_id}");
+    assert_eq!(
+        app.request("DELETE", &own, Some(&mother), None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(app.get("/api/v1/me/handbook", &mother).await.status, 200);
+
+    // A new code from her lets him back in.
+    let again = join_family(&app, &mother, "demo-husband").await;
+    assert_eq!(app.get(&page, &again).await.status, 200);
+}
