@@ -238,21 +238,29 @@ pub fn family_scope(
 
 /// The handbook this account is the mother of, if any.
 pub fn own_handbook(conn: &mut DbConn, family: &FamilyPrincipal) -> Result<String, AppError> {
-    own_handbook_revision(conn, family).map(|(id, _)| id)
+    own_handbook_ref(conn, family).map(|own| own.id)
 }
 
-/// The handbook of which this account is the mother, with its revision (`home_cache`); 404 when
-/// none.
-pub fn own_handbook_revision(
+/// The handbook of which a family account is the mother: what its pages need to name it.
+#[derive(Debug, Queryable)]
+pub struct OwnHandbook {
+    pub id: String,
+    pub county_code: String,
+    /// For the kept home page (`home_cache`).
+    pub revision: i64,
+}
+
+/// The handbook of which this account is the mother, in one query; 404 when none.
+pub fn own_handbook_ref(
     conn: &mut DbConn,
     family: &FamilyPrincipal,
-) -> Result<(String, i64), AppError> {
+) -> Result<OwnHandbook, AppError> {
     handbook_members::table
         .inner_join(handbooks::table)
         .filter(handbook_members::family_account_id.eq(&family.id))
         .filter(handbook_members::relation.eq("mother"))
         .filter(handbook_members::revoked_at.is_null())
-        .select((handbooks::id, handbooks::revision))
+        .select((handbooks::id, handbooks::county_code, handbooks::revision))
         .first(conn)
         .optional()?
         .ok_or(AppError::NotFound)

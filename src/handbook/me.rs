@@ -228,15 +228,11 @@ pub async fn share(
         ShareWith::Family => Purpose::ShareFamily,
     };
     let (code, expires_at) = db::run_tx(&state.pool, move |conn| {
-        let id = access::own_handbook(conn, &caller.0)?;
-        let county: String = handbooks::table
-            .find(&id)
-            .select(handbooks::county_code)
-            .first(conn)?;
-        let issued = codes::issue(conn, purpose, &id, &county, &caller.0.id)?;
+        let own = access::own_handbook_ref(conn, &caller.0)?;
+        let issued = codes::issue(conn, purpose, &own.id, &own.county_code, &caller.0.id)?;
         Event::new(actor(&caller), "handbook.share_code", "handbook")
-            .resource(&id)
-            .county(&county)
+            .resource(&own.id)
+            .county(&own.county_code)
             .detail(serde_json::json!({"share_with": body.0.share_with}))
             .record(conn, &ctx)?;
         Ok(issued)

@@ -100,14 +100,10 @@ pub async fn withdraw(
 ) -> Result<HttpResponse, AppError> {
     let account = path.into_inner();
     db::run_tx(&state.pool, move |conn| {
-        let handbook = access::own_handbook(conn, &caller.0)?;
-        let county: String = handbooks::table
-            .find(&handbook)
-            .select(handbooks::county_code)
-            .first(conn)?;
+        let own = access::own_handbook_ref(conn, &caller.0)?;
         let ended = diesel::update(
             handbook_members::table
-                .filter(handbook_members::handbook_id.eq(&handbook))
+                .filter(handbook_members::handbook_id.eq(&own.id))
                 .filter(handbook_members::family_account_id.eq(&account))
                 .filter(handbook_members::relation.eq("family"))
                 .filter(handbook_members::revoked_at.is_null()),
@@ -122,8 +118,8 @@ pub async fn withdraw(
             "handbook.unshare",
             "handbook",
         )
-        .resource(&handbook)
-        .county(&county)
+        .resource(&own.id)
+        .county(&own.county_code)
         .detail(serde_json::json!({ "account": account }))
         .record(conn, &ctx)?;
         Ok(())

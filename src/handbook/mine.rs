@@ -222,8 +222,8 @@ pub async fn my_handbook(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let lookup = move |conn: &mut DbConn| {
-        let (id, revision) = access::own_handbook_revision(conn, &caller.0)?;
-        Ok((id, Relation::Mother, revision))
+        let own = access::own_handbook_ref(conn, &caller.0)?;
+        Ok((own.id, Relation::Mother, own.revision))
     };
     home_page(&state, lookup).await
 }
