@@ -280,18 +280,31 @@ async fn audited_record_reads_leave_one_row_each_and_none_out_of_scope() {
             "/api/v1/nutrition/worklist".to_string(),
         ),
     ];
+    // Another institution's clinician is out of scope for all but the two scoped lists.
+    let b = app.token("clinician.b").await;
+    assert_audited_reads(&app, &reads, &t, &reads[..reads.len() - 2], &b).await;
+}
+
+/// Each of `reads` (audit action, path) answers 200 to `reader` and leaves exactly one audit row
+/// of its action; each of `out_of_scope` answers 404 to `outsider` and leaves none (no row of a
+/// read that did not happen).
+pub async fn assert_audited_reads(
+    app: &TestApp,
+    reads: &[(&str, String)],
+    reader: &str,
+    out_of_scope: &[(&str, String)],
+    outsider: &str,
+) {
     let rows = |action: &str| app.count(&format!("audit_events WHERE action = '{action}'"));
-    for (action, path) in &reads {
+    for (action, path) in reads {
         let before = rows(action);
-        let r = app.get(path, &t).await;
+        let r = app.get(path, reader).await;
         assert_eq!(r.status, 200, "{path}: {}", r.body);
         assert_eq!(rows(action), before + 1, "{path}");
     }
-    // Another institution's clinician: 404 and no audit row of a read that did not happen.
-    let b = app.token("clinician.b").await;
-    for (action, path) in &reads[..reads.len() - 2] {
+    for (action, path) in out_of_scope {
         let before = rows(action);
-        assert_eq!(app.get(path, &b).await.status, 404, "{path}");
+        assert_eq!(app.get(path, outsider).await.status, 404, "{path}");
         assert_eq!(rows(action), before, "{path}");
     }
 }
