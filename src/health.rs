@@ -1,5 +1,6 @@
 //! Liveness and readiness probes.
 
+use crate::error::Code;
 use std::time::Duration;
 
 use actix_web::{get, web, HttpResponse};
@@ -25,7 +26,7 @@ pub struct Health {
 /// The process is alive. Touches nothing else.
 #[utoipa::path(tag = "health", responses((status = 200, description = "Alive", body = Health)))]
 #[get("/healthz")]
-pub async fn healthz() -> HttpResponse {
+pub async fn check_liveness() -> HttpResponse {
     HttpResponse::Ok().json(Health {
         status: "ok".into(),
         database: None,
@@ -42,10 +43,10 @@ pub async fn healthz() -> HttpResponse {
     )
 )]
 #[get("/readyz")]
-pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn check_readiness(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let pool = state.pool.clone();
     let not_ready = |detail: String| AppError::Unavailable {
-        code: "not_ready",
+        code: Code::NotReady,
         detail,
     };
     let result = web::block(move || -> Result<&'static str, String> {

@@ -24,9 +24,55 @@ pub fn china_month(at: DateTime<Utc>) -> String {
     format!("{:04}-{:02}", d.year(), d.month())
 }
 
+/// Serializes an instant as RFC 3339 in UTC with milliseconds (`2026-11-23T08:00:00.123Z`): the
+/// precision every JavaScript engine parses alike (the database keeps microseconds or more).
+pub fn rfc3339_ms<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// [`rfc3339_ms`] for an optional instant (`null` when absent).
+pub fn rfc3339_ms_opt<S: serde::Serializer>(
+    at: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => rfc3339_ms(at, s),
+        None => s.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_are_written_with_milliseconds() {
+        #[derive(serde::Serialize)]
+        struct T {
+            #[serde(serialize_with = "rfc3339_ms")]
+            at: DateTime<Utc>,
+            #[serde(serialize_with = "rfc3339_ms_opt")]
+            maybe: Option<DateTime<Utc>>,
+            #[serde(serialize_with = "rfc3339_ms_opt")]
+            none: Option<DateTime<Utc>>,
+        }
+        let at = DateTime::parse_from_rfc3339("2026-11-30T16:30:00.123456789Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let whole = DateTime::parse_from_rfc3339("2026-11-30T16:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let json = serde_json::to_string(&T {
+            at,
+            maybe: Some(whole),
+            none: None,
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            r#"{"at":"2026-11-30T16:30:00.123Z","maybe":"2026-11-30T16:30:00.000Z","none":null}"#
+        );
+    }
 
     #[test]
     fn late_evening_utc_is_already_tomorrow_and_next_month_in_china() {

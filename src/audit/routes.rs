@@ -27,6 +27,7 @@ use crate::{
 }))]
 pub struct AuditEvent {
     pub id: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub occurred_at: DateTime<Utc>,
     /// `staff`, `family`, `anonymous` or `system`.
     pub actor_kind: String,
@@ -84,7 +85,6 @@ pub struct AuditQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of events, newest first", body = Page<AuditEvent>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read the audit log", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )

@@ -95,7 +95,7 @@ struct Candidate {
     )
 )]
 #[post("/auth/login")]
-pub async fn login(
+pub async fn login_staff(
     body: ValidJson<LoginRequest>,
     ctx: RequestCtx,
     state: web::Data<AppState>,
@@ -217,7 +217,7 @@ pub struct WechatLoginRequest {
     )
 )]
 #[post("/auth/wechat")]
-pub async fn wechat_login(
+pub async fn login_wechat(
     body: ValidJson<WechatLoginRequest>,
     ctx: RequestCtx,
     state: web::Data<AppState>,
@@ -232,7 +232,7 @@ pub async fn wechat_login(
         Err(e) => {
             let failure = Event::new(Actor::anonymous(None), "auth.wechat", "session")
                 .outcome(Outcome::Failure)
-                .detail(serde_json::json!({"reason": e.code()}));
+                .detail(serde_json::json!({"reason": e.code().as_str()}));
             db::run_tx(&state.pool, move |conn| Ok(failure.record(conn, &ctx)?)).await?;
             return Err(e);
         }
@@ -330,7 +330,7 @@ pub struct RefreshRequest {
     )
 )]
 #[post("/auth/refresh")]
-pub async fn refresh(
+pub async fn refresh_session(
     body: ValidJson<RefreshRequest>,
     ctx: RequestCtx,
     state: web::Data<AppState>,
@@ -411,11 +411,10 @@ fn subject(p: &Principal) -> (SubjectKind, String) {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/logout")]
-pub async fn logout(
+pub async fn logout_session(
     caller: AnyCaller,
     ctx: RequestCtx,
     state: web::Data<AppState>,
@@ -473,11 +472,13 @@ pub enum Me {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The signed-in account", body = Me),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me")]
-pub async fn me(caller: AnyCaller, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+pub async fn get_me(
+    caller: AnyCaller,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
     let me = match caller.0 {
         Principal::Staff(s) => Me::Staff {
             id: s.id,
@@ -516,8 +517,11 @@ pub struct SessionView {
     pub id: String,
     /// Whether this is the session making the request.
     pub current: bool,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub last_refreshed_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub expires_at: DateTime<Utc>,
     pub user_agent: Option<String>,
     pub client_addr: Option<String>,
@@ -529,11 +533,10 @@ pub struct SessionView {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Live sessions, newest first", body = Vec<SessionView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/sessions")]
-pub async fn my_sessions(
+pub async fn list_my_sessions(
     caller: AnyCaller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -565,7 +568,6 @@ pub async fn my_sessions(
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 204, description = "Session revoked"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such session of yours", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -1,6 +1,7 @@
 //! Exchanging a mini-program `wx.login` code for the user's `openid` at WeChat's
 //! `/sns/jscode2session`, and the documented fake used in demo mode.
 
+use crate::error::Code;
 use serde::Deserialize;
 
 use crate::{config::WechatSettings, error::AppError};
@@ -64,7 +65,7 @@ impl WechatClient {
                 AppError::WechatCodeInvalid
             } else {
                 AppError::Unavailable {
-                    code: "wechat_not_configured",
+                    code: Code::WechatNotConfigured,
                     detail: "WeChat login is not configured on this server (MCH_WECHAT_APP_ID, MCH_WECHAT_APP_SECRET)".into(),
                 }
             });
@@ -95,7 +96,7 @@ impl WechatClient {
 fn unavailable(why: String) -> AppError {
     tracing::warn!(reason = %why, "WeChat API call failed");
     AppError::Unavailable {
-        code: "wechat_unavailable",
+        code: Code::WechatUnavailable,
         detail: "WeChat could not be reached; try again".into(),
     }
 }
@@ -111,7 +112,7 @@ fn interpret(body: Jscode2Session) -> Result<WechatIdentity, AppError> {
         (40029 | 40163 | 40226, _) => Err(AppError::WechatCodeInvalid),
         // rate limited or system busy
         (45011 | -1, _) => Err(AppError::Unavailable {
-            code: "wechat_busy",
+            code: Code::WechatBusy,
             detail: "WeChat is busy; try again in a moment".into(),
         }),
         (code, _) => {
@@ -149,14 +150,14 @@ mod tests {
         assert!(matches!(
             reply(r#"{"errcode":-1,"errmsg":"system busy"}"#),
             Err(AppError::Unavailable {
-                code: "wechat_busy",
+                code: Code::WechatBusy,
                 ..
             })
         ));
         assert!(matches!(
             reply(r#"{"errcode":40013,"errmsg":"invalid appid"}"#),
             Err(AppError::Unavailable {
-                code: "wechat_unavailable",
+                code: Code::WechatUnavailable,
                 ..
             })
         ));

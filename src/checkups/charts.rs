@@ -226,13 +226,12 @@ pub fn charts_of(conn: &mut DbConn, pregnancy_id: &str) -> Result<Charts, AppErr
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Series", body = Charts),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/pregnancies/{id}/charts")]
-pub async fn staff_charts(
+pub async fn get_pregnancy_charts(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -258,13 +257,12 @@ pub async fn staff_charts(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Series", body = Charts),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not a pregnancy of a handbook linked to me", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/pregnancies/{id}/charts")]
-pub async fn my_charts(
+pub async fn get_my_pregnancy_charts(
     caller: FamilyCaller,
     path: web::Path<String>,
     state: web::Data<AppState>,

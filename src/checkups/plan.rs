@@ -89,13 +89,12 @@ pub fn visit_overdue(conn: &mut DbConn, pregnancy_id: &str, edd: NaiveDate) -> Q
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The plan", body = Vec<ScheduledVisit>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/pregnancies/{id}/schedule")]
-pub async fn visit_plan(
+pub async fn get_visit_plan(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -166,13 +165,12 @@ const WORKLIST_CHUNK: usize = 200;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Due and overdue, ordered by pregnancy", body = Page<WorkItem>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/worklist/antenatal")]
-pub async fn worklist(
+pub async fn get_antenatal_worklist(
     staff: Staff<RecordReader>,
     query: ValidQuery<WorklistQuery>,
     ctx: RequestCtx,

@@ -1,5 +1,6 @@
 //! Checkup endpoints: record a visit, attach lab results and ultrasounds, correct with history.
 
+use crate::error::Code;
 use actix_web::{get, http::header, post, put, web, HttpResponse};
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -187,7 +188,6 @@ fn respond(builder: &mut actix_web::HttpResponseBuilder, view: CheckupView) -> H
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Recorded, with flags", body = CheckupView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians record checkups", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The pregnancy is not ongoing", body = Problem, content_type = "application/problem+json"),
@@ -195,7 +195,7 @@ fn respond(builder: &mut actix_web::HttpResponseBuilder, view: CheckupView) -> H
     )
 )]
 #[post("/pregnancies/{id}/checkups")]
-pub async fn create(
+pub async fn record_checkup(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     body: ValidJson<CheckupInput>,
@@ -209,7 +209,7 @@ pub async fn create(
         let pregnancy = pregnancy_store::load_for_staff(conn, &staff, &pregnancy_id)?;
         if pregnancy.status != "ongoing" {
             return Err(AppError::conflict(
-                "pregnancy_not_ongoing",
+                Code::PregnancyNotOngoing,
                 "checkups are recorded for ongoing pregnancies",
             ));
         }
@@ -277,13 +277,12 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Checkups with flags", body = Vec<CheckupView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/pregnancies/{id}/checkups")]
-pub async fn list(
+pub async fn list_checkups(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -337,13 +336,12 @@ fn require_own(staff: &StaffPrincipal, row: &CheckupRow) -> Result<(), AppError>
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The checkup", body = CheckupView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/checkups/{id}")]
-pub async fn get(
+pub async fn get_checkup(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -371,16 +369,13 @@ pub async fn get(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The new version", body = CheckupView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the recording institution's clinicians correct a visit", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since: read it again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid values, or no reason", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/checkups/{id}")]
-pub async fn amend(
+pub async fn correct_checkup(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     if_match: IfMatch,
@@ -456,13 +451,12 @@ pub async fn amend(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Earlier versions", body = Vec<VersionView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/checkups/{id}/versions")]
-pub async fn versions(
+pub async fn list_checkup_versions(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -566,14 +560,13 @@ fn check_labs(input: &LabResults) -> Result<(), AppError> {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The checkup with its results and flags", body = CheckupView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the recording institution's clinicians", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown test, or a value outside the plausible range (each named)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/checkups/{id}/labs")]
-pub async fn add_labs(
+pub async fn add_checkup_labs(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     body: ValidJson<LabResults>,
@@ -669,14 +662,13 @@ pub struct UltrasoundInput {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The checkup with the report", body = CheckupView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the recording institution's clinicians", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Implausible measurements", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/checkups/{id}/ultrasounds")]
-pub async fn add_ultrasound(
+pub async fn add_checkup_ultrasound(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     body: ValidJson<UltrasoundInput>,

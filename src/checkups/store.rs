@@ -97,6 +97,7 @@ pub struct LabView {
     pub value: Option<f64>,
     pub result: Option<String>,
     pub unit: Option<String>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub recorded_at: chrono::DateTime<Utc>,
     /// The mother has opened it.
     pub seen_by_mother: bool,
@@ -117,6 +118,7 @@ pub struct UltrasoundView {
     pub afi_cm: Option<f64>,
     pub placenta_position: Option<String>,
     pub findings: Option<String>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub recorded_at: chrono::DateTime<Utc>,
     pub seen_by_mother: bool,
 }
@@ -340,7 +342,9 @@ pub struct CheckupView {
     pub ultrasounds: Vec<UltrasoundView>,
     pub flags: CheckupFlags,
     pub recorded_by: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub created_at: chrono::DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub updated_at: chrono::DateTime<Utc>,
     pub seen_by_mother: bool,
 }

@@ -75,6 +75,7 @@ pub struct ChildDetail {
     pub pregnancy_id: Option<String>,
     pub name: Option<String>,
     pub sex: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub born_at: DateTime<Utc>,
     pub birth_weight_g: Option<i32>,
     pub birth_length_cm: Option<f64>,
@@ -215,14 +216,13 @@ fn child_for_staff(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The child", body = ChildDetail),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/handbooks/{id}/children")]
-pub async fn create(
+pub async fn register_child(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     body: ValidJson<NewChild>,
@@ -295,13 +295,12 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Children, oldest first", body = Vec<ChildDetail>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/handbooks/{id}/children")]
-pub async fn list(
+pub async fn list_children(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -336,13 +335,12 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The child", body = ChildDetail),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/children/{id}")]
-pub async fn get(
+pub async fn get_child(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -386,14 +384,13 @@ pub struct NewGrowth {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The child with the new measurement", body = ChildDetail),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid or implausible values, or a date before birth", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/children/{id}/growth")]
-pub async fn add_growth(
+pub async fn add_child_growth(
     staff: Staff<CareProvider>,
     path: web::Path<String>,
     body: ValidJson<NewGrowth>,
@@ -455,13 +452,12 @@ pub async fn add_growth(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The child", body = ChildDetail),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not a child of a handbook linked to me", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/children/{id}")]
-pub async fn my_child(
+pub async fn get_my_child(
     caller: FamilyCaller,
     path: web::Path<String>,
     state: web::Data<AppState>,

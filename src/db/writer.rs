@@ -293,7 +293,10 @@ mod tests {
                         .run(move |conn| {
                             sql_query(format!("INSERT INTO t (n) VALUES ({i})")).execute(conn)?;
                             match i % 10 {
-                                3 => Err(AppError::conflict("refused", "this job fails")),
+                                3 => Err(AppError::conflict(
+                                    crate::error::Code::IllegalTransition,
+                                    "this job fails",
+                                )),
                                 // A duplicate key: an error from SQLite after a write of this job.
                                 7 => {
                                     sql_query(format!("INSERT INTO t (n) VALUES ({i})"))
@@ -327,7 +330,7 @@ mod tests {
                 (
                     7,
                     Err(AppError::Conflict {
-                        code: "already_exists",
+                        code: crate::error::Code::AlreadyExists,
                         ..
                     }),
                 ) => {}

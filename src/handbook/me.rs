@@ -1,6 +1,7 @@
 //! The family's side: a mother starts her handbook or binds the one her clinic created, keeps
 //! her contact details and history, and shares access with her clinic or family.
 
+use crate::error::Code;
 use actix_web::{get, http::header, patch, post, web, HttpResponse};
 use chrono::Utc;
 use diesel::prelude::*;
@@ -35,14 +36,13 @@ fn actor(caller: &FamilyCaller) -> Actor {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Started, pending confirmation by a clinic", body = HandbookView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "I already have a handbook, or this identity document is registered (ask the clinic for a binding code)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/me/handbook")]
-pub async fn start(
+pub async fn start_my_handbook(
     caller: FamilyCaller,
     body: ValidJson<NewHandbook>,
     ctx: RequestCtx,
@@ -54,13 +54,13 @@ pub async fn start(
     let row = db::run_tx(&state.pool, move |conn| {
         if access::own_handbook(conn, &caller.0).is_ok() {
             return Err(AppError::conflict(
-                "handbook_exists",
+                Code::HandbookExists,
                 "this account already has a handbook",
             ));
         }
         if profile::find_by_identity(conn, &st.cipher, &checked)?.is_some() {
             return Err(AppError::conflict(
-                "identity_registered",
+                Code::IdentityRegistered,
                 "a handbook with this identity document exists; ask your clinic for a binding code",
             ));
         }
@@ -93,7 +93,6 @@ pub async fn start(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Bound; my handbook", body = HandbookView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "This account already has a different handbook", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong, used or expired code", body = Problem, content_type = "application/problem+json"),
@@ -101,7 +100,7 @@ pub async fn start(
     )
 )]
 #[post("/me/handbook/bind")]
-pub async fn bind(
+pub async fn bind_my_handbook(
     caller: FamilyCaller,
     body: ValidJson<CodeRequest>,
     ctx: RequestCtx,
@@ -117,7 +116,7 @@ pub async fn bind(
             };
         if own.as_ref().is_some_and(|h| *h != handbook_id) {
             return Err(AppError::conflict(
-                "handbook_exists",
+                Code::HandbookExists,
                 "this account is already bound to another handbook",
             ));
         }
@@ -152,16 +151,13 @@ pub async fn bind(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The new version", body = HandbookView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No handbook yet", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since: read it again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a field only the clinic may change", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/me/handbook")]
-pub async fn amend(
+pub async fn amend_my_handbook(
     caller: FamilyCaller,
     if_match: IfMatch,
     body: ValidJson<MotherChanges>,
@@ -210,14 +206,13 @@ pub struct ShareRequest {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The code", body = CodeView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No handbook of my own", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/me/handbook/share-codes")]
-pub async fn share(
+pub async fn create_share_code(
     caller: FamilyCaller,
     body: ValidJson<ShareRequest>,
     ctx: RequestCtx,
@@ -251,7 +246,6 @@ pub async fn share(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Joined", body = MyHandbookRef),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already linked to this handbook", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong, used or expired code", body = Problem, content_type = "application/problem+json"),
@@ -259,7 +253,7 @@ pub async fn share(
     )
 )]
 #[post("/me/handbooks/join")]
-pub async fn join(
+pub async fn join_handbook(
     caller: FamilyCaller,
     body: ValidJson<CodeRequest>,
     ctx: RequestCtx,
@@ -280,7 +274,7 @@ pub async fn join(
         };
         if access::family_scope(conn, &caller.0, &handbook_id).is_ok() {
             return Err(AppError::conflict(
-                "already_member",
+                Code::AlreadyMember,
                 "this account is already linked to the handbook",
             ));
         }
@@ -317,12 +311,11 @@ pub struct MyHandbookRef {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Linked handbooks", body = Vec<MyHandbookRef>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/handbooks")]
-pub async fn list_mine(
+pub async fn list_my_handbooks(
     caller: FamilyCaller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {

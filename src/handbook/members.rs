@@ -26,8 +26,10 @@ pub struct Member {
     /// The family account; name it to withdraw the share.
     pub account_id: String,
     /// When it joined with my family code.
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub joined_at: DateTime<Utc>,
     /// When it last signed in (to tell accounts apart).
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub last_login_at: DateTime<Utc>,
 }
 
@@ -38,13 +40,12 @@ pub struct Member {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Family members with access", body = Vec<Member>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No handbook of my own", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/handbook/members")]
-pub async fn list(
+pub async fn list_my_handbook_members(
     caller: FamilyCaller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -86,13 +87,12 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Access withdrawn"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No handbook of my own, or this account has no access to it", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/me/handbook/members/{id}")]
-pub async fn withdraw(
+pub async fn remove_my_handbook_member(
     caller: FamilyCaller,
     path: web::Path<String>,
     ctx: RequestCtx,

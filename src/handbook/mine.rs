@@ -30,6 +30,7 @@ pub struct UnreadItem {
     pub id: String,
     /// Open this checkup to see it (and mark it read).
     pub checkup_id: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub recorded_at: chrono::DateTime<Utc>,
     /// For lab results, the test.
     pub test: Option<String>,
@@ -41,6 +42,7 @@ pub struct ChildView {
     pub id: String,
     pub name: Option<String>,
     pub sex: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub born_at: chrono::DateTime<Utc>,
     pub birth_weight_g: Option<i32>,
     pub birth_length_cm: Option<f64>,
@@ -211,13 +213,12 @@ fn summary(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "My handbook", body = MyHandbook),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No handbook bound to this account yet", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/handbook")]
-pub async fn my_handbook(
+pub async fn get_my_handbook(
     caller: FamilyCaller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -266,13 +267,12 @@ where
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The handbook", body = MyHandbook),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not linked to this account", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/handbooks/{id}")]
-pub async fn linked_handbook(
+pub async fn get_linked_handbook(
     caller: FamilyCaller,
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -297,13 +297,12 @@ pub async fn linked_handbook(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The checkup", body = CheckupView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not a checkup of a handbook linked to me", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/checkups/{id}")]
-pub async fn my_checkup(
+pub async fn get_my_checkup(
     caller: FamilyCaller,
     path: web::Path<String>,
     ctx: RequestCtx,

@@ -246,6 +246,7 @@ pub struct HandbookView {
     pub status: String,
     pub county_code: String,
     pub registered_institution_id: Option<String>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms_opt")]
     pub registered_at: Option<chrono::DateTime<Utc>>,
     pub id_type: IdType,
     /// e.g. `1101********002X`; the full number is at `/handbooks/{id}/identity` (audited).
@@ -272,7 +273,9 @@ pub struct HandbookView {
     pub partner: Partner,
     /// Also the ETag (`"v<version>"`); name it in `If-Match` to change the profile.
     pub version: i64,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub created_at: chrono::DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub updated_at: chrono::DateTime<Utc>,
 }
 

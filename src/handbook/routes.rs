@@ -1,5 +1,6 @@
 //! Staff endpoints of the handbook: register (建档), find, read, correct, identity, codes.
 
+use crate::error::Code;
 use actix_web::{get, http::header, patch, post, web, HttpResponse};
 use chrono::Utc;
 use diesel::prelude::*;
@@ -41,14 +42,13 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, view: &HandbookView) 
     responses(
         (status = 201, description = "A new handbook", body = HandbookView, headers(("ETag" = String))),
         (status = 200, description = "The existing handbook for this identity document", body = HandbookView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians register", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A handbook with this identity document exists under another name", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (identity check digit, birth date, region …)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/handbooks")]
-pub async fn register(
+pub async fn register_handbook(
     staff: Staff<Clinical>,
     body: ValidJson<NewHandbook>,
     ctx: RequestCtx,
@@ -62,7 +62,7 @@ pub async fn register(
         if let Some(existing) = profile::find_by_identity(conn, &st.cipher, &checked)? {
             if existing.full_name != input.full_name.trim() {
                 return Err(AppError::conflict(
-                    "identity_mismatch",
+                    Code::IdentityMismatch,
                     "a handbook with this identity document exists under another name; check the document, or ask the mother for a share code",
                 ));
             }
@@ -141,13 +141,12 @@ pub struct HandbookQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of handbooks", body = Page<HandbookView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/handbooks")]
-pub async fn list(
+pub async fn list_handbooks(
     staff: Staff<RecordReader>,
     query: ValidQuery<HandbookQuery>,
     ctx: RequestCtx,
@@ -204,13 +203,12 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The profile", body = HandbookView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/handbooks/{id}")]
-pub async fn get(
+pub async fn get_handbook(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -244,13 +242,12 @@ pub struct IdentityView {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The identity document", body = IdentityView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians see full identity numbers", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/handbooks/{id}/identity")]
-pub async fn read_identity(
+pub async fn read_handbook_identity(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -284,16 +281,13 @@ pub async fn read_identity(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The new version", body = HandbookView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians correct profiles", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Someone changed it since: read it again", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/handbooks/{id}")]
-pub async fn amend(
+pub async fn amend_handbook(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     if_match: IfMatch,
@@ -324,6 +318,7 @@ pub struct VersionView {
     pub version: i64,
     /// Who replaced this version, when and why.
     pub changed_by: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub changed_at: chrono::DateTime<Utc>,
     pub reason: Option<String>,
     /// The record as it was.
@@ -338,13 +333,12 @@ pub struct VersionView {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Earlier versions", body = Vec<VersionView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/handbooks/{id}/versions")]
-pub async fn versions(
+pub async fn list_handbook_versions(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -396,6 +390,7 @@ pub fn version_views(
 pub struct CodeView {
     /// Show it once (e.g. as a QR code); it works a single time.
     pub code: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub expires_at: chrono::DateTime<Utc>,
 }
 
@@ -407,13 +402,12 @@ pub struct CodeView {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The code", body = CodeView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians issue binding codes", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/handbooks/{id}/binding-codes")]
-pub async fn binding_code(
+pub async fn create_binding_code(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -491,7 +485,6 @@ pub fn redeem_code(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The handbook now in your scope", body = HandbookView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors take share codes", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong, used or expired code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes; see Retry-After", body = Problem, content_type = "application/problem+json"),

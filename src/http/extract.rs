@@ -129,7 +129,7 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, App
         ));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(e, bytes))?;
     de.end()
         .map_err(|e| AppError::MalformedBody(strip_position(&e.to_string())))?;
     validate(&value)?;
@@ -157,7 +157,7 @@ pub fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, App
     let value: T = serde_path_to_error::deserialize(de).map_err(|e| {
         let path = pointer(e.path());
         let message = e.inner().to_string();
-        let (field, code) = field_and_code(&path, &message);
+        let (field, code, message) = field_and_code(&path, &message);
         AppError::Validation(vec![FieldError::new(field, code, message)])
     })?;
     validate(&value)?;
@@ -222,12 +222,24 @@ fn describe(e: &validator::ValidationError) -> String {
     }
 }
 
-fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>, bytes: &[u8]) -> AppError {
     use serde_json::error::Category;
     let message = strip_position(&e.inner().to_string());
+    // serde_json reports a number or list where an enum's name belongs as a syntax error
+    // ("expected value"); the document itself is valid JSON, so it is the field's type.
+    if e.inner().classify() == Category::Syntax
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        let path = pointer(e.path());
+        return AppError::Validation(vec![FieldError::new(
+            path,
+            "invalid_type",
+            "must be one of the allowed names (text)",
+        )]);
+    }
     match e.inner().classify() {
         Category::Data => {
-            let (field, code) = field_and_code(&pointer(e.path()), &message);
+            let (field, code, message) = field_and_code(&pointer(e.path()), &message);
             AppError::Validation(vec![FieldError::new(field, code, message)])
         }
         Category::Syntax | Category::Eof | Category::Io => {
@@ -237,7 +249,9 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
 }
 
 /// serde names a missing or unknown field in its message, not in the path: move it to the path.
-fn field_and_code(path: &str, message: &str) -> (String, &'static str) {
+/// The message is rewritten for a person (no Rust type names or serde phrasing); an enum's
+/// allowed values are listed.
+fn field_and_code(path: &str, message: &str) -> (String, &'static str, String) {
     let named = |prefix: &str| {
         message
             .strip_prefix(prefix)
@@ -245,7 +259,11 @@ fn field_and_code(path: &str, message: &str) -> (String, &'static str) {
             .map(str::to_string)
     };
     if let Some(name) = named("missing field `") {
-        (format!("{path}/{}", escape_pointer(&name)), "required")
+        (
+            format!("{path}/{}", escape_pointer(&name)),
+            "required",
+            "is required".into(),
+        )
     } else if let Some(name) = named("unknown field `") {
         // The path already ends at the unknown key.
         let suffix = format!("/{}", escape_pointer(&name));
@@ -254,13 +272,67 @@ fn field_and_code(path: &str, message: &str) -> (String, &'static str) {
         } else {
             format!("{path}{suffix}")
         };
-        (field, "unknown_field")
-    } else if message.starts_with("invalid type") {
-        (path.to_string(), "invalid_type")
+        (
+            field,
+            "unknown_field",
+            "is not a field of this request".into(),
+        )
+    } else if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let expected = rest.split(", expected ").nth(1).unwrap_or("another type");
+        (
+            path.to_string(),
+            "invalid_type",
+            format!("must be {}", plain_type(expected)),
+        )
     } else if message.starts_with("invalid length") {
-        (path.to_string(), "length")
+        (
+            path.to_string(),
+            "length",
+            "has the wrong number of items".into(),
+        )
+    } else if message.starts_with("unknown variant `") {
+        let allowed: Vec<&str> = message
+            .split(", expected ")
+            .nth(1)
+            .unwrap_or("")
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .collect();
+        let text = if allowed.is_empty() {
+            "is not an allowed value".to_string()
+        } else {
+            format!("must be one of: {}", allowed.join(", "))
+        };
+        (path.to_string(), "invalid_value", text)
     } else {
-        (path.to_string(), "invalid_value")
+        (path.to_string(), "invalid_value", message.to_string())
+    }
+}
+
+/// What serde expected, in words a person reads.
+fn plain_type(expected: &str) -> &'static str {
+    let e = expected.trim();
+    if e.contains("string") || e.starts_with("a date") || e.starts_with("a formatted") {
+        "text"
+    } else if e.contains("bool") {
+        "true or false"
+    } else if [
+        "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "usize", "integer",
+    ]
+    .iter()
+    .any(|t| e.contains(t))
+    {
+        "a whole number"
+    } else if e.contains("f32") || e.contains("f64") || e.contains("float") || e.contains("number")
+    {
+        "a number"
+    } else if e.contains("sequence") || e.contains("array") || e.contains("tuple") {
+        "a list"
+    } else if e.starts_with("struct") || e.contains("map") || e.starts_with("enum") {
+        "an object"
+    } else {
+        "another type"
     }
 }
 
@@ -390,6 +462,67 @@ mod tests {
             fields(e),
             vec![("/items/0/label".into(), "invalid_type".into())]
         );
+    }
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[serde(deny_unknown_fields)]
+    struct WithEnum {
+        #[allow(dead_code)]
+        relation: Relation,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Relation {
+        Clinic,
+        Family,
+    }
+
+    fn messages(e: AppError) -> Vec<(String, String, String)> {
+        match e {
+            AppError::Validation(errors) => errors
+                .into_iter()
+                .map(|e| (e.field, e.code, e.message))
+                .collect(),
+            other => panic!("expected validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn messages_name_allowed_values_not_parser_internals() {
+        let e = parse_json::<WithEnum>(br#"{"relation":"neighbour"}"#).unwrap_err();
+        assert_eq!(
+            messages(e),
+            vec![(
+                "/relation".into(),
+                "invalid_value".into(),
+                "must be one of: clinic, family".into()
+            )]
+        );
+        let e = parse_json::<Sample>(br#"{"name":"abc","count":"3"}"#).unwrap_err();
+        assert_eq!(
+            messages(e),
+            vec![(
+                "/count".into(),
+                "invalid_type".into(),
+                "must be a whole number".into()
+            )]
+        );
+        let e = parse_json::<Sample>(br#"{"name":"abc"}"#).unwrap_err();
+        assert_eq!(
+            messages(e),
+            vec![("/count".into(), "required".into(), "is required".into())]
+        );
+        for body in [
+            &br#"{"relation":5}"#[..],
+            br#"{"relation":"x"}"#,
+            br#"{"relation":"clinic","x":1}"#,
+        ] {
+            let text = format!("{:?}", messages(parse_json::<WithEnum>(body).unwrap_err()));
+            for leak in ["`", "variant", "struct", "i64", "serde"] {
+                assert!(!text.contains(leak), "{text}");
+            }
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! instead of writing twice. Distribution of nutrition packs stores its answer inside its own
 //! transaction (see `nutrition::routes::distribute`) and is left to it.
 
+use crate::error::Code;
 use actix_web::{
     body::{self, BoxBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
@@ -89,7 +90,7 @@ fn claim(
                     "this Idempotency-Key was used with another request",
                 )),
                 Some((_, PENDING, _)) => Err(AppError::conflict(
-                    "idempotency_key_in_progress",
+                    Code::IdempotencyKeyInProgress,
                     "a request with this Idempotency-Key has not finished; retry later",
                 )),
                 Some((_, status, response)) => Ok(Claim::Replay(status, response)),

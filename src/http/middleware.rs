@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use actix_web::{
-    body::MessageBody,
+    body::{EitherBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
     http::header::{self, HeaderName, HeaderValue},
     middleware::Next,
@@ -12,6 +12,7 @@ use actix_web::{
 use tracing::Instrument;
 
 use super::extract::RequestCtx;
+use crate::error::{AppError, Lang};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -48,7 +49,7 @@ fn client_address(req: &ServiceRequest) -> Option<String> {
 
 pub async fn request_context(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let request_id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let client_addr = client_address(&req);
@@ -65,6 +66,7 @@ pub async fn request_context(
     let method = req.method().to_string();
     let path = req.path().to_string();
     let is_docs = path.starts_with("/docs");
+
     let started = Instant::now();
     let span = tracing::info_span!("request", request_id = %request_id);
 
@@ -110,4 +112,40 @@ pub async fn request_context(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(res)
+}
+
+/// Error answers in the client's language (`Accept-Language`): the problem document is rendered
+/// again from the error that made it (titles, details and field messages from
+/// [`crate::error::codes`]). Wrapped inside `Compress`, so the body it replaces is not yet encoded.
+pub async fn localise_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let lang = Lang::from_accept_language(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let res = next.call(req).await?;
+    Ok(localise(res, lang))
+}
+
+fn localise<B>(res: ServiceResponse<B>, lang: Lang) -> ServiceResponse<EitherBody<B, String>> {
+    let localised = match lang {
+        Lang::En => None,
+        Lang::Zh => res
+            .response()
+            .error()
+            .and_then(|e| e.as_error::<AppError>())
+            .map(|e| serde_json::to_string(&e.problem_in(lang)).unwrap_or_default()),
+    };
+    match localised {
+        None => res.map_into_left_body(),
+        Some(body) => {
+            let mut res = res.map_body(|_, _| EitherBody::right(body));
+            res.headers_mut()
+                .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static("zh-CN"));
+            res
+        }
+    }
 }

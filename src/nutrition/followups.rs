@@ -2,6 +2,7 @@
 //! growth classes and the altitude-adjusted anaemia grades computed on save, and the comparison from
 //! the first card to the latest.
 
+use crate::error::Code;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -300,7 +301,7 @@ fn save_card(
                 AppError::NotFound
             } else {
                 AppError::conflict(
-                    "already_corrected",
+                    Code::AlreadyCorrected,
                     "this card has been corrected already; correct the current version",
                 )
             });
@@ -371,7 +372,6 @@ pub struct Correction {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The new version, computed", body = FollowupView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such child or card in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The card was corrected already (correct the current version)", body = Problem, content_type = "application/problem+json"),
@@ -379,7 +379,7 @@ pub struct Correction {
     )
 )]
 #[post("/children/{id}/nutrition/followups/{card}/corrections")]
-pub async fn correct(
+pub async fn correct_nutrition_followup(
     staff: Staff<CareProvider>,
     path: web::Path<(String, String)>,
     body: ValidJson<Correction>,
@@ -411,14 +411,13 @@ pub async fn correct(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The card with computed values", body = FollowupView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Implausible values or a date before birth (each field named)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/children/{id}/nutrition/followups")]
-pub async fn record(
+pub async fn record_nutrition_followup(
     staff: Staff<CareProvider>,
     path: web::Path<String>,
     body: ValidJson<NewFollowup>,
@@ -442,13 +441,12 @@ pub async fn record(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Cards, oldest first", body = FollowupHistory),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/children/{id}/nutrition/followups")]
-pub async fn list(
+pub async fn list_nutrition_followups(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,

@@ -2,6 +2,7 @@
 //! township's aggregate of its villages with the logic checks, submission with the late flag, the
 //! county's review, and the frozen snapshot compared with the records as they are now.
 
+use crate::error::Code;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -69,6 +70,7 @@ pub struct Draft {
     pub level: Level,
     pub month: String,
     /// Submissions at or after this instant are marked late (end of the 1st / 2nd, China time).
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub deadline: DateTime<Utc>,
     pub counts: Counts,
     pub rates: Rates,
@@ -94,8 +96,10 @@ pub struct ReportView {
     /// Why a new version was submitted.
     pub reason: Option<String>,
     pub submitted_by: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub submitted_at: DateTime<Utc>,
     pub reviewed_by: Option<String>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms_opt")]
     pub reviewed_at: Option<DateTime<Utc>>,
     pub review_comment: Option<String>,
     pub counts: Counts,
@@ -331,13 +335,12 @@ fn compile(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The draft", body = Draft),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only village clinics and township centres report", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a month", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/nutrition/reports/draft")]
-pub async fn draft(
+pub async fn get_nutrition_report_draft(
     staff: Staff<ReportAuthor>,
     query: ValidQuery<MonthQuery>,
     state: web::Data<AppState>,
@@ -441,14 +444,13 @@ fn load_view(conn: &mut DbConn, id: &str) -> Result<ReportView, AppError> {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Submitted", body = ReportView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only village clinics and township centres report", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already submitted (awaiting review) or approved", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Month not over, reason missing for a new version, or logic checks failing (each count named)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/nutrition/reports")]
-pub async fn submit(
+pub async fn submit_nutrition_report(
     staff: Staff<ReportAuthor>,
     body: ValidJson<NewReport>,
     ctx: RequestCtx,
@@ -466,94 +468,95 @@ pub async fn submit(
             "a month is reported once it is over",
         ));
     }
-    let view =
-        db::run_tx(&state.pool, move |conn| {
-            let previous: Option<(i32, String)> = nutrition_reports::table
-                .filter(nutrition_reports::institution_id.eq(&staff.institution_id))
-                .filter(nutrition_reports::month.eq(&input.month))
-                .order(nutrition_reports::version.desc())
-                .select((nutrition_reports::version, nutrition_reports::status))
-                .first(conn)
-                .optional()?;
-            match previous.as_ref().map(|p| p.1.as_str()) {
-                Some("submitted") => return Err(AppError::conflict(
-                    "already_submitted",
+    let view = db::run_tx(&state.pool, move |conn| {
+        let previous: Option<(i32, String)> = nutrition_reports::table
+            .filter(nutrition_reports::institution_id.eq(&staff.institution_id))
+            .filter(nutrition_reports::month.eq(&input.month))
+            .order(nutrition_reports::version.desc())
+            .select((nutrition_reports::version, nutrition_reports::status))
+            .first(conn)
+            .optional()?;
+        match previous.as_ref().map(|p| p.1.as_str()) {
+            Some("submitted") => {
+                return Err(AppError::conflict(
+                    Code::AlreadySubmitted,
                     "this month's report awaits review; it can be resubmitted if it is returned",
-                )),
-                Some("approved") => {
-                    return Err(AppError::conflict(
-                        "report_approved",
-                        "this month's report is approved; later corrections show as a difference",
-                    ))
-                }
-                Some(_) if input.reason.is_none() => {
-                    return Err(AppError::invalid_field(
-                        "/reason",
-                        "required",
-                        "say why the returned report is submitted again",
-                    ))
-                }
-                _ => {}
-            }
-            let c = compile(
-                conn,
-                &staff.institution_id,
-                &staff.institution_name,
-                &staff.region_code,
-                level,
-                &input.month,
-                false,
-            )?;
-            let failures = report::checks(&c.counts);
-            if !failures.is_empty() {
-                return Err(AppError::Validation(
-                    failures
-                        .into_iter()
-                        .map(|f| FieldError::new(format!("/counts{}", f.field), f.code, f.message))
-                        .collect(),
-                ));
-            }
-            let id = uuid::Uuid::now_v7().to_string();
-            let late = report::is_late(
-                level,
-                last,
-                now.with_timezone(&crate::time::cst()).naive_local(),
-            );
-            let version = previous.map_or(1, |p| p.0 + 1);
-            diesel::insert_into(nutrition_reports::table)
-                .values((
-                    nutrition_reports::id.eq(&id),
-                    nutrition_reports::institution_id.eq(&staff.institution_id),
-                    nutrition_reports::county_code.eq(&staff.county_code),
-                    nutrition_reports::region_code.eq(&staff.region_code),
-                    nutrition_reports::level.eq(level.as_str()),
-                    nutrition_reports::month.eq(&input.month),
-                    nutrition_reports::version.eq(version),
-                    nutrition_reports::status.eq("submitted"),
-                    nutrition_reports::figures.eq(serde_json::to_string(&c.counts)
-                        .map_err(|e| AppError::internal(e.to_string()))?),
-                    nutrition_reports::sources.eq(serde_json::to_string(&c.sources)
-                        .map_err(|e| AppError::internal(e.to_string()))?),
-                    nutrition_reports::late.eq(late),
-                    nutrition_reports::reason.eq(&input.reason),
-                    nutrition_reports::submitted_by.eq(&staff.id),
-                    nutrition_reports::submitted_at.eq(now.naive_utc()),
                 ))
-                .execute(conn)
-                .map_err(|e| match e {
-                    diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::UniqueViolation,
-                        _,
-                    ) => AppError::conflict("already_submitted", "this report was just submitted"),
-                    e => e.into(),
-                })?;
-            Audit::new(&staff, "nutrition.report_submit", "nutrition_report")
-                .resource(&id)
-                .detail(serde_json::json!({"month": input.month, "version": version, "late": late}))
-                .record(conn, &ctx)?;
-            load_view(conn, &id)
-        })
-        .await?;
+            }
+            Some("approved") => {
+                return Err(AppError::conflict(
+                    Code::ReportApproved,
+                    "this month's report is approved; later corrections show as a difference",
+                ))
+            }
+            Some(_) if input.reason.is_none() => {
+                return Err(AppError::invalid_field(
+                    "/reason",
+                    "required",
+                    "say why the returned report is submitted again",
+                ))
+            }
+            _ => {}
+        }
+        let c = compile(
+            conn,
+            &staff.institution_id,
+            &staff.institution_name,
+            &staff.region_code,
+            level,
+            &input.month,
+            false,
+        )?;
+        let failures = report::checks(&c.counts);
+        if !failures.is_empty() {
+            return Err(AppError::Validation(
+                failures
+                    .into_iter()
+                    .map(|f| FieldError::new(format!("/counts{}", f.field), f.code, f.message))
+                    .collect(),
+            ));
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let late = report::is_late(
+            level,
+            last,
+            now.with_timezone(&crate::time::cst()).naive_local(),
+        );
+        let version = previous.map_or(1, |p| p.0 + 1);
+        diesel::insert_into(nutrition_reports::table)
+            .values((
+                nutrition_reports::id.eq(&id),
+                nutrition_reports::institution_id.eq(&staff.institution_id),
+                nutrition_reports::county_code.eq(&staff.county_code),
+                nutrition_reports::region_code.eq(&staff.region_code),
+                nutrition_reports::level.eq(level.as_str()),
+                nutrition_reports::month.eq(&input.month),
+                nutrition_reports::version.eq(version),
+                nutrition_reports::status.eq("submitted"),
+                nutrition_reports::figures.eq(serde_json::to_string(&c.counts)
+                    .map_err(|e| AppError::internal(e.to_string()))?),
+                nutrition_reports::sources.eq(serde_json::to_string(&c.sources)
+                    .map_err(|e| AppError::internal(e.to_string()))?),
+                nutrition_reports::late.eq(late),
+                nutrition_reports::reason.eq(&input.reason),
+                nutrition_reports::submitted_by.eq(&staff.id),
+                nutrition_reports::submitted_at.eq(now.naive_utc()),
+            ))
+            .execute(conn)
+            .map_err(|e| match e {
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) => AppError::conflict(Code::AlreadySubmitted, "this report was just submitted"),
+                e => e.into(),
+            })?;
+        Audit::new(&staff, "nutrition.report_submit", "nutrition_report")
+            .resource(&id)
+            .detail(serde_json::json!({"month": input.month, "version": version, "late": late}))
+            .record(conn, &ctx)?;
+        load_view(conn, &id)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -588,13 +591,12 @@ fn may_review(staff: &StaffPrincipal, level: Level, region: &str, county: &str) 
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Reports", body = Vec<ReportView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read reports", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a month", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/nutrition/reports")]
-pub async fn list(
+pub async fn list_nutrition_reports(
     staff: Staff<ReportReader>,
     query: ValidQuery<ListQuery>,
     state: web::Data<AppState>,
@@ -664,13 +666,12 @@ fn report_in_scope(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The frozen report, the current counts and what changed", body = ReportDetail),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read reports", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such report in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/nutrition/reports/{id}")]
-pub async fn get(
+pub async fn get_nutrition_report(
     staff: Staff<ReportReader>,
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -724,7 +725,6 @@ pub struct Review {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Reviewed", body = ReportView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a reviewer of this report", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such report in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already reviewed", body = Problem, content_type = "application/problem+json"),
@@ -732,7 +732,7 @@ pub struct Review {
     )
 )]
 #[post("/nutrition/reports/{id}/review")]
-pub async fn review(
+pub async fn review_nutrition_report(
     staff: Staff<ReportReader>,
     path: web::Path<String>,
     body: ValidJson<Review>,
@@ -772,7 +772,7 @@ pub async fn review(
         .execute(conn)?;
         if n == 0 {
             return Err(AppError::conflict(
-                "already_reviewed",
+                Code::AlreadyReviewed,
                 "only a submitted report awaiting review can be reviewed",
             ));
         }
@@ -823,14 +823,13 @@ pub struct CountyKpis {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "KPIs", body = CountyKpis),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not your county", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a month", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/counties/{code}/nutrition/kpis")]
-pub async fn county_kpis(
+pub async fn get_county_nutrition_kpis(
     staff: Staff<AuditReader>,
     path: web::Path<String>,
     query: ValidQuery<MonthQuery>,

@@ -1,6 +1,7 @@
 //! Nutrition-pack endpoints: the child's programme state, consent and other events, monthly
 //! distribution taking stock first-expiry-first-out (idempotent on retry), and village stock.
 
+use crate::error::Code;
 use actix_web::{get, http::header::HeaderMap, post, web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -109,13 +110,12 @@ fn evaluate(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "State, age, stop count, whether a pack may be issued today", body = Evaluation),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/children/{id}/nutrition")]
-pub async fn status(
+pub async fn get_child_nutrition(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -192,14 +192,13 @@ pub enum ConsentForm {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Recorded; the state after it", body = Evaluation),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (a future date, a clearance without its decision, a date before birth)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/children/{id}/nutrition/events")]
-pub async fn record_event(
+pub async fn record_nutrition_event(
     staff: Staff<CareProvider>,
     path: web::Path<String>,
     body: ValidJson<NewEvent>,
@@ -351,7 +350,6 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Issued", body = Distribution),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Refused by the programme rules (code = the rule: already_issued_this_month, resume_over_30 …) or out of stock", body = Problem, content_type = "application/problem+json"),
@@ -359,7 +357,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
     )
 )]
 #[post("/children/{id}/nutrition/distributions")]
-pub async fn distribute(
+pub async fn record_nutrition_distribution(
     staff: Staff<CareProvider>,
     path: web::Path<String>,
     body: ValidJson<NewDistribution>,
@@ -429,7 +427,7 @@ pub async fn distribute(
                 _,
             )) => {
                 return Err(AppError::conflict(
-                    "already_issued_this_month",
+                    Code::AlreadyIssuedThisMonth,
                     "a distribution for this month was just recorded",
                 ));
             }
@@ -501,19 +499,19 @@ pub async fn distribute(
     Ok(HttpResponse::Created().json(outcome))
 }
 
-fn refusal_code(r: rules::Refusal) -> &'static str {
+fn refusal_code(r: rules::Refusal) -> Code {
     use rules::Refusal::*;
     match r {
-        Ended => "enrolment_ended",
-        NotEligible => "not_eligible",
-        TooYoung => "too_young",
-        AgedOut => "aged_out",
-        NoConsent => "no_consent",
-        NeedsMedicalClearance => "needs_medical_clearance",
-        AlreadyIssuedThisMonth => "already_issued_this_month",
-        LegacyReentryNotAllowed => "legacy_reentry_not_allowed",
-        FirstEntryOver30 => "first_entry_over_30",
-        ResumeOver30 => "resume_over_30",
+        Ended => Code::EnrolmentEnded,
+        NotEligible => Code::NotEligible,
+        TooYoung => Code::TooYoung,
+        AgedOut => Code::AgedOut,
+        NoConsent => Code::NoConsent,
+        NeedsMedicalClearance => Code::NeedsMedicalClearance,
+        AlreadyIssuedThisMonth => Code::AlreadyIssuedThisMonth,
+        LegacyReentryNotAllowed => Code::LegacyReentryNotAllowed,
+        FirstEntryOver30 => Code::FirstEntryOver30,
+        ResumeOver30 => Code::ResumeOver30,
     }
 }
 
@@ -584,7 +582,7 @@ fn take_stock(
     }
     if remaining > 0 {
         return Err(AppError::conflict(
-            "out_of_stock",
+            Code::OutOfStock,
             format!("not enough unexpired packs in stock for {needed} sachets"),
         ));
     }
@@ -644,13 +642,12 @@ pub fn stock_of(conn: &mut DbConn, institution_id: &str) -> QueryResult<Vec<LotV
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The stock by lot", body = Vec<LotView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, an expired lot, or a lot number with another expiry", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/stock/receipts")]
-pub async fn receive(
+pub async fn receive_stock(
     staff: Staff<CareProvider>,
     body: ValidJson<Receipt>,
     ctx: RequestCtx,
@@ -737,12 +734,11 @@ pub async fn receive(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Lots", body = Vec<LotView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/stock")]
-pub async fn stock(
+pub async fn get_stock(
     staff: Staff<CareProvider>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {

@@ -1,6 +1,7 @@
 //! Stock beyond receipts: transfers (township → village), adjustments with a reason, and the
 //! storage log with its checklist (nutrition-pack.md §8).
 
+use crate::error::Code;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -76,7 +77,7 @@ fn take(
         .execute(conn)?;
     if n == 0 {
         return Err(AppError::conflict(
-            "insufficient_stock",
+            Code::InsufficientStock,
             format!("lot {lot} holds fewer than {quantity} sachets"),
         ));
     }
@@ -107,14 +108,13 @@ pub struct Transfer {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The sender's stock after the transfer", body = Vec<LotView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not enough in that lot", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown lot, or an institution outside the county or oneself", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/stock/transfers")]
-pub async fn transfer(
+pub async fn transfer_stock(
     staff: Staff<CareProvider>,
     body: ValidJson<Transfer>,
     ctx: RequestCtx,
@@ -222,14 +222,13 @@ pub struct Adjustment {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The stock after the adjustment", body = Vec<LotView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not enough in that lot", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown lot or invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/stock/adjustments")]
-pub async fn adjust(
+pub async fn adjust_stock(
     staff: Staff<CareProvider>,
     body: ValidJson<Adjustment>,
     ctx: RequestCtx,
@@ -299,6 +298,7 @@ pub struct NewCheck {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckView {
     pub id: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub checked_at: DateTime<Utc>,
     pub temperature_c: f64,
     pub humidity_pct: f64,
@@ -317,13 +317,12 @@ pub struct CheckView {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Recorded", body = CheckView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Implausible readings or a time in the future", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/stock/storage-checks")]
-pub async fn record_check(
+pub async fn record_storage_check(
     staff: Staff<CareProvider>,
     body: ValidJson<NewCheck>,
     ctx: RequestCtx,
@@ -385,12 +384,11 @@ pub async fn record_check(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Checks", body = Vec<CheckView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/stock/storage-checks")]
-pub async fn checks(
+pub async fn list_storage_checks(
     staff: Staff<CareProvider>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {

@@ -43,14 +43,13 @@ pub struct PriorityFlags {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved", body = PriorityFlags),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/children/{id}/nutrition/flags")]
-pub async fn put_flags(
+pub async fn set_nutrition_flags(
     staff: Staff<CareProvider>,
     path: web::Path<String>,
     body: ValidJson<PriorityFlags>,
@@ -199,12 +198,11 @@ fn item(c: &RosterChild, today: NaiveDate) -> WorkItem {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The work list", body = WorkList),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/nutrition/worklist")]
-pub async fn worklist(
+pub async fn get_nutrition_worklist(
     staff: Staff<CareProvider>,
     ctx: RequestCtx,
     state: web::Data<AppState>,

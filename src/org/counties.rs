@@ -61,13 +61,12 @@ fn valid_county(code: &str) -> Result<(), AppError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Settings", body = CountySettings),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not your county", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/counties/{code}/settings")]
-pub async fn get_settings(
+pub async fn get_county_settings(
     staff: Staff<AuditReader>,
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -98,14 +97,13 @@ pub async fn get_settings(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved", body = CountySettings),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not your county", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Out of range", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/counties/{code}/settings")]
-pub async fn put_settings(
+pub async fn replace_county_settings(
     staff: Staff<AuditReader>,
     path: web::Path<String>,
     body: ValidJson<CountySettings>,

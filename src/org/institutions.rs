@@ -1,5 +1,6 @@
 //! Institutions: create and disable (system admin), list and read (any staff).
 
+use crate::error::Code;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -42,7 +43,9 @@ pub struct InstitutionView {
     pub region_code: String,
     pub county_code: String,
     pub disabled: bool,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -132,7 +135,6 @@ pub fn create(conn: &mut DbConn, input: &NewInstitution) -> Result<InstitutionVi
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = InstitutionView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only system administrators manage institutions", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, unknown region, or a region of the wrong level", body = Problem, content_type = "application/problem+json"),
     )
@@ -183,7 +185,6 @@ pub struct InstitutionQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of institutions", body = Page<InstitutionView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
@@ -238,7 +239,6 @@ pub async fn list_institutions(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The institution", body = InstitutionView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such institution", body = Problem, content_type = "application/problem+json"),
     )
@@ -261,7 +261,6 @@ pub async fn get_institution(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Disabled", body = InstitutionView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only system administrators manage institutions", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such institution", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "It is the caller's own institution", body = Problem, content_type = "application/problem+json"),
@@ -277,7 +276,7 @@ pub async fn disable_institution(
     let id = path.into_inner();
     if id == staff.institution_id {
         return Err(AppError::conflict(
-            "cannot_disable_own_institution",
+            Code::CannotDisableOwnInstitution,
             "you cannot disable your own institution",
         ));
     }

@@ -1,5 +1,6 @@
 //! Regions: create (system admin), list and read (any staff). Reference data, not personal data.
 
+use crate::error::Code;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -52,6 +53,7 @@ pub struct RegionView {
     pub parent_code: Option<String>,
     pub county_code: String,
     pub elevation_m: Option<i32>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -123,7 +125,7 @@ pub fn create(conn: &mut DbConn, input: &NewRegion) -> Result<RegionView, AppErr
         .get_result(conn)?;
     if taken > 0 {
         return Err(AppError::conflict(
-            "region_exists",
+            Code::RegionExists,
             format!("region {} already exists", code.as_str()),
         ));
     }
@@ -153,7 +155,6 @@ pub fn create(conn: &mut DbConn, input: &NewRegion) -> Result<RegionView, AppErr
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = RegionView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only system administrators manage regions", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code exists already", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or the parent region is missing", body = Problem, content_type = "application/problem+json"),
@@ -206,7 +207,6 @@ pub struct RegionQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of regions", body = Page<RegionView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
@@ -247,7 +247,6 @@ pub async fn list_regions(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The region", body = RegionView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such region", body = Problem, content_type = "application/problem+json"),
     )

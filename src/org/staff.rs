@@ -4,6 +4,7 @@
 //! only `clinician`, `village_doctor` and `institution_admin`; `county_reviewer` may read the staff
 //! of its county. A staff account outside the caller's scope answers 404. Reads are audited.
 
+use crate::error::Code;
 use std::collections::BTreeSet;
 
 use actix_web::{get, post, web, HttpResponse};
@@ -213,7 +214,7 @@ pub fn create(
         .get_result(conn)?;
     if taken > 0 {
         return Err(AppError::conflict(
-            "username_taken",
+            Code::UsernameTaken,
             format!("the username {} is taken", input.username),
         ));
     }
@@ -266,7 +267,6 @@ fn check_grant(caller: &StaffPrincipal, input: &NewStaff) -> Result<(), AppError
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = StaffView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage staff, or may not grant these roles or this institution", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Username taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or unknown institution", body = Problem, content_type = "application/problem+json"),
@@ -324,7 +324,6 @@ pub struct StaffQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of staff accounts", body = Page<StaffView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read staff accounts", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
@@ -392,7 +391,6 @@ pub async fn list_staff(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = StaffView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read staff accounts", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account in your scope", body = Problem, content_type = "application/problem+json"),
     )
@@ -425,7 +423,6 @@ pub async fn get_staff(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Disabled", body = StaffView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not manage staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "You cannot disable yourself", body = Problem, content_type = "application/problem+json"),
@@ -446,7 +443,7 @@ pub async fn disable_staff(
         let before = find_in_scope(conn, &id, &scope)?;
         if is_self {
             return Err(AppError::conflict(
-                "cannot_disable_self",
+                Code::CannotDisableSelf,
                 "you cannot disable your own account",
             ));
         }

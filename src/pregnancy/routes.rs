@@ -1,5 +1,6 @@
 //! Pregnancy endpoints: open one, read, re-date, end, record the delivery.
 
+use crate::error::Code;
 use actix_web::{get, http::header, post, put, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
@@ -180,7 +181,6 @@ fn respond(builder: &mut actix_web::HttpResponseBuilder, view: PregnancyView) ->
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The pregnancy", body = PregnancyView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians open pregnancies", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A pregnancy is already ongoing", body = Problem, content_type = "application/problem+json"),
@@ -188,7 +188,7 @@ fn respond(builder: &mut actix_web::HttpResponseBuilder, view: PregnancyView) ->
     )
 )]
 #[post("/handbooks/{id}/pregnancies")]
-pub async fn create(
+pub async fn open_pregnancy(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     body: ValidJson<NewPregnancy>,
@@ -211,7 +211,7 @@ pub async fn create(
             .get_result(conn)?;
         if ongoing > 0 {
             return Err(AppError::conflict(
-                "pregnancy_ongoing",
+                Code::PregnancyOngoing,
                 "this handbook has an ongoing pregnancy; end it or record the delivery first",
             ));
         }
@@ -268,13 +268,12 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Pregnancies", body = Vec<PregnancyView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/handbooks/{id}/pregnancies")]
-pub async fn list(
+pub async fn list_pregnancies(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -304,13 +303,12 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The pregnancy", body = PregnancyView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/pregnancies/{id}")]
-pub async fn get(
+pub async fn get_pregnancy(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -372,17 +370,14 @@ impl Validate for Redating {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The pregnancy, re-dated or (scan within tolerance) unchanged", body = PregnancyView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians date pregnancies", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not ongoing, or already dated by an earlier scan (use a clinician override)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/pregnancies/{id}/dating")]
-pub async fn redate(
+pub async fn redate_pregnancy(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     if_match: IfMatch,
@@ -397,7 +392,7 @@ pub async fn redate(
         let old = store::load_for_staff(conn, &staff, &id)?;
         if_match.check(old.version)?;
         if old.status != "ongoing" {
-            return Err(AppError::conflict("pregnancy_not_ongoing", "only an ongoing pregnancy can be re-dated"));
+            return Err(AppError::conflict(Code::PregnancyNotOngoing, "only an ongoing pregnancy can be re-dated"));
         }
         let mut row = old.clone();
         let reason = match body.0 {
@@ -407,7 +402,7 @@ pub async fn redate(
                 }
                 if old.dating_source == "ultrasound" {
                     return Err(AppError::conflict(
-                        "already_dated_by_ultrasound",
+                        Code::AlreadyDatedByUltrasound,
                         "the EDD was set by an earlier scan and later scans do not change it; a clinician may override with a reason",
                     ));
                 }
@@ -474,17 +469,14 @@ pub struct EndPregnancy {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Ended", body = PregnancyView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not ongoing", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/pregnancies/{id}/end")]
-pub async fn end(
+pub async fn end_pregnancy(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     if_match: IfMatch,
@@ -507,7 +499,7 @@ pub async fn end(
         if_match.check(old.version)?;
         if old.status != "ongoing" {
             return Err(AppError::conflict(
-                "pregnancy_not_ongoing",
+                Code::PregnancyNotOngoing,
                 "the pregnancy has already ended",
             ));
         }
@@ -595,17 +587,14 @@ pub struct Delivery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Delivered", body = PregnancyView, headers(("ETag" = String))),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not ongoing", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
-        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/pregnancies/{id}/delivery")]
-pub async fn deliver(
+pub async fn record_delivery(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     if_match: IfMatch,
@@ -630,7 +619,7 @@ pub async fn deliver(
         if_match.check(old.version)?;
         if old.status != "ongoing" {
             return Err(AppError::conflict(
-                "pregnancy_not_ongoing",
+                Code::PregnancyNotOngoing,
                 "the pregnancy has already ended",
             ));
         }

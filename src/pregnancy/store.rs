@@ -84,6 +84,7 @@ pub struct PregnancyView {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DeliveryView {
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub delivered_at: chrono::DateTime<Utc>,
     /// Gestational age at delivery, `w+d`.
     pub ga: String,

@@ -1,5 +1,6 @@
 //! Referral endpoints.
 
+use crate::error::Code;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -97,17 +98,23 @@ pub struct ReferralView {
     pub clinical_summary: String,
     pub status: Status,
     pub decline_reason: Option<String>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub sent_at: DateTime<Utc>,
     pub sent_by: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms_opt")]
     pub accepted_at: Option<DateTime<Utc>>,
     pub accepted_by: Option<String>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms_opt")]
     pub declined_at: Option<DateTime<Utc>>,
     pub declined_by: Option<String>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms_opt")]
     pub arrived_at: Option<DateTime<Utc>>,
     pub arrived_by: Option<String>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms_opt")]
     pub completed_at: Option<DateTime<Utc>>,
     pub completed_by: Option<String>,
     pub county_code: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -154,14 +161,13 @@ impl Row {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Sent", body = ReferralView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians refer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, unknown institution, or referring to oneself", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/handbooks/{id}/referrals")]
-pub async fn send(
+pub async fn send_referral(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     body: ValidJson<NewReferral>,
@@ -264,13 +270,12 @@ fn load_for_staff(conn: &mut DbConn, staff: &StaffPrincipal, id: &str) -> Result
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The referral", body = ReferralView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral of yours", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/referrals/{id}")]
-pub async fn get(
+pub async fn get_referral(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -310,7 +315,6 @@ pub struct Transition {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The referral", body = ReferralView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the receiving institution's clinicians", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral of yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a legal step from the current status", body = Problem, content_type = "application/problem+json"),
@@ -318,7 +322,7 @@ pub struct Transition {
     )
 )]
 #[post("/referrals/{id}/status")]
-pub async fn transition(
+pub async fn update_referral_status(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     body: ValidJson<Transition>,
@@ -343,7 +347,7 @@ pub async fn transition(
         let current = Status::parse(&row.status).unwrap_or(Status::Sent);
         if !current.can_become(input.status) {
             return Err(AppError::conflict(
-                "illegal_transition",
+                Code::IllegalTransition,
                 format!(
                     "a {} referral cannot become {}",
                     current.as_str(),
@@ -383,7 +387,7 @@ pub async fn transition(
         };
         if n == 0 {
             return Err(AppError::conflict(
-                "illegal_transition",
+                Code::IllegalTransition,
                 "the referral changed meanwhile; read it again",
             ));
         }
@@ -462,13 +466,12 @@ pub struct Turnaround {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Figures per receiving institution", body = Vec<Turnaround>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid month", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/referrals/turnaround")]
-pub async fn turnaround(
+pub async fn get_referral_turnaround(
     staff: Staff<RecordReader>,
     query: ValidQuery<TurnaroundQuery>,
     state: web::Data<AppState>,

@@ -1,6 +1,7 @@
 //! High-risk cases: opened by grading, advanced stage by stage, a delivery institution designated
 //! by colour, reminder notices the mother acknowledges, closed with a reason; the county registry.
 
+use crate::error::Code;
 use actix_web::{get, http::header, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -66,6 +67,7 @@ pub struct CaseRow {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StageMark {
     pub stage: Stage,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub at: DateTime<Utc>,
     pub by: Option<String>,
 }
@@ -84,6 +86,7 @@ pub struct CaseView {
     pub stage: Stage,
     /// Every stage reached, in order.
     pub stages: Vec<StageMark>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub report_due_at: DateTime<Utc>,
     /// Not reported by the deadline (still unreported, or reported late).
     pub report_overdue: bool,
@@ -281,13 +284,12 @@ pub fn load_for_staff(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The case", body = CaseView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/cases/{id}")]
-pub async fn get(
+pub async fn get_case(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -313,13 +315,12 @@ pub async fn get(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The case", body = CaseView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No case, or no such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/pregnancies/{id}/case")]
-pub async fn of_pregnancy(
+pub async fn get_pregnancy_case(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -364,7 +365,6 @@ pub struct Advance {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The case", body = CaseView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not the next stage, the case is closed, or no designation yet", body = Problem, content_type = "application/problem+json"),
@@ -372,7 +372,7 @@ pub struct Advance {
     )
 )]
 #[post("/cases/{id}/stage")]
-pub async fn advance(
+pub async fn advance_case_stage(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     body: ValidJson<Advance>,
@@ -387,7 +387,7 @@ pub async fn advance(
         let current = Stage::parse(&c.stage).unwrap_or(Stage::Discovered);
         if current.next() != Some(input.stage) {
             return Err(AppError::conflict(
-                "illegal_transition",
+                Code::IllegalTransition,
                 format!(
                     "a {} case moves to {} next, not {}",
                     current.as_str(),
@@ -398,7 +398,7 @@ pub async fn advance(
         }
         if input.stage == Stage::Managed && c.planned_delivery_institution_id.is_none() {
             return Err(AppError::conflict(
-                "designation_required",
+                Code::DesignationRequired,
                 "designate the delivery institution before managing the case",
             ));
         }
@@ -449,7 +449,7 @@ pub async fn advance(
         };
         if changed == 0 {
             return Err(AppError::conflict(
-                "case_changed",
+                Code::CaseChanged,
                 "the case changed meanwhile; read it again",
             ));
         }
@@ -489,7 +489,6 @@ pub struct Designation {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The case", body = CaseView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case is closed", body = Problem, content_type = "application/problem+json"),
@@ -497,7 +496,7 @@ pub struct Designation {
     )
 )]
 #[post("/cases/{id}/designation")]
-pub async fn designate(
+pub async fn designate_case(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     body: ValidJson<Designation>,
@@ -510,7 +509,7 @@ pub async fn designate(
     let v = db::run_tx(&state.pool, move |conn| {
         let c = load_for_staff(conn, &staff, &id)?;
         if c.stage == "closed" {
-            return Err(AppError::conflict("case_closed", "the case is closed"));
+            return Err(AppError::conflict(Code::CaseClosed, "the case is closed"));
         }
         let level: Option<String> = institutions::table
             .find(&target)
@@ -543,7 +542,7 @@ pub async fn designate(
         .execute(conn)?;
         if changed == 0 {
             return Err(AppError::conflict(
-                "case_changed",
+                Code::CaseChanged,
                 "the case changed meanwhile; read it again",
             ));
         }
@@ -588,7 +587,6 @@ pub struct CloseCase {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Closed", body = CaseView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already closed", body = Problem, content_type = "application/problem+json"),
@@ -596,7 +594,7 @@ pub struct CloseCase {
     )
 )]
 #[post("/cases/{id}/close")]
-pub async fn close(
+pub async fn close_case(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     body: ValidJson<CloseCase>,
@@ -610,7 +608,7 @@ pub async fn close(
         let c = load_for_staff(conn, &staff, &id)?;
         if c.stage == "closed" {
             return Err(AppError::conflict(
-                "case_closed",
+                Code::CaseClosed,
                 "the case is already closed",
             ));
         }
@@ -637,7 +635,7 @@ pub async fn close(
         .execute(conn)?;
         if changed == 0 {
             return Err(AppError::conflict(
-                "case_changed",
+                Code::CaseChanged,
                 "the case changed meanwhile; read it again",
             ));
         }
@@ -661,7 +659,9 @@ pub struct NoticeView {
     pub handbook_id: String,
     pub colour: String,
     pub content: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub issued_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms_opt")]
     pub acknowledged_at: Option<DateTime<Utc>>,
 }
 
@@ -713,13 +713,17 @@ pub struct NewNotice {
     pub content: Option<String>,
 }
 
-fn standard_notice(label: &str, base: Colour) -> String {
+fn standard_notice(base: Colour, purple: bool) -> String {
+    let label = engine::label_zh(base, purple);
     let place = match base {
         Colour::Red => "请在危重孕产妇救治中心接受孕期保健和分娩",
         Colour::Orange => "请在三级医院或危重孕产妇救治中心接受孕期保健和分娩",
         _ => "请按医生建议在指定医疗机构接受孕期保健和分娩",
     };
-    format!("温馨提示：您的妊娠风险评估为{label}。{place}。如出现阴道流血、腹痛、头痛、视物模糊、胎动减少等情况，请立即就医。")
+    format!(
+        "温馨提示：您的妊娠风险评估为{label}。{place}。\
+         如出现阴道流血、腹痛、头痛、视物模糊、胎动减少等情况，请立即就医。"
+    )
 }
 
 /// Issue a reminder notice to the woman (orange and above, purple). She sees it in the app and
@@ -731,14 +735,13 @@ fn standard_notice(label: &str, base: Colour) -> String {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The notice", body = NoticeView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/cases/{id}/notices")]
-pub async fn issue_notice(
+pub async fn issue_case_notice(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     body: ValidJson<NewNotice>,
@@ -764,7 +767,7 @@ pub async fn issue_notice(
                 risk_notices::content.eq(input
                     .content
                     .clone()
-                    .unwrap_or_else(|| standard_notice(&label, base))),
+                    .unwrap_or_else(|| standard_notice(base, c.current_purple))),
                 risk_notices::issued_by.eq(&staff.id),
                 risk_notices::issued_at.eq(Utc::now().naive_utc()),
             ))
@@ -790,12 +793,11 @@ pub async fn issue_notice(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Notices", body = Vec<NoticeView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/notices")]
-pub async fn my_notices(
+pub async fn list_my_notices(
     caller: FamilyCaller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
@@ -822,13 +824,12 @@ pub async fn my_notices(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Acknowledged", body = NoticeView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the mother acknowledges", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not a notice of mine", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/me/notices/{id}/acknowledge")]
-pub async fn acknowledge(
+pub async fn acknowledge_notice(
     caller: FamilyCaller,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -922,13 +923,12 @@ pub struct Registry {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Open cases", body = Registry, content_type = "application/json"),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/registry/cases")]
-pub async fn registry(
+pub async fn list_case_registry(
     staff: Staff<RecordReader>,
     query: ValidQuery<RegistryQuery>,
     ctx: RequestCtx,
@@ -1051,4 +1051,25 @@ pub async fn registry(
             .body(out));
     }
     Ok(HttpResponse::Ok().json(result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The mother reads the notice: the colour is named in Chinese, never as `orange`.
+    #[test]
+    fn the_standard_notice_names_the_colour_in_chinese() {
+        let n = standard_notice(Colour::Orange, false);
+        assert!(n.contains("您的妊娠风险评估为橙色（较高风险）。"), "{n}");
+        assert!(n.contains("三级医院"));
+        let n = standard_notice(Colour::Red, true);
+        assert!(n.contains("紫色（传染病）和红色（高风险）"), "{n}");
+        let n = standard_notice(Colour::Green, true);
+        assert!(n.contains("评估为紫色（传染病）。"), "{n}");
+        for (base, purple) in [(Colour::Yellow, false), (Colour::Orange, true)] {
+            let n = standard_notice(base, purple);
+            assert!(!n.chars().any(|c| c.is_ascii_alphabetic()), "{n}");
+        }
+    }
 }

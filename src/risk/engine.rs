@@ -245,6 +245,23 @@ pub fn label(base: Colour, purple: bool) -> String {
     }
 }
 
+/// The label in Chinese, as the mother reads it (`risk-grading.md` §3): "橙色（较高风险）",
+/// "紫色（传染病）" alone, or "紫色（传染病）和橙色（较高风险）" when combined.
+pub fn label_zh(base: Colour, purple: bool) -> String {
+    let colour = match base {
+        Colour::Green => "绿色（低风险）",
+        Colour::Yellow => "黄色（一般风险）",
+        Colour::Orange => "橙色（较高风险）",
+        Colour::Red => "红色（高风险）",
+        Colour::Purple => "紫色（传染病）",
+    };
+    match (purple, base) {
+        (false, _) | (true, Colour::Purple) => colour.to_string(),
+        (true, Colour::Green) => "紫色（传染病）".to_string(),
+        (true, _) => format!("紫色（传染病）和{colour}"),
+    }
+}
+
 /// The colour of one code (rule table or clinician catalogue).
 pub fn colour_of(code: &str) -> Option<Colour> {
     let b = book();

@@ -1,6 +1,7 @@
 //! The case's management plan: follow-ups with their next due date, consultations with
 //! higher-level experts, and the case timeline in one call.
 
+use crate::error::Code;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -27,7 +28,7 @@ use crate::{
 
 fn open(c: &CaseRow) -> Result<(), AppError> {
     if c.stage == "closed" {
-        Err(AppError::conflict("case_closed", "the case is closed"))
+        Err(AppError::conflict(Code::CaseClosed, "the case is closed"))
     } else {
         Ok(())
     }
@@ -64,7 +65,6 @@ pub struct FollowupView {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Recorded", body = FollowupView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case is closed", body = Problem, content_type = "application/problem+json"),
@@ -72,7 +72,7 @@ pub struct FollowupView {
     )
 )]
 #[post("/cases/{id}/followups")]
-pub async fn add_followup(
+pub async fn add_case_followup(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     body: ValidJson<NewFollowup>,
@@ -150,8 +150,10 @@ pub struct ConsultationView {
     pub from_institution_id: String,
     pub to_institution_id: String,
     pub question: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub requested_at: DateTime<Utc>,
     pub answer: Option<String>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms_opt")]
     pub answered_at: Option<DateTime<Utc>>,
 }
 
@@ -207,7 +209,6 @@ fn consultation_view(r: ConsultationRow) -> ConsultationView {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Requested", body = ConsultationView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case is closed", body = Problem, content_type = "application/problem+json"),
@@ -283,7 +284,6 @@ pub async fn request_consultation(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Answered", body = ConsultationView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the consulted institution answers", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such consultation in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already answered", body = Problem, content_type = "application/problem+json"),
@@ -291,7 +291,7 @@ pub async fn request_consultation(
     )
 )]
 #[post("/consultations/{id}/answer")]
-pub async fn answer(
+pub async fn answer_consultation(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     body: ValidJson<ConsultationAnswer>,
@@ -327,7 +327,7 @@ pub async fn answer(
         .execute(conn)?;
         if n == 0 {
             return Err(AppError::conflict(
-                "already_answered",
+                Code::AlreadyAnswered,
                 "the consultation was answered already",
             ));
         }
@@ -349,6 +349,7 @@ pub async fn answer(
 /// One entry of a case timeline.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEntry {
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub at: DateTime<Utc>,
     /// `grading`, `case_stage`, `checkup`, `referral`, `followup`, `consultation`, `notice`.
     pub kind: String,
@@ -364,13 +365,12 @@ pub struct TimelineEntry {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The timeline", body = Vec<TimelineEntry>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/cases/{id}/timeline")]
-pub async fn timeline(
+pub async fn get_case_timeline(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,

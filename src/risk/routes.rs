@@ -1,5 +1,6 @@
 //! Screening (初筛) and grading (评估) endpoints, the colour history and the re-grading list.
 
+use crate::error::Code;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -46,6 +47,7 @@ pub struct CurrentRisk {
     /// New checkup values or results changed the proposal since the last grading.
     pub needs_regrading: bool,
     pub last_grading_id: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -106,13 +108,12 @@ fn last_facts(conn: &mut DbConn, pregnancy_id: &str) -> QueryResult<(RiskInput, 
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Current grading and proposal", body = RiskState),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/pregnancies/{id}/risk")]
-pub async fn risk_state(
+pub async fn get_risk_state(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -164,6 +165,7 @@ pub struct ScreeningView {
     /// A positive screen needs a full assessment at a secondary or higher institution (within 2 weeks).
     pub referral_needed: bool,
     pub institution_id: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub screened_at: DateTime<Utc>,
 }
 
@@ -184,14 +186,13 @@ fn unknown_code_error(list: &str, codes: &[String], unknown: &str) -> AppError {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The screening", body = ScreeningView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians and village doctors screen", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown screening code or invalid facts", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/pregnancies/{id}/screenings")]
-pub async fn screen(
+pub async fn screen_pregnancy(
     staff: Staff<CareProvider>,
     path: web::Path<String>,
     body: ValidJson<NewScreening>,
@@ -283,6 +284,7 @@ pub struct GradingView {
     pub pregnancy_id: String,
     pub institution_id: String,
     pub graded_by: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub graded_at: DateTime<Utc>,
     /// What the engine proposed and the codes it found.
     pub proposal: ColourView,
@@ -425,7 +427,6 @@ fn check_decision(proposal: &Grading, input: &NewGrading) -> Result<(Colour, boo
     security(("bearer" = [])),
     responses(
         (status = 201, description = "The grading, with proposal and decision", body = GradingView),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clinicians of secondary or higher institutions grade", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The pregnancy ended, or delivery was more than 42 days ago", body = Problem, content_type = "application/problem+json"),
@@ -433,7 +434,7 @@ fn check_decision(proposal: &Grading, input: &NewGrading) -> Result<(Colour, boo
     )
 )]
 #[post("/pregnancies/{id}/gradings")]
-pub async fn grade(
+pub async fn grade_pregnancy(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     body: ValidJson<NewGrading>,
@@ -451,7 +452,7 @@ pub async fn grade(
             .delivered_at
             .is_some_and(|d| Utc::now().naive_utc() - d > chrono::Duration::days(42));
         if pregnancy.status == "ended" || past_42_days {
-            return Err(AppError::conflict("grading_closed", "grading ends with the pregnancy or 42 days after delivery"));
+            return Err(AppError::conflict(Code::GradingClosed, "grading ends with the pregnancy or 42 days after delivery"));
         }
         let facts = record::merge(&record::from_record(conn, &pregnancy)?, &input.facts);
         let proposal = engine::grade(&facts, &input.criteria).map_err(|e| unknown_code_error("criteria", &input.criteria, &e.0))?;
@@ -526,13 +527,12 @@ pub async fn grade(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Gradings", body = Vec<GradingView>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/pregnancies/{id}/gradings")]
-pub async fn history(
+pub async fn list_gradings(
     staff: Staff<RecordReader>,
     path: web::Path<String>,
     ctx: RequestCtx,
@@ -558,6 +558,7 @@ pub struct RegradingItem {
     pub handbook_id: String,
     pub full_name: String,
     pub current_label: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub since: DateTime<Utc>,
 }
 
@@ -567,12 +568,11 @@ pub struct RegradingItem {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "To re-grade", body = Page<RegradingItem>),
-        (status = 401, description = "Not signed in", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/worklist/regrading")]
-pub async fn regrading_list(
+pub async fn get_regrading_worklist(
     staff: Staff<RecordReader>,
     ctx: RequestCtx,
     state: web::Data<AppState>,

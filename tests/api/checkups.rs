@@ -562,3 +562,67 @@ async fn audited_reads_leave_one_row_each_and_none_out_of_scope() {
     let b = app.token("clinician.b").await;
     crate::audit::assert_audited_reads(&app, &reads, &a, &reads[..5], &b).await;
 }
+
+/// Every instant in the answers is RFC 3339 in UTC with exactly milliseconds, whatever precision
+/// the database keeps (JavaScript engines disagree on more digits).
+#[actix_web::test]
+async fn instants_in_answers_carry_milliseconds() {
+    fn instants(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s)
+                if s.len() > 19 && s.as_bytes()[10] == b'T' && s.as_bytes()[4] == b'-' =>
+            {
+                out.push(s.clone())
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| instants(i, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|i| instants(i, out)),
+            _ => {}
+        }
+    }
+    let (app, _) = demo_app().await;
+    let (handbook, pregnancy) = registered_pregnancy(&app, "clinician.a").await;
+    let a = app.token("clinician.a").await;
+    let mother = app.bind_mother(&a, &handbook, "demo-mother-1").await;
+    let visit = app
+        .post(
+            &format!("/api/v1/pregnancies/{pregnancy}/checkups"),
+            Some(&a),
+            json!({"visit_date": today(), "bp_systolic": 112, "bp_diastolic": 70}),
+        )
+        .await;
+    let checkup = visit.body["id"].as_str().unwrap().to_string();
+    let labs = app
+        .post(
+            &format!("/api/v1/checkups/{checkup}/labs"),
+            Some(&a),
+            json!({"results": [{"test": "hb", "value": 118}]}),
+        )
+        .await;
+    let admin = app.token("admin").await;
+    let answers = [
+        visit.body,
+        labs.body,
+        app.get(&format!("/api/v1/handbooks/{handbook}"), &a)
+            .await
+            .body,
+        app.get("/api/v1/me/handbook", &mother).await.body,
+        app.get("/api/v1/me/sessions", &mother).await.body,
+        app.get("/api/v1/audit-events?limit=20", &admin).await.body,
+    ];
+    let mut seen = Vec::new();
+    for answer in &answers {
+        instants(answer, &mut seen);
+    }
+    assert!(seen.len() >= 10, "{seen:?}");
+    for at in &seen {
+        let (_, fraction) = at
+            .split_once('.')
+            .unwrap_or_else(|| panic!("{at} has no milliseconds"));
+        assert!(
+            fraction.len() == 4
+                && fraction.ends_with('Z')
+                && fraction[..3].bytes().all(|b| b.is_ascii_digit()),
+            "{at} is not written with milliseconds"
+        );
+    }
+}

@@ -12,15 +12,30 @@ async fn raw(
     body: Vec<u8>,
     token: Option<&str>,
 ) -> Reply {
+    let mut headers = Vec::new();
+    if let Some(ct) = content_type {
+        headers.push(("Content-Type", ct.to_string()));
+    }
+    if let Some(t) = token {
+        headers.push(("Authorization", format!("Bearer {t}")));
+    }
+    send(app, method, path, &headers, body).await
+}
+
+/// Sends `body` with exactly `headers`; the answer's body is read as JSON (null otherwise).
+async fn send(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> Reply {
     let mut req = app.client.request(
         awc::http::Method::from_bytes(method.as_bytes()).unwrap(),
         format!("{}{path}", app.address),
     );
-    if let Some(ct) = content_type {
-        req = req.insert_header(("Content-Type", ct));
-    }
-    if let Some(t) = token {
-        req = req.insert_header(("Authorization", format!("Bearer {t}")));
+    for (name, value) in headers {
+        req = req.insert_header((*name, value.as_str()));
     }
     let mut res = req.send_body(body).await.unwrap();
     let bytes = res.body().await.unwrap();
@@ -358,4 +373,130 @@ async fn the_client_address_comes_from_the_proxy_only_when_configured() {
             "trust={trust}"
         );
     }
+}
+
+/// `(method, path, body, token, status)` of one request.
+type Case<'a> = (&'a str, &'a str, &'a [u8], Option<&'a str>, u16);
+
+/// A JSON request in the language `lang` (`Accept-Language`).
+async fn in_language(
+    app: &TestApp,
+    lang: &str,
+    method: &str,
+    path: &str,
+    body: Vec<u8>,
+    token: Option<&str>,
+) -> Reply {
+    let mut headers = vec![
+        ("Accept-Language", lang.to_string()),
+        ("Content-Type", "application/json".to_string()),
+    ];
+    if let Some(t) = token {
+        headers.push(("Authorization", format!("Bearer {t}")));
+    }
+    send(app, method, path, &headers, body).await
+}
+
+fn is_chinese(s: &serde_json::Value) -> bool {
+    s.as_str()
+        .is_some_and(|s| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))
+}
+
+/// A mother's phone asks for Chinese: titles, details and each field's message are Chinese, the
+/// codes and fields stay the same, and a client that asks for English (or nothing) reads English.
+#[actix_web::test]
+async fn errors_answer_in_chinese_when_the_client_asks_for_it() {
+    let (app, _) = crate::handbook::demo_app().await;
+    let mother = app.family_login("demo-mother-1").await;
+
+    let en = in_language(
+        &app,
+        "en",
+        "POST",
+        "/api/v1/me/handbook/bind",
+        br#"{"code":""}"#.to_vec(),
+        Some(&mother),
+    )
+    .await;
+    let zh = in_language(
+        &app,
+        "zh-CN,zh;q=0.9,en;q=0.8",
+        "POST",
+        "/api/v1/me/handbook/bind",
+        br#"{"code":""}"#.to_vec(),
+        Some(&mother),
+    )
+    .await;
+    assert_eq!((en.status, zh.status), (422, 422));
+    assert_eq!(en.body["code"], zh.body["code"]);
+    assert_eq!(en.body["errors"][0]["field"], "/code");
+    assert_eq!(zh.body["errors"][0]["field"], "/code");
+    assert_eq!(zh.body["errors"][0]["code"], en.body["errors"][0]["code"]);
+    assert!(!is_chinese(&en.body["title"]) && !is_chinese(&en.body["errors"][0]["message"]));
+    for field in [
+        &zh.body["title"],
+        &zh.body["detail"],
+        &zh.body["errors"][0]["message"],
+    ] {
+        assert!(is_chinese(field), "{}", zh.body);
+    }
+    assert_eq!(zh.header("content-language").as_deref(), Some("zh-CN"));
+
+    // Every kind of answer the plumbing gives: unknown path, no token, bad JSON, a conflict.
+    let cases: [Case; 4] = [
+        ("GET", "/api/v1/nowhere", b"", None, 404),
+        ("GET", "/api/v1/me/handbook", b"", None, 401),
+        ("POST", "/api/v1/auth/login", b"{not json", None, 400),
+        (
+            "POST",
+            "/api/v1/me/handbook/bind",
+            br#"{"code":"wrongcode"}"#,
+            Some(&mother),
+            422,
+        ),
+    ];
+    for (method, path, body, token, status) in cases {
+        let r = in_language(&app, "zh", method, path, body.to_vec(), token).await;
+        assert_eq!(r.status, status, "{method} {path}: {}", r.body);
+        assert_eq!(
+            r.header("content-type").as_deref(),
+            Some("application/problem+json")
+        );
+        assert!(is_chinese(&r.body["title"]), "{method} {path}: {}", r.body);
+        assert!(is_chinese(&r.body["detail"]), "{method} {path}: {}", r.body);
+        // No parser text or English detail leaks into a Chinese answer.
+        assert!(
+            !r.body["detail"].as_str().unwrap().contains("line"),
+            "{}",
+            r.body
+        );
+    }
+    // Without Accept-Language the answer is English.
+    let plain = app.request("GET", "/api/v1/nowhere", None, None).await;
+    assert_eq!(plain.body["title"], "Not found");
+}
+
+/// An enum field given a value it does not allow names the field and its allowed values, not
+/// serde's wording.
+#[actix_web::test]
+async fn a_wrong_enum_value_names_the_allowed_values() {
+    let (app, _) = seeded_app().await;
+    let admin = app.token("admin").await;
+    let r = app
+        .post(
+            "/api/v1/institutions",
+            Some(&admin),
+            json!({"name": "X", "level": "neighbour", "region_code": "990101001002"}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "/level");
+    assert_eq!(r.body["errors"][0]["code"], "invalid_value");
+    let message = r.body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("must be one of: "), "{message}");
+    assert!(message.contains("village_clinic"), "{message}");
+    assert!(
+        !message.contains('`') && !message.contains("variant"),
+        "{message}"
+    );
 }

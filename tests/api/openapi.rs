@@ -22,7 +22,7 @@ fn every_operation_documents_its_errors_security_and_examples() {
         for (method, op) in item.as_object().unwrap() {
             operations += 1;
             let responses = op["responses"].as_object().unwrap();
-            let secured = op.get("security").is_some();
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
             if secured {
                 assert!(
                     responses.contains_key("401"),
@@ -60,6 +60,65 @@ fn every_operation_documents_its_errors_security_and_examples() {
             "{name} needs an example"
         );
     }
+}
+
+/// Client generators name a function after each operationId: a duplicate makes them type one
+/// operation with another's body (openapi-typescript) or number them in document order.
+#[test]
+fn operation_ids_are_unique_and_say_verb_and_noun() {
+    let doc: serde_json::Value = serde_json::from_str(COMMITTED).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(
+                id.split('_').count() >= 2
+                    && id.split('_').all(|w| !w.is_empty()
+                        && w.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())),
+                "{method} {path}: operationId {id} is not verb_noun in snake_case"
+            );
+            if let Some(other) = seen.insert(id.to_string(), format!("{method} {path}")) {
+                panic!("operationId {id} is used by {other} and {method} {path}");
+            }
+        }
+    }
+}
+
+/// Anyone may call these, and the document says so (`security: []`); every other operation
+/// needs the bearer token and documents the 401 it answers without one.
+#[test]
+fn public_operations_say_so_and_every_other_one_needs_a_token() {
+    let doc: serde_json::Value = serde_json::from_str(COMMITTED).unwrap();
+    assert_eq!(doc["security"], serde_json::json!([{"bearer": []}]));
+    assert!(doc["servers"].as_array().is_some_and(|s| !s.is_empty()));
+    let mut public = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let security = op["security"].as_array().unwrap();
+            if security.is_empty() {
+                public.push(format!("{} {path}", method.to_uppercase()));
+            } else {
+                assert_eq!(
+                    op["responses"]["401"]["$ref"],
+                    "#/components/responses/Unauthenticated"
+                );
+            }
+        }
+    }
+    public.sort();
+    assert_eq!(
+        public,
+        [
+            "GET /healthz",
+            "GET /readyz",
+            "POST /api/v1/auth/login",
+            "POST /api/v1/auth/refresh",
+            "POST /api/v1/auth/wechat",
+        ]
+    );
 }
 
 #[actix_web::test]

@@ -1,0 +1,251 @@
+//! What the document builder adds to every operation it applies to, so handlers annotate only
+//! what is their own (success bodies, and the 403/404/409/422 they decide):
+//!
+//! - `security`: bearer by default; `security: []` on the operations anyone may call.
+//! - 401 on every secured operation; 503 on every operation that reads the database.
+//! - 400/413/415 on every operation with a body or checked headers.
+//! - 412/428 where `If-Match` is taken; 304 and `If-None-Match` on every GET under `/api/`.
+//! - `Idempotency-Key` with its 409/422 on every signed-in POST.
+//!
+//! The shared answers are named responses under `components/responses`, referenced by each
+//! operation, so a client generator sees one type per answer.
+
+use utoipa::openapi::{
+    path::{Operation, ParameterBuilder, ParameterIn},
+    schema::{ObjectBuilder, Type},
+    security::SecurityRequirement,
+    server::Server,
+    ContentBuilder, HeaderBuilder, OpenApi, Ref, RefOr, Required, Response, ResponseBuilder,
+};
+
+/// Operations anyone may call: no bearer token.
+const PUBLIC: &[(&str, &str)] = &[
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/refresh"),
+    ("post", "/api/v1/auth/wechat"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+];
+
+/// The named responses: `(name, status, description, has a problem body)`.
+const SHARED: &[(&str, &str, &str, bool)] = &[
+    ("BadRequest", "400", "A body that does not parse, or a malformed Idempotency-Key or If-Match header", true),
+    ("Unauthenticated", "401", "Not signed in, or the session has ended (signed out, revoked, expired)", true),
+    ("PreconditionFailed", "412", "The record changed since the version named in If-Match: read it again (the ETag header names the current version)", true),
+    ("PayloadTooLarge", "413", "The body is larger than the configured limit", true),
+    ("UnsupportedMediaType", "415", "The body is not application/json", true),
+    ("PreconditionRequired", "428", "Name the version being replaced in If-Match", true),
+    ("ServiceUnavailable", "503", "The database is busy or unreachable: retry after Retry-After seconds", true),
+    ("NotModified", "304", "Not modified: If-None-Match named the current ETag", false),
+];
+
+/// Applies every shared part to the document.
+pub fn apply(api: &mut OpenApi) {
+    api.servers = Some(vec![
+        server("/", "The server that serves this document"),
+        server(
+            "http://127.0.0.1:8080",
+            "A local `cargo run` with the default MCH_BIND",
+        ),
+    ]);
+    api.security = Some(vec![SecurityRequirement::new::<_, _, String>("bearer", [])]);
+    let components = api.components.get_or_insert_with(Default::default);
+    page_items_by_reference(components);
+    for (name, status, description, body) in SHARED {
+        let mut response = ResponseBuilder::new().description(*description);
+        if *body {
+            response = response.content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            );
+        }
+        let header = match *status {
+            "503" => Some((
+                "Retry-After",
+                Type::Integer,
+                "Seconds to wait before retrying",
+            )),
+            "412" => Some(("ETag", Type::String, "The current version")),
+            _ => None,
+        };
+        if let Some((name, kind, description)) = header {
+            response = response.header(
+                name,
+                HeaderBuilder::new()
+                    .schema(ObjectBuilder::new().schema_type(kind))
+                    .description(Some(description))
+                    .build(),
+            );
+        }
+        components
+            .responses
+            .insert(name.to_string(), RefOr::T(response.build()));
+    }
+    for (path, item) in api.paths.paths.iter_mut() {
+        for (method, op) in [
+            ("get", item.get.as_mut()),
+            ("post", item.post.as_mut()),
+            ("put", item.put.as_mut()),
+            ("patch", item.patch.as_mut()),
+            ("delete", item.delete.as_mut()),
+        ] {
+            let Some(op) = op else { continue };
+            let public = PUBLIC.contains(&(method, path.as_str()));
+            op.security = if public {
+                Some(Vec::new())
+            } else {
+                Some(vec![SecurityRequirement::new::<_, _, String>("bearer", [])])
+            };
+            let api_path = path.starts_with("/api/");
+            if !public {
+                shared(op, "401", "Unauthenticated");
+            }
+            if api_path {
+                shared(op, "503", "ServiceUnavailable");
+            }
+            request_errors(op);
+            if method == "get" && api_path {
+                conditional_get(op);
+            }
+            if method == "post" && !public && !path.ends_with("/nutrition/distributions") {
+                idempotency(op);
+            }
+        }
+    }
+}
+
+/// utoipa inlines the item type of the generic `Page<T>` into each `Page_T`: point `items` at the
+/// named schema instead, so a client generator gives the page and a lone item one type.
+fn page_items_by_reference(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    let names: Vec<String> = components.schemas.keys().cloned().collect();
+    for name in names {
+        let Some(item) = name.strip_prefix("Page_") else {
+            continue;
+        };
+        if !components.schemas.contains_key(item) {
+            continue;
+        }
+        let item = item.to_string();
+        if let Some(RefOr::T(Schema::Object(page))) = components.schemas.get_mut(&name) {
+            if let Some(RefOr::T(Schema::Array(items))) = page.properties.get_mut("items") {
+                items.items = ArrayItems::RefOrSchema(Box::new(Ref::from_schema_name(item).into()));
+            }
+        }
+    }
+}
+
+fn server(url: &str, description: &str) -> Server {
+    let mut s = Server::new(url);
+    s.description = Some(description.into());
+    s
+}
+
+/// References the named response `name` for `status`, unless the operation gives its own.
+fn shared(op: &mut Operation, status: &str, name: &str) {
+    op.responses
+        .responses
+        .entry(status.into())
+        .or_insert_with(|| RefOr::Ref(Ref::new(format!("#/components/responses/{name}"))));
+}
+
+/// A `Problem` response with a description of the operation's own.
+fn problem(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
+
+/// The answers the request plumbing gives before a handler runs: a body that is not JSON (415),
+/// too large (413) or does not parse (400); a malformed `Idempotency-Key` or `If-Match` header
+/// (400); `If-Match` missing (428) or stale (412). `If-Match` names a version (`"v3"`).
+fn request_errors(op: &mut Operation) {
+    let mut headers = false;
+    let mut if_match = false;
+    for p in op.parameters.iter_mut().flatten() {
+        if p.parameter_in == ParameterIn::Header {
+            headers = true;
+            if p.name == "If-Match" {
+                if_match = true;
+                p.required = Required::True;
+                p.schema = Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .pattern(Some("^(W/)?\"v[0-9]+\"$"))
+                        .examples(["\"v1\""])
+                        .into(),
+                );
+            }
+        }
+    }
+    let body = op.request_body.is_some();
+    if body {
+        shared(op, "413", "PayloadTooLarge");
+        shared(op, "415", "UnsupportedMediaType");
+    }
+    if body || headers {
+        shared(op, "400", "BadRequest");
+    }
+    if if_match {
+        shared(op, "412", "PreconditionFailed");
+        shared(op, "428", "PreconditionRequired");
+    }
+}
+
+/// Every successful GET under `/api/` carries an `ETag`; `If-None-Match` with it answers 304
+/// (see [`crate::http::conditional`]).
+fn conditional_get(op: &mut Operation) {
+    let params = op.parameters.get_or_insert_with(Vec::new);
+    if !params.iter().any(|p| p.name == "If-None-Match") {
+        params.push(
+            ParameterBuilder::new()
+                .name("If-None-Match")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "The ETag of the copy you hold: 304 with no body when it is still current",
+                ))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build(),
+        );
+    }
+    shared(op, "304", "NotModified");
+}
+
+/// Every signed-in POST takes an `Idempotency-Key` (see [`crate::http::idempotency`]): the header,
+/// and the 409 (still running) and 422 (reused with another request) it can answer.
+fn idempotency(op: &mut Operation) {
+    let params = op.parameters.get_or_insert_with(Vec::new);
+    params.push(
+        ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Repeat it on a retry to get the first answer (Idempotent-Replayed: true) instead of a second record; kept 24 hours",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(128))
+                    .pattern(Some("^[!-~]+$")),
+            ))
+            .build(),
+    );
+    let responses = &mut op.responses.responses;
+    responses.entry("409".into()).or_insert_with(|| {
+        problem("A request with the same Idempotency-Key is still running").into()
+    });
+    responses
+        .entry("422".into())
+        .or_insert_with(|| problem("The Idempotency-Key was used with another request").into());
+}
