@@ -49,22 +49,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE=http://127.0.0.1:$PORT
-export DATABASE_URL=sqlite://$WORK/mch.db MCH_DATA_DIR=$WORK MCH_BIND=127.0.0.1:$PORT MCH_DEMO_MODE=true
-
-echo "== loading the demo county into $WORK"
-"$BIN" demo >"$WORK/demo.txt"
-
-echo "== starting the server on $BASE"
-"$BIN" serve >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 50); do
-    curl -fs "$BASE/readyz" >/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
-    sleep 0.2
-done
-curl -fs "$BASE/readyz" >/dev/null || { echo "server did not become ready" >&2; exit 1; }
+# shellcheck source=bench/demo_server.sh
+source "$ROOT/bench/demo_server.sh"
+start_demo_server "$BIN" "$WORK"
 
 DR_PW=$(awk '/^  dr.wang /{print $NF}' "$WORK/demo.txt")
 STAFF_TOKEN=$(curl -fs "$BASE/api/v1/auth/login" -H 'Content-Type: application/json' \
