@@ -47,15 +47,12 @@ impl Shared {
     /// Opens the pool, applies pending migrations and loads the keys.
     pub fn build(settings: Settings) -> Result<Self, StartupError> {
         let keys = Keys::load(&settings)?;
+        db::migrate(&settings.database_url)?;
         let pool = db::build_pool(
             &settings.database_url,
             settings.db_pool_size,
             settings.db_pool_timeout,
         )?;
-        {
-            let mut conn = pool.get().map_err(db::DbError::Pool)?;
-            db::run_migrations(&mut conn)?;
-        }
         let api = openapi::document();
         let state = AppState {
             tokens: TokenKeys::new(

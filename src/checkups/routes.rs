@@ -1,6 +1,8 @@
 //! Checkup endpoints: record a visit, attach lab results and ultrasounds, correct with history.
 
+use crate::db::stored;
 use crate::error::Code;
+use crate::http::versioning::{version_views, VersionView};
 use actix_web::{get, http::header, post, put, web, HttpResponse};
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -11,7 +13,7 @@ use validator::{Validate, ValidationError};
 use super::{
     flags::Dipstick,
     labs::{Kind, LabTest},
-    store::{self, text, CheckupRow, CheckupView, Oedema, Presentation, Symptom},
+    store::{self, CheckupRow, CheckupView, Oedema, Presentation, Symptom},
 };
 use crate::{
     audit::{self, Event},
@@ -21,10 +23,7 @@ use crate::{
     },
     db::{self, schema::*, DbConn},
     error::{AppError, FieldError, Problem},
-    handbook::{
-        access::{self, Grant},
-        routes::{version_views, VersionView},
-    },
+    handbook::access::{self, Grant},
     http::{etag, IfMatch, RequestCtx, ValidJson},
     pregnancy::{dating, store as pregnancy_store},
     state::AppState,
@@ -157,15 +156,15 @@ fn apply(row: &mut CheckupRow, input: &CheckupInput, ga_days: i32) {
             .collect::<Vec<_>>()
             .join(",")
     });
-    row.fetal_presentation = input.fetal_presentation.as_ref().map(text);
-    row.oedema = input.oedema.as_ref().map(text);
+    row.fetal_presentation = input.fetal_presentation.as_ref().map(stored::to_text);
+    row.oedema = input.oedema.as_ref().map(stored::to_text);
     row.urine_protein = input.urine_protein.map(|d| d.as_str().to_string());
     row.urine_glucose = input.urine_glucose.map(|d| d.as_str().to_string());
     row.symptoms = (!input.symptoms.is_empty()).then(|| {
         input
             .symptoms
             .iter()
-            .map(text)
+            .map(stored::to_text)
             .collect::<Vec<_>>()
             .join(",")
     });
@@ -409,7 +408,7 @@ pub async fn correct_checkup(
                 checkup_versions::checkup_id.eq(&old.id),
                 checkup_versions::version.eq(old.version),
                 checkup_versions::county_code.eq(&old.county_code),
-                checkup_versions::snapshot.eq(serde_json::to_string(&old_view).unwrap_or_default()),
+                checkup_versions::snapshot.eq(crate::db::stored::json_to_db(&old_view)?),
                 checkup_versions::changed_by.eq(&staff.id),
                 checkup_versions::changed_at.eq(now),
                 checkup_versions::reason.eq(&reason),
@@ -483,7 +482,7 @@ pub async fn list_checkup_versions(
         Ok((versions, event))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(version_views(rows)))
+    Ok(HttpResponse::Ok().json(version_views(rows)?))
 }
 
 /// One result: `value` for numeric tests, `result` for the others.
@@ -699,7 +698,8 @@ pub async fn add_checkup_ultrasound(
                 ultrasounds::fl_mm.eq(u.fl_mm),
                 ultrasounds::efw_g.eq(u.efw_g),
                 ultrasounds::afi_cm.eq(u.afi_cm),
-                ultrasounds::placenta_position.eq(u.placenta_position.as_ref().map(text)),
+                ultrasounds::placenta_position
+                    .eq(u.placenta_position.as_ref().map(stored::to_text)),
                 ultrasounds::findings.eq(&u.findings),
                 ultrasounds::recorded_by.eq(&staff.id),
                 ultrasounds::recorded_at.eq(Utc::now().naive_utc()),

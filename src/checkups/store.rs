@@ -1,5 +1,6 @@
 //! Checkup rows and views, and the flags computed from a visit, its lab results and the record.
 
+use crate::db::stored;
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -330,11 +331,11 @@ pub struct CheckupView {
     pub fundal_height_cm: Option<f64>,
     pub abdominal_circumference_cm: Option<f64>,
     pub fetal_heart_rates: Vec<i32>,
-    pub fetal_presentation: Option<String>,
-    pub oedema: Option<String>,
-    pub urine_protein: Option<String>,
-    pub urine_glucose: Option<String>,
-    pub symptoms: Vec<String>,
+    pub fetal_presentation: Option<Presentation>,
+    pub oedema: Option<Oedema>,
+    pub urine_protein: Option<Dipstick>,
+    pub urine_glucose: Option<Dipstick>,
+    pub symptoms: Vec<Symptom>,
     pub complaints: Option<String>,
     pub advice: Option<String>,
     pub next_appointment: Option<NaiveDate>,
@@ -468,11 +469,23 @@ fn view_of(
         fundal_height_cm: row.fundal_height_cm,
         abdominal_circumference_cm: row.abdominal_circumference_cm,
         fetal_heart_rates: fetal_heart_rates(row),
-        fetal_presentation: row.fetal_presentation.clone(),
-        oedema: row.oedema.clone(),
-        urine_protein: row.urine_protein.clone(),
-        urine_glucose: row.urine_glucose.clone(),
-        symptoms: symptoms(row),
+        fetal_presentation: stored::from_text_opt(
+            "checkups.fetal_presentation",
+            row.fetal_presentation.as_deref(),
+        )?,
+        oedema: stored::from_text_opt("checkups.oedema", row.oedema.as_deref())?,
+        urine_protein: stored::from_text_opt(
+            "checkups.urine_protein",
+            row.urine_protein.as_deref(),
+        )?,
+        urine_glucose: stored::from_text_opt(
+            "checkups.urine_glucose",
+            row.urine_glucose.as_deref(),
+        )?,
+        symptoms: symptoms(row)
+            .iter()
+            .map(|s| stored::from_text("checkups.symptoms", s))
+            .collect::<QueryResult<_>>()?,
         complaints: row.complaints.clone(),
         advice: row.advice.clone(),
         next_appointment: row.next_appointment,
@@ -522,11 +535,4 @@ pub enum Symptom {
     Palpitations,
     Itching,
     Other,
-}
-
-pub fn text<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }

@@ -261,7 +261,7 @@ pub async fn register_child(
                 children::handbook_id.eq(&handbook_id),
                 children::county_code.eq(&county),
                 children::name.eq(&input.name),
-                children::sex.eq(crate::checkups::store::text(&input.sex)),
+                children::sex.eq(crate::db::stored::to_text(&input.sex)),
                 children::born_at.eq(input.born_at.naive_utc()),
                 children::birth_weight_g.eq(input.birth_weight_g),
                 children::birth_length_cm.eq(input.birth_length_cm),

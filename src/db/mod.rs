@@ -4,6 +4,7 @@
 //! lives in this module and nowhere else.
 
 pub mod schema;
+pub mod stored;
 pub mod writer;
 
 use std::time::Duration;
@@ -123,10 +124,21 @@ macro_rules! execute_on_backend {
     };
 }
 
-/// r2d2 manager that establishes connections with [`establish`].
+/// r2d2 manager that establishes connections with [`establish`]. On SQLite the pooled
+/// connections are read-only (`PRAGMA query_only`): every write goes through the database's one
+/// writer ([`writer`], [`run_tx`]), and a write attempted anywhere else fails at once instead of
+/// competing for the lock.
 #[derive(Debug, Clone)]
 pub struct Manager {
     url: String,
+}
+
+/// Makes a SQLite connection refuse writes (`SQLITE_READONLY`); PostgreSQL is left as it is.
+fn make_read_only(conn: &mut DbConn) -> Result<(), DbError> {
+    if let DbConn::Sqlite(c) = conn {
+        c.batch_execute("PRAGMA query_only = ON;")?;
+    }
+    Ok(())
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -134,7 +146,9 @@ impl r2d2::ManageConnection for Manager {
     type Error = DbError;
 
     fn connect(&self) -> Result<DbConn, DbError> {
-        establish(&self.url)
+        let mut conn = establish(&self.url)?;
+        make_read_only(&mut conn)?;
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
@@ -180,6 +194,12 @@ pub fn build_pool(url: &str, size: u32, timeout: Duration) -> Result<Pool, DbErr
         connections,
         writer,
     })
+}
+
+/// Applies every pending migration on a connection of its own (on SQLite the pooled connections
+/// cannot write), then closes it.
+pub fn migrate(url: &str) -> Result<(), DbError> {
+    run_migrations(&mut establish(url)?)
 }
 
 /// Applies every pending migration of the connection's backend.

@@ -79,7 +79,7 @@ pub async fn start_my_handbook(
         Ok(row)
     })
     .await?;
-    let view = row.view();
+    let view = row.view()?;
     Ok(HttpResponse::Created()
         .insert_header((header::ETAG, etag(view.version)))
         .json(view))
@@ -137,7 +137,7 @@ pub async fn bind_my_handbook(
         Ok(Ok(profile::load(conn, &handbook_id)?))
     })
     .await?;
-    let view = outcome?.view();
+    let view = outcome?.view()?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(view.version)))
         .json(view))
@@ -176,7 +176,7 @@ pub async fn amend_my_handbook(
         Ok(row)
     })
     .await?;
-    let view = row.view();
+    let view = row.view()?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(view.version)))
         .json(view))

@@ -181,9 +181,9 @@ fn summary(
         .load(conn)?;
     Ok(MyHandbook {
         relation,
-        profile: row.view(),
+        profile: row.view()?,
         next_appointment: latest.as_ref().and_then(|c| c.next_appointment),
-        current_pregnancy: pregnancy.as_ref().map(PregnancyRow::view),
+        current_pregnancy: pregnancy.as_ref().map(PregnancyRow::view).transpose()?,
         latest_checkup: latest_view,
         unread,
         children: kids

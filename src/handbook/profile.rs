@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use validator::{Validate, ValidationError};
 
 use super::identity::{self, IdType, ResidentId};
+use crate::db::stored;
 use crate::{
     checkups::weight_gain::{self, BmiCategory},
     crypto::FieldCipher,
@@ -74,11 +75,6 @@ fn enum_text<T: Serialize>(v: &Option<T>) -> Option<String> {
     v.as_ref()
         .and_then(|v| serde_json::to_value(v).ok())
         .and_then(|v| v.as_str().map(str::to_string))
-}
-
-fn text_enum<T: serde::de::DeserializeOwned>(v: &Option<String>) -> Option<T> {
-    v.as_ref()
-        .and_then(|s| serde_json::from_value(serde_json::Value::String(s.clone())).ok())
 }
 
 /// A new handbook (建档), by a clinic or by the mother herself.
@@ -288,18 +284,19 @@ pub fn age_on(birth: NaiveDate, on: NaiveDate) -> i32 {
 }
 
 impl HandbookRow {
-    pub fn view(&self) -> HandbookView {
+    /// The view of the stored row; a stored enum or JSON column that does not parse is an error.
+    pub fn view(&self) -> diesel::QueryResult<HandbookView> {
         let bmi = match (self.height_cm, self.pre_pregnancy_weight_kg) {
             (Some(h), Some(w)) => Some(weight_gain::bmi(h, w)),
             _ => None,
         };
-        HandbookView {
+        Ok(HandbookView {
             id: self.id.clone(),
             status: self.status.clone(),
             county_code: self.county_code.clone(),
             registered_institution_id: self.registered_institution_id.clone(),
             registered_at: self.registered_at.map(|t| t.and_utc()),
-            id_type: IdType::parse(&self.id_type).unwrap_or(IdType::Other),
+            id_type: stored::from_text("handbooks.id_type", &self.id_type)?,
             id_number_masked: self.id_masked.clone(),
             full_name: self.full_name.clone(),
             birth_date: self.birth_date,
@@ -311,18 +308,21 @@ impl HandbookRow {
             ethnicity: self.ethnicity.clone(),
             education: self.education.clone(),
             occupation: self.occupation.clone(),
-            blood_group: text_enum(&self.blood_group),
-            rh: text_enum(&self.rh),
+            blood_group: stored::from_text_opt(
+                "handbooks.blood_group",
+                self.blood_group.as_deref(),
+            )?,
+            rh: stored::from_text_opt("handbooks.rh", self.rh.as_deref())?,
             height_cm: self.height_cm,
             pre_pregnancy_weight_kg: self.pre_pregnancy_weight_kg,
             bmi,
             bmi_category: bmi.map(weight_gain::bmi_category),
-            history: serde_json::from_str(&self.history).unwrap_or_default(),
-            partner: serde_json::from_str(&self.partner).unwrap_or_default(),
+            history: stored::json_from_db("handbooks.history", &self.history)?,
+            partner: stored::json_from_db("handbooks.partner", &self.partner)?,
             version: self.version,
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
-        }
+        })
     }
 }
 
@@ -491,7 +491,7 @@ pub fn amend(
     changes: ProfileChanges,
     changed_by: &str,
 ) -> Result<HandbookRow, AppError> {
-    let old = row.view();
+    let old = row.view()?;
     if let Some(code) = &changes.residence_region_code {
         let region = region_must_exist(conn, "/residence_region_code", code)?;
         row.residence_region_code = code.clone();
@@ -534,7 +534,7 @@ pub fn amend(
             handbook_versions::handbook_id.eq(&row.id),
             handbook_versions::version.eq(old.version),
             handbook_versions::county_code.eq(&row.county_code),
-            handbook_versions::snapshot.eq(serde_json::to_string(&old).unwrap_or_default()),
+            handbook_versions::snapshot.eq(stored::json_to_db(&old)?),
             handbook_versions::changed_by.eq(changed_by),
             handbook_versions::changed_at.eq(now),
             handbook_versions::reason.eq(&changes.reason),

@@ -1,6 +1,7 @@
 //! Staff endpoints of the handbook: register (建档), find, read, correct, identity, codes.
 
 use crate::error::Code;
+use crate::http::versioning::{version_views, VersionView};
 use actix_web::{get, http::header, patch, post, web, HttpResponse};
 use chrono::Utc;
 use diesel::prelude::*;
@@ -77,7 +78,7 @@ pub async fn register_handbook(
         Ok((row, true))
     })
     .await?;
-    let view = row.view();
+    let view = row.view()?;
     let builder = if created {
         HttpResponse::Created()
     } else {
@@ -95,14 +96,14 @@ fn confirm(
     institution_id: &str,
     by: &str,
 ) -> Result<profile::HandbookRow, AppError> {
-    let old = row.view();
+    let old = row.view()?;
     let now = Utc::now().naive_utc();
     diesel::insert_into(handbook_versions::table)
         .values((
             handbook_versions::handbook_id.eq(&row.id),
             handbook_versions::version.eq(row.version),
             handbook_versions::county_code.eq(&row.county_code),
-            handbook_versions::snapshot.eq(serde_json::to_string(&old).unwrap_or_default()),
+            handbook_versions::snapshot.eq(crate::db::stored::json_to_db(&old)?),
             handbook_versions::changed_by.eq(by),
             handbook_versions::changed_at.eq(now),
             handbook_versions::reason.eq("confirmed by the registering clinic"),
@@ -187,7 +188,7 @@ pub async fn list_handbooks(
         }
         let rows: Vec<profile::HandbookRow> =
             sql.order(handbooks::id.asc()).limit(limit + 1).load(conn)?;
-        let page = Page::from_rows(rows, limit, |r| r.id.clone()).map(|r| r.view());
+        let page = Page::from_rows(rows, limit, |r| r.id.clone()).try_map(|r| r.view())?;
         let event = Event::new(&staff, "handbook.list", "handbook")
             .detail(serde_json::json!({"returned": page.items.len()}));
         Ok((page, event))
@@ -224,7 +225,7 @@ pub async fn get_handbook(
         Ok((profile::load(conn, &id)?, event))
     })
     .await?;
-    Ok(with_etag(HttpResponse::Ok(), &row.view()))
+    Ok(with_etag(HttpResponse::Ok(), &row.view()?))
 }
 
 /// The full identity document.
@@ -268,7 +269,7 @@ pub async fn read_handbook_identity(
         .decrypt(&row.id_number_enc)
         .map_err(|e| AppError::internal(e.to_string()))?;
     Ok(HttpResponse::Ok().json(IdentityView {
-        id_type: IdType::parse(&row.id_type).unwrap_or(IdType::Other),
+        id_type: crate::db::stored::from_text("handbooks.id_type", &row.id_type)?,
         id_number: number,
     }))
 }
@@ -309,21 +310,7 @@ pub async fn amend_handbook(
         Ok(row)
     })
     .await?;
-    Ok(with_etag(HttpResponse::Ok(), &row.view()))
-}
-
-/// An earlier version of a record.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VersionView {
-    pub version: i64,
-    /// Who replaced this version, when and why.
-    pub changed_by: String,
-    #[serde(serialize_with = "crate::time::rfc3339_ms")]
-    pub changed_at: chrono::DateTime<Utc>,
-    pub reason: Option<String>,
-    /// The record as it was.
-    #[schema(value_type = Object)]
-    pub snapshot: serde_json::Value,
+    Ok(with_etag(HttpResponse::Ok(), &row.view()?))
 }
 
 /// The correction history of a profile, oldest first. Audited.
@@ -365,23 +352,7 @@ pub async fn list_handbook_versions(
         Ok((rows, event))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(version_views(rows)))
-}
-
-pub fn version_views(
-    rows: Vec<(i64, String, chrono::NaiveDateTime, Option<String>, String)>,
-) -> Vec<VersionView> {
-    rows.into_iter()
-        .map(
-            |(version, changed_by, changed_at, reason, snapshot)| VersionView {
-                version,
-                changed_by,
-                changed_at: changed_at.and_utc(),
-                reason,
-                snapshot: serde_json::from_str(&snapshot).unwrap_or_default(),
-            },
-        )
-        .collect()
+    Ok(HttpResponse::Ok().json(version_views(rows)?))
 }
 
 /// A one-time code and when it stops working.
@@ -527,5 +498,5 @@ pub async fn redeem_share_code(
     })
     .await?;
     let row = outcome?;
-    Ok(with_etag(HttpResponse::Ok(), &row.view()))
+    Ok(with_etag(HttpResponse::Ok(), &row.view()?))
 }

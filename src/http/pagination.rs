@@ -51,6 +51,14 @@ impl<T> Page<T> {
         }
     }
 
+    /// [`Page::map`] with a conversion that can fail (a stored value that does not parse).
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_, E>>()?,
+            next_cursor: self.next_cursor,
+        })
+    }
+
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {
             items: self.items.into_iter().map(f).collect(),

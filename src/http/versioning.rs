@@ -46,6 +46,38 @@ impl FromRequest for IfMatch {
     }
 }
 
+/// An earlier version of a record.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct VersionView {
+    pub version: i64,
+    /// Who replaced this version, when and why.
+    pub changed_by: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
+    pub changed_at: chrono::DateTime<chrono::Utc>,
+    pub reason: Option<String>,
+    /// The record as it was.
+    #[schema(value_type = Object)]
+    pub snapshot: serde_json::Value,
+}
+
+/// A stored version row: `(version, changed_by, changed_at, reason, snapshot)`.
+pub type VersionRow = (i64, String, chrono::NaiveDateTime, Option<String>, String);
+
+/// The views of stored versions; a snapshot that is not JSON is an error, not an empty record.
+pub fn version_views(rows: Vec<VersionRow>) -> diesel::QueryResult<Vec<VersionView>> {
+    rows.into_iter()
+        .map(|(version, changed_by, changed_at, reason, snapshot)| {
+            Ok(VersionView {
+                version,
+                changed_by,
+                changed_at: changed_at.and_utc(),
+                reason,
+                snapshot: crate::db::stored::json_from_db("versions.snapshot", &snapshot)?,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

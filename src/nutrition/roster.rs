@@ -157,8 +157,7 @@ pub fn load(
         .select((nutrition_followups::child_id, followups::ROW_COLUMNS))
         .load(conn)?;
 
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|(id, name, sex, birth, mother)| {
             let f = flags.iter().find(|f| f.0 == id);
             let sex = if sex == "male" {
@@ -176,11 +175,11 @@ pub fn load(
                     unit_issues.push((*date, i64::from(sachets.unwrap_or(0))));
                 }
                 if kind == "issue" {
-                    if let Some(remaining) = detail
+                    let detail: Option<serde_json::Value> = detail
                         .as_deref()
-                        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
-                        .and_then(|v| v["remaining_at_home"].as_i64())
-                    {
+                        .map(|d| crate::db::stored::json_from_db("nutrition_events.detail", d))
+                        .transpose()?;
+                    if let Some(remaining) = detail.and_then(|v| v["remaining_at_home"].as_i64()) {
                         contacts.push(Contact {
                             date: *date,
                             remaining,
@@ -217,7 +216,7 @@ pub fn load(
                 .rev()
                 .find(|e| matches!(e.kind, EventKind::Issue { .. }))
                 .map(|e| e.date);
-            RosterChild {
+            Ok(RosterChild {
                 name,
                 mother,
                 registered_poor: f.is_some_and(|f| f.2),
@@ -245,9 +244,9 @@ pub fn load(
                         .collect(),
                 },
                 id,
-            }
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Sachets that left the institution's stock in `[first, last]`.

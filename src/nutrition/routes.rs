@@ -250,7 +250,7 @@ pub async fn record_nutrition_event(
                 "is before the child's birth",
             ));
         }
-        let kind = crate::checkups::store::text(&input.kind);
+        let kind = crate::db::stored::to_text(&input.kind);
         diesel::insert_into(nutrition_events::table)
             .values((
                 nutrition_events::id.eq(uuid::Uuid::now_v7().to_string()),
@@ -396,7 +396,7 @@ pub async fn record_nutrition_distribution(
         let (county, birth) = child_for_staff(conn, &staff, &id)?;
         let before = evaluate(conn, &id, birth, today)?;
         if let Some(refusal) = before.refusal {
-            let code = crate::checkups::store::text(&refusal);
+            let code = crate::db::stored::to_text(&refusal);
             return Err(AppError::Conflict {
                 code: refusal_code(refusal),
                 detail: format!("the programme rules refuse a pack today: {code}"),
@@ -536,13 +536,16 @@ fn previous_collection(
         ))
         .first(conn)
         .optional()?;
-    Ok(prev.map(|(date, sachets, detail)| {
+    prev.map(|(date, sachets, detail)| {
+        let detail: Option<serde_json::Value> = detail
+            .map(|d| crate::db::stored::json_from_db("nutrition_events.detail", &d))
+            .transpose()?;
         let remaining = detail
-            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
             .and_then(|v| v["remaining_at_home"].as_i64())
             .unwrap_or(0);
-        (date, i64::from(sachets.unwrap_or(0)), remaining)
-    }))
+        Ok((date, i64::from(sachets.unwrap_or(0)), remaining))
+    })
+    .transpose()
 }
 
 /// Takes `needed` sachets from the institution's unexpired lots, earliest expiry first. Each lot is

@@ -238,7 +238,7 @@ pub async fn adjust_stock(
     let staff = staff.principal;
     let v = db::run_tx(&state.pool, move |conn| {
         take(conn, &staff.institution_id, &a.lot, a.quantity)?;
-        let reason = crate::checkups::store::text(&a.reason);
+        let reason = crate::db::stored::to_text(&a.reason);
         // The register keeps why: "damaged", or "damaged: <note>".
         let why = a
             .note
@@ -419,21 +419,23 @@ pub async fn list_storage_checks(
                 storage_checks::recorded_by,
             ))
             .load(conn)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, at, t, h, flagged, checklist, ok, by)| {
-                Some(CheckView {
+        rows.into_iter()
+            .map(|(id, at, t, h, flagged, checklist, ok, by)| {
+                Ok(CheckView {
                     id,
                     checked_at: at.and_utc(),
                     temperature_c: t,
                     humidity_pct: h,
                     out_of_range: flagged,
-                    checklist: serde_json::from_str(&checklist).ok()?,
+                    checklist: crate::db::stored::json_from_db(
+                        "storage_checks.checklist",
+                        &checklist,
+                    )?,
                     checklist_ok: ok,
                     recorded_by: by,
                 })
             })
-            .collect::<Vec<_>>())
+            .collect::<Result<Vec<_>, AppError>>()
     })
     .await?;
     Ok(HttpResponse::Ok().json(list))

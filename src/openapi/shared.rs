@@ -105,12 +105,14 @@ pub fn apply(api: &mut OpenApi) {
             if api_path {
                 shared(op, "503", "ServiceUnavailable");
             }
+            // The Idempotency-Key header first: request_errors documents the 400 a malformed
+            // header gets.
+            if method == "post" && !public && !path.ends_with("/nutrition/distributions") {
+                idempotency(op);
+            }
             request_errors(op);
             if method == "get" && api_path {
                 conditional_get(op);
-            }
-            if method == "post" && !public && !path.ends_with("/nutrition/distributions") {
-                idempotency(op);
             }
         }
     }

@@ -62,10 +62,9 @@ struct Row {
 }
 
 impl Row {
-    fn view(self) -> InstitutionView {
-        let level = serde_json::from_value(serde_json::Value::String(self.level))
-            .unwrap_or(InstitutionLevel::TownshipCentre);
-        InstitutionView {
+    fn view(self) -> diesel::QueryResult<InstitutionView> {
+        let level = crate::db::stored::from_text("institutions.level", &self.level)?;
+        Ok(InstitutionView {
             id: self.id,
             name: self.name,
             level,
@@ -74,12 +73,12 @@ impl Row {
             disabled: self.disabled,
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
-        }
+        })
     }
 }
 
 fn find(conn: &mut DbConn, id: &str) -> Result<InstitutionView, AppError> {
-    Ok(institutions::table.find(id).first::<Row>(conn)?.view())
+    Ok(institutions::table.find(id).first::<Row>(conn)?.view()?)
 }
 
 /// Creates an institution after checking that its region exists and fits its level.
@@ -226,7 +225,7 @@ pub async fn list_institutions(
             .order(institutions::id.asc())
             .limit(limit + 1)
             .load(conn)?;
-        Ok(Page::from_rows(rows, limit, |r| r.id.clone()).map(Row::view))
+        Ok(Page::from_rows(rows, limit, |r| r.id.clone()).try_map(Row::view)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))

@@ -257,7 +257,7 @@ pub async fn open_pregnancy(
     Ok(respond(
         HttpResponse::Created()
             .insert_header((header::LOCATION, format!("/api/v1/pregnancies/{}", row.id))),
-        row.view(),
+        row.view()?,
     ))
 }
 
@@ -293,7 +293,11 @@ pub async fn list_pregnancies(
         Ok((rows, event))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(rows.iter().map(PregnancyRow::view).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(
+        rows.iter()
+            .map(PregnancyRow::view)
+            .collect::<QueryResult<Vec<_>>>()?,
+    ))
 }
 
 /// Read a pregnancy with today's gestational age. Audited.
@@ -324,7 +328,7 @@ pub async fn get_pregnancy(
         Ok((row, event))
     })
     .await?;
-    Ok(respond(&mut HttpResponse::Ok(), row.view()))
+    Ok(respond(&mut HttpResponse::Ok(), row.view()?))
 }
 
 /// Re-dating: a dating scan (applied by the tolerance rule, first qualifying scan only) or a
@@ -433,7 +437,7 @@ pub async fn redate_pregnancy(
         Ok(row)
     })
     .await?;
-    Ok(respond(&mut HttpResponse::Ok(), row.view()))
+    Ok(respond(&mut HttpResponse::Ok(), row.view()?))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
@@ -527,7 +531,7 @@ pub async fn end_pregnancy(
         Ok(row)
     })
     .await?;
-    Ok(respond(&mut HttpResponse::Ok(), row.view()))
+    Ok(respond(&mut HttpResponse::Ok(), row.view()?))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
@@ -697,5 +701,5 @@ pub async fn record_delivery(
         Ok(row)
     })
     .await?;
-    Ok(respond(&mut HttpResponse::Ok(), row.view()))
+    Ok(respond(&mut HttpResponse::Ok(), row.view()?))
 }

@@ -95,17 +95,21 @@ pub struct DeliveryView {
 }
 
 impl PregnancyRow {
-    pub fn view(&self) -> PregnancyView {
+    /// The view of the stored row; a stored enum that does not parse is an error.
+    pub fn view(&self) -> QueryResult<PregnancyView> {
         let today = crate::time::china_today();
         let ongoing = self.status == "ongoing";
         let ga = ongoing.then(|| dating::ga_on(self.edd, today));
-        PregnancyView {
+        Ok(PregnancyView {
             id: self.id.clone(),
             handbook_id: self.handbook_id.clone(),
             status: self.status.clone(),
             lmp: self.lmp,
             edd: self.edd,
-            dating_source: DatingSource::parse(&self.dating_source).unwrap_or(DatingSource::Lmp),
+            dating_source: crate::db::stored::from_text(
+                "pregnancies.dating_source",
+                &self.dating_source,
+            )?,
             dating_reason: self.dating_reason.clone(),
             gravidity: self.gravidity,
             parity: self.parity,
@@ -129,7 +133,7 @@ impl PregnancyRow {
                 maternal_outcome: self.maternal_outcome.clone(),
             }),
             version: self.version,
-        }
+        })
     }
 }
 
@@ -158,7 +162,7 @@ pub fn save_version(
             pregnancy_versions::pregnancy_id.eq(&old.id),
             pregnancy_versions::version.eq(old.version),
             pregnancy_versions::county_code.eq(&old.county_code),
-            pregnancy_versions::snapshot.eq(serde_json::to_string(&old.view()).unwrap_or_default()),
+            pregnancy_versions::snapshot.eq(crate::db::stored::json_to_db(&old.view()?)?),
             pregnancy_versions::changed_by.eq(by),
             pregnancy_versions::changed_at.eq(now),
             pregnancy_versions::reason.eq(reason),

@@ -1,5 +1,6 @@
 //! Referral endpoints.
 
+use crate::db::stored;
 use crate::error::Code;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -93,8 +94,8 @@ pub struct ReferralView {
     pub from_institution_id: String,
     pub to_institution_id: String,
     pub reason: String,
-    pub urgency: String,
-    pub direction: String,
+    pub urgency: Urgency,
+    pub direction: Direction,
     pub clinical_summary: String,
     pub status: Status,
     pub decline_reason: Option<String>,
@@ -123,9 +124,11 @@ fn utc(t: Option<NaiveDateTime>) -> Option<DateTime<Utc>> {
 }
 
 impl Row {
-    fn view(self) -> ReferralView {
-        ReferralView {
-            status: Status::parse(&self.status).unwrap_or(Status::Sent),
+    fn view(self) -> QueryResult<ReferralView> {
+        Ok(ReferralView {
+            status: stored::from_text("referrals.status", &self.status)?,
+            urgency: stored::from_text("referrals.urgency", &self.urgency)?,
+            direction: stored::from_text("referrals.direction", &self.direction)?,
             sent_at: self.sent_at.and_utc(),
             accepted_at: utc(self.accepted_at),
             declined_at: utc(self.declined_at),
@@ -138,8 +141,6 @@ impl Row {
             from_institution_id: self.from_institution_id,
             to_institution_id: self.to_institution_id,
             reason: self.reason,
-            urgency: self.urgency,
-            direction: self.direction,
             clinical_summary: self.clinical_summary,
             decline_reason: self.decline_reason,
             sent_by: self.sent_by,
@@ -148,7 +149,7 @@ impl Row {
             arrived_by: self.arrived_by,
             completed_by: self.completed_by,
             county_code: self.county_code,
-        }
+        })
     }
 }
 
@@ -223,8 +224,8 @@ pub async fn send_referral(
                 referrals::from_institution_id.eq(&staff.institution_id),
                 referrals::to_institution_id.eq(&input.to_institution_id),
                 referrals::reason.eq(&input.reason),
-                referrals::urgency.eq(crate::checkups::store::text(&input.urgency)),
-                referrals::direction.eq(crate::checkups::store::text(&input.direction)),
+                referrals::urgency.eq(stored::to_text(&input.urgency)),
+                referrals::direction.eq(stored::to_text(&input.direction)),
                 referrals::clinical_summary.eq(&input.clinical_summary),
                 referrals::status.eq(Status::Sent.as_str()),
                 referrals::sent_at.eq(now),
@@ -244,7 +245,7 @@ pub async fn send_referral(
             .resource(&id)
             .county(&county)
             .record(conn, &ctx)?;
-        Ok(referrals::table.find(&id).first::<Row>(conn)?.view())
+        Ok(referrals::table.find(&id).first::<Row>(conn)?.view()?)
     })
     .await?;
     Ok(HttpResponse::Created().json(v))
@@ -288,7 +289,7 @@ pub async fn get_referral(
         let event = Event::new(&staff, "referral.read", "referral")
             .resource(&id)
             .county(&row.county_code);
-        Ok((row.view(), event))
+        Ok((row.view()?, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -344,7 +345,7 @@ pub async fn update_referral_status(
         if row.to_institution_id != staff.institution_id {
             return Err(AppError::Forbidden);
         }
-        let current = Status::parse(&row.status).unwrap_or(Status::Sent);
+        let current: Status = stored::from_text("referrals.status", &row.status)?;
         if !current.can_become(input.status) {
             return Err(AppError::conflict(
                 Code::IllegalTransition,
@@ -429,7 +430,7 @@ pub async fn update_referral_status(
             .county(&row.county_code)
             .detail(serde_json::json!({"status": input.status}))
             .record(conn, &ctx)?;
-        Ok(referrals::table.find(&id).first::<Row>(conn)?.view())
+        Ok(referrals::table.find(&id).first::<Row>(conn)?.view()?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))

@@ -1,6 +1,7 @@
 //! High-risk cases: opened by grading, advanced stage by stage, a delivery institution designated
 //! by colour, reminder notices the mother acknowledges, closed with a reason; the county registry.
 
+use crate::db::stored;
 use crate::error::Code;
 use actix_web::{get, http::header, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -108,7 +109,7 @@ pub struct CaseView {
 }
 
 fn view(conn: &mut DbConn, c: CaseRow) -> QueryResult<CaseView> {
-    let base = Colour::parse(&c.current_base).unwrap_or(Colour::Green);
+    let base: Colour = stored::from_text("risk_cases.current_base", &c.current_base)?;
     let marks = [
         (Stage::Discovered, Some(c.discovered_at), None),
         (Stage::Registered, c.registered_at, c.registered_by.clone()),
@@ -165,8 +166,8 @@ fn view(conn: &mut DbConn, c: CaseRow) -> QueryResult<CaseView> {
             .reported_at
             .map_or(now > c.report_due_at, |r| r > c.report_due_at),
         colour: engine::label(base, c.current_purple),
-        highest_base_colour: Colour::parse(&c.highest_base).unwrap_or(base),
-        stage: Stage::parse(&c.stage).unwrap_or(Stage::Discovered),
+        highest_base_colour: stored::from_text("risk_cases.highest_base", &c.highest_base)?,
+        stage: stored::from_text("risk_cases.stage", &c.stage)?,
         report_due_at: c.report_due_at.and_utc(),
         id: c.id,
         pregnancy_id: c.pregnancy_id,
@@ -242,7 +243,8 @@ pub fn on_grading(
             Ok(Some(id))
         }
         Some(c) if c.stage != "closed" => {
-            let highest = Colour::parse(&c.highest_base).unwrap_or(base).max(base);
+            let highest =
+                stored::from_text::<Colour>("risk_cases.highest_base", &c.highest_base)?.max(base);
             // Reaching red before the report is made tightens the deadline to 24 hours.
             let due = if c.reported_at.is_none() {
                 c.report_due_at
@@ -384,7 +386,7 @@ pub async fn advance_case_stage(
     let staff = staff.principal;
     let v = db::run_tx(&state.pool, move |conn| {
         let c = load_for_staff(conn, &staff, &id)?;
-        let current = Stage::parse(&c.stage).unwrap_or(Stage::Discovered);
+        let current: Stage = stored::from_text("risk_cases.stage", &c.stage)?;
         if current.next() != Some(input.stage) {
             return Err(AppError::conflict(
                 Code::IllegalTransition,
@@ -516,16 +518,15 @@ pub async fn designate_case(
             .select(institutions::level)
             .first(conn)
             .optional()?;
-        let level: InstitutionLevel = level
-            .and_then(|l| serde_json::from_value(serde_json::Value::String(l)).ok())
-            .ok_or_else(|| {
+        let level: InstitutionLevel =
+            stored::from_text_opt("institutions.level", level.as_deref())?.ok_or_else(|| {
                 AppError::invalid_field(
                     "/institution_id",
                     "not_found",
                     "no institution has this id",
                 )
             })?;
-        let base = Colour::parse(&c.current_base).unwrap_or(Colour::Green);
+        let base: Colour = stored::from_text("risk_cases.current_base", &c.current_base)?;
         cases::check_designation(base, level).map_err(|rule| {
             AppError::invalid_field("/institution_id", "designation_level", rule)
         })?;
@@ -613,7 +614,7 @@ pub async fn close_case(
             ));
         }
         let now = Utc::now().naive_utc();
-        let reason = crate::checkups::store::text(&input.reason);
+        let reason = crate::db::stored::to_text(&input.reason);
         let changed = diesel::update(
             risk_cases::table
                 .find(&id)
@@ -753,7 +754,7 @@ pub async fn issue_case_notice(
     let staff = staff.principal;
     let v = db::run_tx(&state.pool, move |conn| {
         let c = load_for_staff(conn, &staff, &id)?;
-        let base = Colour::parse(&c.current_base).unwrap_or(Colour::Green);
+        let base: Colour = stored::from_text("risk_cases.current_base", &c.current_base)?;
         let label = engine::label(base, c.current_purple);
         let notice_id = uuid::Uuid::now_v7().to_string();
         diesel::insert_into(risk_notices::table)

@@ -1,6 +1,7 @@
 //! The case's management plan: follow-ups with their next due date, consultations with
 //! higher-level experts, and the case timeline in one call.
 
+use crate::db::stored;
 use crate::error::Code;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -402,10 +403,8 @@ pub async fn get_case_timeline(
                 ))
                 .load(conn)?;
         for (gid, at, base, purple, reason) in gradings {
-            let colour = engine::label(
-                engine::Colour::parse(&base).unwrap_or(engine::Colour::Green),
-                purple,
-            );
+            let colour =
+                engine::label(stored::from_text("risk_cases.current_base", &base)?, purple);
             out.push(entry(
                 at,
                 "grading",

@@ -3,6 +3,8 @@
 use chrono::Utc;
 use diesel::prelude::*;
 
+use crate::db::stored;
+
 use super::{
     engine::{self, Grading},
     input::RiskInput,
@@ -178,7 +180,7 @@ pub fn refresh_regrading_flag(conn: &mut DbConn, pregnancy_id: &str) -> QueryRes
         return Ok(false);
     };
     let pregnancy: PregnancyRow = pregnancies::table.find(pregnancy_id).first(conn)?;
-    let facts: RiskInput = serde_json::from_str(&facts).unwrap_or_default();
+    let facts: RiskInput = stored::json_from_db("risk_gradings.facts", &facts)?;
     let input = merge(&from_record(conn, &pregnancy)?, &facts);
     let Ok(now) = engine::grade(&input, &split(&ticked)) else {
         return Ok(false);

@@ -1,5 +1,6 @@
 //! Screening (初筛) and grading (评估) endpoints, the colour history and the re-grading list.
 
+use crate::db::stored;
 use crate::error::Code;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -66,18 +67,19 @@ fn current(conn: &mut DbConn, pregnancy_id: &str) -> QueryResult<Option<CurrentR
         ))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(base, purple, highest, last, needs, at)| {
-        let base = Colour::parse(&base).unwrap_or(Colour::Green);
-        CurrentRisk {
+    row.map(|(base, purple, highest, last, needs, at)| {
+        let base: Colour = stored::from_text("pregnancy_risk.current_base", &base)?;
+        Ok(CurrentRisk {
             label: engine::label(base, purple),
             base_colour: base,
             purple,
-            highest_base_colour: Colour::parse(&highest).unwrap_or(base),
+            highest_base_colour: stored::from_text("pregnancy_risk.highest_base", &highest)?,
             needs_regrading: needs,
             last_grading_id: last,
             updated_at: at.and_utc(),
-        }
-    }))
+        })
+    })
+    .transpose()
 }
 
 /// The label of the current grading of a pregnancy (for the mother's view).
@@ -93,12 +95,13 @@ fn last_facts(conn: &mut DbConn, pregnancy_id: &str) -> QueryResult<(RiskInput, 
         .select((risk_gradings::facts, risk_gradings::ticked))
         .first(conn)
         .optional()?;
-    Ok(last.map_or((RiskInput::default(), Vec::new()), |(f, t)| {
-        (
-            serde_json::from_str(&f).unwrap_or_default(),
+    match last {
+        None => Ok((RiskInput::default(), Vec::new())),
+        Some((f, t)) => Ok((
+            stored::json_from_db("risk_gradings.facts", &f)?,
             record::split(&t),
-        )
-    }))
+        )),
+    }
 }
 
 /// The current colour and what the engine proposes from the record. Audited.
@@ -220,7 +223,7 @@ pub async fn screen_pregnancy(
                 risk_screenings::positive.eq(result.positive),
                 risk_screenings::codes.eq(codes.join(",")),
                 risk_screenings::ticked.eq(input.ticked.join(",")),
-                risk_screenings::input.eq(serde_json::to_string(&facts).unwrap_or_default()),
+                risk_screenings::input.eq(stored::json_to_db(&facts)?),
                 risk_screenings::note.eq(&input.note),
                 risk_screenings::screened_by.eq(&staff.id),
                 risk_screenings::screened_at.eq(now),
@@ -312,7 +315,7 @@ type GradingRow = (
     String,
 );
 
-fn grading_view(r: GradingRow) -> GradingView {
+fn grading_view(r: GradingRow) -> QueryResult<GradingView> {
     let (
         id,
         pregnancy_id,
@@ -328,9 +331,9 @@ fn grading_view(r: GradingRow) -> GradingView {
         ticked,
         missing,
     ) = r;
-    let pb = Colour::parse(&pb).unwrap_or(Colour::Green);
-    let db_ = Colour::parse(&db_).unwrap_or(Colour::Green);
-    GradingView {
+    let pb: Colour = stored::from_text("risk_gradings.proposed_base", &pb)?;
+    let db_: Colour = stored::from_text("risk_gradings.base", &db_)?;
+    Ok(GradingView {
         id,
         pregnancy_id,
         institution_id,
@@ -350,7 +353,7 @@ fn grading_view(r: GradingRow) -> GradingView {
         override_reason: reason,
         criteria: record::split(&ticked),
         missing_core: record::split(&missing),
-    }
+    })
 }
 
 fn load_gradings(conn: &mut DbConn, pregnancy_id: &str) -> QueryResult<Vec<GradingView>> {
@@ -373,7 +376,7 @@ fn load_gradings(conn: &mut DbConn, pregnancy_id: &str) -> QueryResult<Vec<Gradi
             risk_gradings::missing_core,
         ))
         .load(conn)?;
-    Ok(rows.into_iter().map(grading_view).collect())
+    rows.into_iter().map(grading_view).collect()
 }
 
 /// Primary care (village clinics, township centres) screens but never assigns a colour
@@ -466,8 +469,8 @@ pub async fn grade_pregnancy(
                 risk_gradings::handbook_id.eq(&pregnancy.handbook_id),
                 risk_gradings::county_code.eq(&pregnancy.county_code),
                 risk_gradings::institution_id.eq(&staff.institution_id),
-                risk_gradings::input.eq(serde_json::to_string(&facts).unwrap_or_default()),
-                risk_gradings::facts.eq(serde_json::to_string(&input.facts).unwrap_or_default()),
+                risk_gradings::input.eq(stored::json_to_db(&facts)?),
+                risk_gradings::facts.eq(stored::json_to_db(&input.facts)?),
                 risk_gradings::ticked.eq(input.criteria.join(",")),
                 risk_gradings::proposed_base.eq(proposal.base_colour.as_str()),
                 risk_gradings::proposed_purple.eq(proposal.purple),
@@ -481,7 +484,7 @@ pub async fn grade_pregnancy(
             ))
             .execute(conn)?;
         let highest: Option<String> = pregnancy_risk::table.find(&id).select(pregnancy_risk::highest_base).first(conn).optional()?;
-        let highest = highest.and_then(|h| Colour::parse(&h)).map_or(base, |h| h.max(base));
+        let highest = stored::from_text_opt::<Colour>("risk_cases.highest_base", highest.as_deref())?.map_or(base, |h| h.max(base));
         let updated = diesel::update(pregnancy_risk::table.find(&id))
             .set((
                 pregnancy_risk::current_base.eq(base.as_str()),
@@ -606,15 +609,20 @@ pub async fn get_regrading_worklist(
             .load(conn)?;
         let event = Event::new(&staff, "worklist.read_regrading", "pregnancy")
             .detail(serde_json::json!({"returned": rows.len()}));
-        let page = Page::from_rows(rows, 100, |r| r.0.clone()).map(
-            |(pregnancy_id, handbook_id, full_name, base, purple, since)| RegradingItem {
-                pregnancy_id,
-                handbook_id,
-                full_name,
-                current_label: engine::label(Colour::parse(&base).unwrap_or(Colour::Green), purple),
-                since: since.and_utc(),
+        let page = Page::from_rows(rows, 100, |r| r.0.clone()).try_map(
+            |(pregnancy_id, handbook_id, full_name, base, purple, since)| {
+                Ok::<_, diesel::result::Error>(RegradingItem {
+                    pregnancy_id,
+                    handbook_id,
+                    full_name,
+                    current_label: engine::label(
+                        stored::from_text("pregnancy_risk.current_base", &base)?,
+                        purple,
+                    ),
+                    since: since.and_utc(),
+                })
             },
-        );
+        )?;
         Ok((page, event))
     })
     .await?;

@@ -151,9 +151,9 @@ async fn audit_events_cannot_be_edited_or_deleted_through_the_api_or_sql() {
     let update = sql_query(format!(
         "UPDATE audit_events SET outcome = 'failure' WHERE id = '{id}'"
     ))
-    .execute(&mut *conn);
+    .execute(&mut conn);
     assert!(update.is_err(), "UPDATE must be refused");
-    let delete = sql_query("DELETE FROM audit_events").execute(&mut *conn);
+    let delete = sql_query("DELETE FROM audit_events").execute(&mut conn);
     assert!(delete.is_err(), "DELETE must be refused");
     drop(conn);
     assert_eq!(app.count("audit_events"), before);

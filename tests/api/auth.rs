@@ -111,7 +111,7 @@ async fn expired_refresh_and_access_tokens_are_refused() {
         let past = chrono::Utc::now().naive_utc() - chrono::Duration::minutes(1);
         diesel::update(refresh_tokens::table)
             .set(refresh_tokens::expires_at.eq(past))
-            .execute(&mut *app.conn())
+            .execute(&mut app.conn())
             .unwrap();
     }
     let refreshed = app
@@ -128,7 +128,7 @@ async fn expired_refresh_and_access_tokens_are_refused() {
         use mch_handbook::db::schema::sessions;
         sessions::table
             .select(sessions::id)
-            .first::<String>(&mut *app.conn())
+            .first::<String>(&mut app.conn())
             .unwrap()
     };
     let now = chrono::Utc::now().timestamp();

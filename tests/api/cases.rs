@@ -208,7 +208,7 @@ async fn the_mother_sees_and_acknowledges_the_notice_and_the_county_registry_fol
         let past = chrono::Utc::now().naive_utc() - chrono::Duration::hours(1);
         diesel::update(risk_cases::table)
             .set(risk_cases::report_due_at.eq(past))
-            .execute(&mut *app.conn())
+            .execute(&mut app.conn())
             .unwrap();
     }
     assert_eq!(

@@ -385,7 +385,7 @@ async fn a_delivery_ends_the_pregnancy_and_creates_the_children() {
         let edd = mch_handbook::time::china_today() + chrono::Duration::days(5);
         diesel::update(pregnancies::table)
             .set(pregnancies::edd.eq(edd))
-            .execute(&mut *app.conn())
+            .execute(&mut app.conn())
             .unwrap();
     }
     let delivered_at = (chrono::Utc::now() - chrono::Duration::hours(3)).to_rfc3339();

@@ -272,7 +272,7 @@ async fn an_exhausted_pool_answers_503_with_retry_after() {
     .await;
     seed(&mut app.conn());
     let token = app.token("admin").await;
-    let held = app.conn();
+    let held = app.pool.get().unwrap();
     let r = app.get("/api/v1/regions", &token).await;
     assert_problem(&r, 503, "database_unavailable");
     assert_eq!(r.header("retry-after").as_deref(), Some("1"));

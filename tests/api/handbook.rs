@@ -196,7 +196,7 @@ async fn identity_numbers_are_checked_encrypted_masked_and_read_in_full_only_wit
         use mch_handbook::db::schema::handbooks;
         handbooks::table
             .select(handbooks::id_number_enc)
-            .first(&mut *app.conn())
+            .first(&mut app.conn())
             .unwrap()
     };
     assert!(stored.starts_with("v1:") && !stored.contains(&id_number(2)[6..14]));
@@ -305,7 +305,7 @@ async fn a_binding_code_links_the_mother_once_and_expires() {
         let past = chrono::Utc::now().naive_utc() - Duration::minutes(1);
         diesel::update(access_codes::table.filter(access_codes::used_at.is_null()))
             .set(access_codes::expires_at.eq(past))
-            .execute(&mut *app.conn())
+            .execute(&mut app.conn())
             .unwrap();
     }
     let expired = app

@@ -127,3 +127,26 @@ async fn sqlite_keeps_plans_of_bound_limits() {
         "SQLite built without SQLITE_ENABLE_QPSG: {options:?}"
     );
 }
+
+/// The single-writer rule is enforced on SQLite: the app's pooled connections refuse to write
+/// (every write goes through the writer thread), and the database stays unchanged.
+#[actix_web::test]
+async fn pooled_sqlite_connections_cannot_write() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    let mut pooled = app.pool.get().unwrap();
+    let write = diesel::sql_query(
+        "INSERT INTO regions (code, name, level, parent_code, county_code, created_at) \
+         VALUES ('980000000000', 'x', 'province', NULL, '980000', '2026-01-01 00:00:00')",
+    )
+    .execute(&mut *pooled);
+    if is_postgres() {
+        // PostgreSQL has no single-writer rule: its pool writes (inside transactions).
+        return;
+    }
+    let error = write
+        .expect_err("a pooled SQLite connection wrote")
+        .to_string();
+    assert!(error.contains("readonly"), "{error}");
+    assert_eq!(app.count("regions WHERE code = '980000000000'"), 0);
+}

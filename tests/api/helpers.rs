@@ -239,8 +239,10 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
-    pub fn conn(&self) -> db::PooledConn {
-        self.pool.get().unwrap()
+    /// A connection of the test's own, which may write (setup, and changes made behind the
+    /// app's back); the app's pooled connections are read-only on SQLite.
+    pub fn conn(&self) -> db::DbConn {
+        db::establish(&self.settings.database_url).unwrap()
     }
 
     pub async fn request(
@@ -363,7 +365,7 @@ impl TestApp {
             n: i64,
         }
         sql_query(format!("SELECT count(*) AS n FROM {sql}"))
-            .get_result::<N>(&mut *self.conn())
+            .get_result::<N>(&mut self.conn())
             .unwrap()
             .n
     }

@@ -44,7 +44,7 @@ fn tables_with_handbook_id(app: &TestApp) -> Vec<String> {
          WHERE m.type = 'table' AND p.name = 'handbook_id' ORDER BY 1"
     };
     sql_query(sql)
-        .load::<Name>(&mut *app.conn())
+        .load::<Name>(&mut app.conn())
         .unwrap()
         .into_iter()
         .map(|n| n.name)
@@ -61,14 +61,14 @@ fn revision(app: &TestApp, handbook: &str) -> i64 {
     sql_query(format!(
         "SELECT revision FROM handbooks WHERE id = '{handbook}'"
     ))
-    .get_result::<Revision>(&mut *app.conn())
+    .get_result::<Revision>(&mut app.conn())
     .unwrap()
     .revision
 }
 
 /// A change made outside the server (another server, the command line, an administrator's SQL).
 fn execute(app: &TestApp, sql: &str) -> usize {
-    sql_query(sql).execute(&mut *app.conn()).unwrap()
+    sql_query(sql).execute(&mut app.conn()).unwrap()
 }
 
 #[actix_web::test]

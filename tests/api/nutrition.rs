@@ -215,7 +215,7 @@ async fn the_rules_refuse_with_their_reason_and_intake_is_computed() {
             staff_accounts::table
                 .filter(staff_accounts::username.eq("village.a"))
                 .select((staff_accounts::institution_id, staff_accounts::county_code))
-                .first(&mut *app.conn())
+                .first(&mut app.conn())
                 .unwrap()
         };
         diesel::insert_into(nutrition_events::table)
@@ -232,7 +232,7 @@ async fn the_rules_refuse_with_their_reason_and_intake_is_computed() {
                 nutrition_events::recorded_by.eq("test"),
                 nutrition_events::recorded_at.eq(chrono::Utc::now().naive_utc()),
             ))
-            .execute(&mut *app.conn())
+            .execute(&mut app.conn())
             .unwrap();
     }
     let r = distribute(&app, &v, &kid, None, json!({"remaining_at_home": 4})).await;
@@ -283,7 +283,7 @@ async fn a_follow_up_card_computes_z_scores_and_altitude_adjusted_anaemia() {
         use mch_handbook::db::schema::regions;
         diesel::update(regions::table.find("990101001000"))
             .set(regions::elevation_m.eq(Some(2300)))
-            .execute(&mut *app.conn())
+            .execute(&mut app.conn())
             .unwrap();
     }
     let a = app.token("clinician.a").await;

@@ -147,7 +147,7 @@ async fn the_work_list_shows_the_village_in_shortage_order_and_brings_follow_ups
     let handbook: String = children::table
         .find(&young)
         .select(children::handbook_id)
-        .first(&mut *app.conn())
+        .first(&mut app.conn())
         .unwrap();
     assert_eq!(
         app.get(&format!("/api/v1/children/{young}/nutrition"), &v)
@@ -314,7 +314,7 @@ fn past_issue(
             nutrition_events::recorded_by.eq("test"),
             nutrition_events::recorded_at.eq(Utc::now().naive_utc()),
         ))
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .unwrap();
     if with_stock {
         diesel::insert_into(stock_movements::table)
@@ -332,7 +332,7 @@ fn past_issue(
                 stock_movements::recorded_by.eq("test"),
                 stock_movements::recorded_at.eq(Utc::now().naive_utc()),
             ))
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .unwrap();
     }
 }
@@ -441,7 +441,7 @@ async fn the_monthly_report_goes_from_village_to_county_and_stays_frozen() {
             .filter(nutrition_events::child_id.eq(&k3))
             .filter(nutrition_events::kind.eq("issue")),
     )
-    .execute(&mut *app.conn())
+    .execute(&mut app.conn())
     .unwrap();
 
     // This month is not over yet.

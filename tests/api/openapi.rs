@@ -39,6 +39,16 @@ fn every_operation_documents_its_errors_security_and_examples() {
                 responses.keys().any(|k| k.starts_with('2')),
                 "{method} {path} has no success response"
             );
+            let checked_header = op["parameters"].as_array().is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| p["in"] == "header" && p["name"] != "If-None-Match")
+            });
+            if checked_header {
+                assert!(
+                    responses.contains_key("400"),
+                    "{method} {path} takes a checked header and must document 400"
+                );
+            }
             assert!(
                 op["summary"].is_string() || op["description"].is_string(),
                 "{method} {path} has no description"

@@ -345,7 +345,7 @@ async fn an_early_fasting_glucose_is_judged_at_the_week_it_was_taken() {
         let edd = mch_handbook::time::china_today() + chrono::Duration::days(280 - 26 * 7);
         diesel::update(pregnancies::table)
             .set(pregnancies::edd.eq(edd))
-            .execute(&mut *app.conn())
+            .execute(&mut app.conn())
             .unwrap();
     }
     let state = app
@@ -403,4 +403,43 @@ async fn without_a_pre_pregnancy_weight_the_bmi_comes_from_the_first_visit_befor
         .unwrap()
         .iter()
         .any(|c| c == "orange_bmi_ge28"));
+}
+
+/// A colour the database holds that is not one of the five (a bad migration, a hand edit) is an
+/// error the operator sees (500, logged with the column), never shown as green.
+#[actix_web::test]
+async fn an_unknown_stored_colour_is_an_error_not_green() {
+    let (app, _) = seeded_app().await;
+    add_hospital_clinician(&app);
+    let token = app.token("obstetrician").await;
+    let pregnancy = pregnancy_at_hospital(&app, &token, 3).await;
+    let graded = app
+        .post(
+            &format!("/api/v1/pregnancies/{pregnancy}/gradings"),
+            Some(&token),
+            json!({"facts": {"age_years": 41}}),
+        )
+        .await;
+    assert_eq!(graded.status, 201, "{}", graded.body);
+    let risk = format!("/api/v1/pregnancies/{pregnancy}/risk");
+    assert_eq!(
+        app.get(&risk, &token).await.body["current"]["base_colour"],
+        "orange"
+    );
+
+    use diesel::RunQueryDsl;
+    diesel::sql_query("UPDATE pregnancy_risk SET current_base = 'ornage'")
+        .execute(&mut app.conn())
+        .unwrap();
+    let read = app.get(&risk, &token).await;
+    assert_eq!(read.status, 500, "{}", read.body);
+    assert_eq!(read.body["code"], "internal_error");
+    assert!(
+        !read.body.to_string().contains("ornage"),
+        "the stored text stays in the log"
+    );
+    let history = app
+        .get(&format!("/api/v1/pregnancies/{pregnancy}/gradings"), &token)
+        .await;
+    assert_eq!(history.status, 200, "the gradings themselves are intact");
 }

@@ -39,7 +39,7 @@ fn database_columns(app: &TestApp, table: &str) -> BTreeSet<String> {
         format!("SELECT name FROM pragma_table_info('{table}')")
     };
     sql_query(sql)
-        .load::<Column>(&mut *app.conn())
+        .load::<Column>(&mut app.conn())
         .unwrap()
         .into_iter()
         .map(|c| c.name)
