@@ -266,6 +266,55 @@ pub fn own_handbook_ref(
         .ok_or(AppError::NotFound)
 }
 
+/// What [`end_unverified_links`] ended.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct EndedLinks {
+    pub members: usize,
+    pub grants: usize,
+    pub codes: usize,
+}
+
+/// Ends every link to a handbook that an unverified app account made: family memberships (the
+/// starting account's among them), institutions' share grants, unused share codes.
+pub fn end_unverified_links(
+    conn: &mut DbConn,
+    handbook_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<EndedLinks> {
+    let members = diesel::update(
+        handbook_members::table
+            .filter(handbook_members::handbook_id.eq(handbook_id))
+            .filter(handbook_members::revoked_at.is_null()),
+    )
+    .set(handbook_members::revoked_at.eq(Some(now)))
+    .execute(conn)?;
+    let grants = diesel::update(
+        handbook_access::table
+            .filter(handbook_access::handbook_id.eq(handbook_id))
+            .filter(handbook_access::reason.eq(Grant::ShareCode.as_str()))
+            .filter(
+                handbook_access::expires_at
+                    .is_null()
+                    .or(handbook_access::expires_at.gt(now)),
+            ),
+    )
+    .set(handbook_access::expires_at.eq(Some(now)))
+    .execute(conn)?;
+    let codes = diesel::update(
+        access_codes::table
+            .filter(access_codes::handbook_id.eq(handbook_id))
+            .filter(access_codes::used_at.is_null())
+            .filter(access_codes::expires_at.gt(now)),
+    )
+    .set(access_codes::expires_at.eq(now))
+    .execute(conn)?;
+    Ok(EndedLinks {
+        members,
+        grants,
+        codes,
+    })
+}
+
 /// Links a family account to a handbook.
 pub fn add_member(
     conn: &mut DbConn,

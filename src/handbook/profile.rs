@@ -440,6 +440,22 @@ pub fn insert(
     registered_by: Option<&str>,
     created_by: &str,
 ) -> Result<HandbookRow, AppError> {
+    let row = build(conn, cipher, input, id, registered_by, created_by)?;
+    diesel::insert_into(handbooks::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// The row a registration makes of `input` (a new id, version 1), not yet written.
+pub fn build(
+    conn: &mut DbConn,
+    cipher: &FieldCipher,
+    input: &NewHandbook,
+    id: &CheckedIdentity,
+    registered_by: Option<&str>,
+    created_by: &str,
+) -> Result<HandbookRow, AppError> {
     let region = region_must_exist(conn, "/residence_region_code", &input.residence_region_code)?;
     let now = Utc::now().naive_utc();
     let row = HandbookRow {
@@ -470,17 +486,14 @@ pub fn insert(
         rh: enum_text(&input.rh),
         height_cm: input.height_cm,
         pre_pregnancy_weight_kg: input.pre_pregnancy_weight_kg,
-        history: serde_json::to_string(&input.history).unwrap_or_else(|_| "{}".into()),
-        partner: serde_json::to_string(&input.partner).unwrap_or_else(|_| "{}".into()),
+        history: stored::json_to_db(&input.history)?,
+        partner: stored::json_to_db(&input.partner)?,
         version: 1,
         created_by: created_by.to_string(),
         created_at: now,
         updated_at: now,
         revision: 0,
     };
-    diesel::insert_into(handbooks::table)
-        .values(&row)
-        .execute(conn)?;
     Ok(row)
 }
 

@@ -61,6 +61,15 @@ pub async fn register_handbook(
     let staff = staff.principal;
     let (row, created) = db::run_tx(&state.pool, move |conn| {
         if let Some(existing) = profile::find_by_identity(conn, &st.cipher, &checked)? {
+            if existing.status == "pending" {
+                // Started in the app by an account nobody has verified: the clinic, with the
+                // woman and her document in front of it, registers her; the app's entries and
+                // links give way (see `confirm`).
+                let row = confirm(conn, &st, existing, &input, &checked, &staff, &ctx)?;
+                access::grant(conn, &row.id, &staff.institution_id, &row.county_code, Grant::Registration, None)?;
+                Event::new(&staff, "handbook.register_existing", "handbook").resource(&row.id).county(&row.county_code).record(conn, &ctx)?;
+                return Ok((row, false));
+            }
             if existing.full_name != input.full_name.trim() {
                 return Err(AppError::conflict(
                     Code::IdentityMismatch,
@@ -68,7 +77,7 @@ pub async fn register_handbook(
                 ));
             }
             access::grant(conn, &existing.id, &staff.institution_id, &existing.county_code, Grant::Registration, None)?;
-            let row = if existing.status == "pending" { confirm(conn, existing, &staff.institution_id, &staff.id)? } else { existing };
+            let row = existing;
             Event::new(&staff, "handbook.register_existing", "handbook").resource(&row.id).county(&row.county_code).record(conn, &ctx)?;
             return Ok((row, false));
         }
@@ -89,34 +98,69 @@ pub async fn register_handbook(
     Ok(with_etag(builder, &view))
 }
 
-/// Marks a mother-started handbook as confirmed by a clinic (a new version).
+/// Confirms a handbook started in the app, at the woman's registration by a clinic.
+///
+/// Nobody has verified the account that started it: anyone can type an identity number into the
+/// app. So the clinic's registration replaces what the app entered (a new version; the old one is
+/// kept), and every link the app made ends: the starting account and any family it shared with
+/// lose access, share codes not yet used stop working, and institutions it shared with lose
+/// their share grants. The woman binds her own account with the clinic's binding code, as for a
+/// handbook the clinic created (issue #14: a stranger who started a handbook with her number
+/// read her checkups and an HIV result once her clinic registered her).
 fn confirm(
     conn: &mut DbConn,
-    mut row: profile::HandbookRow,
-    institution_id: &str,
-    by: &str,
+    state: &AppState,
+    existing: profile::HandbookRow,
+    input: &profile::NewHandbook,
+    checked: &profile::CheckedIdentity,
+    staff: &crate::auth::StaffPrincipal,
+    ctx: &RequestCtx,
 ) -> Result<profile::HandbookRow, AppError> {
-    let old = row.view()?;
+    let old = existing.view()?;
     let now = Utc::now().naive_utc();
     diesel::insert_into(handbook_versions::table)
         .values((
-            handbook_versions::handbook_id.eq(&row.id),
-            handbook_versions::version.eq(row.version),
-            handbook_versions::county_code.eq(&row.county_code),
+            handbook_versions::handbook_id.eq(&existing.id),
+            handbook_versions::version.eq(existing.version),
+            handbook_versions::county_code.eq(&existing.county_code),
             handbook_versions::snapshot.eq(crate::db::stored::json_to_db(&old)?),
-            handbook_versions::changed_by.eq(by),
+            handbook_versions::changed_by.eq(&staff.id),
             handbook_versions::changed_at.eq(now),
-            handbook_versions::reason.eq("confirmed by the registering clinic"),
+            handbook_versions::reason
+                .eq("registered by the clinic in person; the app's entries replaced"),
         ))
         .execute(conn)?;
-    row.status = "confirmed".into();
-    row.registered_institution_id = Some(institution_id.to_string());
-    row.registered_at = Some(now);
-    row.version += 1;
-    row.updated_at = now;
+    let registered = profile::build(
+        conn,
+        &state.cipher,
+        input,
+        checked,
+        Some(&staff.institution_id),
+        &existing.created_by,
+    )?;
+    let row = profile::HandbookRow {
+        id: existing.id.clone(),
+        version: existing.version + 1,
+        created_at: existing.created_at,
+        revision: existing.revision,
+        registered_at: Some(now),
+        updated_at: now,
+        ..registered
+    };
     diesel::update(handbooks::table.find(&row.id))
         .set(&row)
         .execute(conn)?;
+    let ended = access::end_unverified_links(conn, &row.id, now)?;
+    Event::new(staff, "handbook.unverified_links_ended", "handbook")
+        .resource(&row.id)
+        .county(&row.county_code)
+        .detail(serde_json::json!({
+            "family_accounts": ended.members,
+            "share_grants": ended.grants,
+            "share_codes": ended.codes,
+            "name_differed": existing.full_name != row.full_name,
+        }))
+        .record(conn, ctx)?;
     Ok(row)
 }
 

@@ -364,13 +364,18 @@ async fn a_mother_shares_with_a_clinic_by_a_short_lived_code_and_with_family_rea
         app.get(&format!("/api/v1/handbooks/{id}"), &c).await.status,
         200
     );
-    // The clinic registers her: her self-started handbook is confirmed, not duplicated.
+    // The clinic registers her: her self-started handbook is confirmed, not duplicated. The
+    // app account that started it was never verified, so its link ends; she binds again with
+    // the clinic's binding code, in person.
     let confirmed = app
         .post("/api/v1/handbooks", Some(&c), new_handbook(3, "王芳"))
         .await;
     assert_eq!(confirmed.status, 200);
     assert_eq!(confirmed.body["status"], "confirmed");
     assert_eq!(app.count("handbooks"), 1);
+    assert_eq!(app.get("/api/v1/me/handbook", &mother).await.status, 404);
+    let mother = app.bind_mother(&c, &id, "demo-mother-1").await;
+    assert_eq!(app.get("/api/v1/me/handbook", &mother).await.status, 200);
 
     // Her husband gets read access with a family code.
     let husband = join_family(&app, &mother, "demo-husband").await;
@@ -658,4 +663,119 @@ async fn the_mother_sees_who_she_shares_with_and_withdraws_a_share() {
     // A new code from her lets him back in.
     let again = join_family(&app, &mother, "demo-husband").await;
     assert_eq!(app.get(&page, &again).await.status, 200);
+}
+
+/// Issue #14: a stranger types a woman's identity number into the app and starts a handbook
+/// (pending). When her clinic registers her in person, the record is hers: the stranger, anyone
+/// he shared with and any code he issued lose access, his entries are replaced by the clinic's,
+/// and only the account she binds with the clinic's code sees her results.
+#[actix_web::test]
+async fn a_stranger_who_started_a_handbook_with_her_number_loses_it_when_her_clinic_registers_her()
+{
+    let (app, _) = demo_app().await;
+    let stranger = family(&app, "demo-mother-2").await;
+    let started = app
+        .post("/api/v1/me/handbook", Some(&stranger), {
+            let mut h = new_handbook(7, "冒名");
+            h["phone"] = json!("13911112222");
+            h
+        })
+        .await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    let id = started.body["id"].as_str().unwrap().to_string();
+    let accomplice = join_family(&app, &stranger, "demo-husband").await;
+    let unused = app
+        .post(
+            "/api/v1/me/handbook/share-codes",
+            Some(&stranger),
+            json!({"share_with": "clinic"}),
+        )
+        .await;
+    assert_eq!(unused.status, 201);
+
+    // Her clinic registers her with her document: the name the stranger typed does not block it.
+    let a = app.token("clinician.a").await;
+    let registered = app
+        .post("/api/v1/handbooks", Some(&a), new_handbook(7, "李娟"))
+        .await;
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    assert_eq!(registered.body["id"], id.as_str());
+    assert_eq!(registered.body["status"], "confirmed");
+    assert_eq!(registered.body["full_name"], "李娟");
+    assert_ne!(registered.body["phone"], "13911112222");
+    assert_eq!(app.count("handbooks"), 1);
+
+    // The clinic records her visit and an HIV result.
+    let pregnancy = app
+        .post(
+            &format!("/api/v1/handbooks/{id}/pregnancies"),
+            Some(&a),
+            json!({"lmp": days_ago(84), "gravidity": 1, "parity": 0, "fetal_count": 1}),
+        )
+        .await;
+    assert_eq!(pregnancy.status, 201, "{}", pregnancy.body);
+    let checkup = app
+        .post(
+            &format!(
+                "/api/v1/pregnancies/{}/checkups",
+                pregnancy.body["id"].as_str().unwrap()
+            ),
+            Some(&a),
+            json!({"visit_date": days_ago(0), "bp_systolic": 110, "bp_diastolic": 70}),
+        )
+        .await;
+    assert_eq!(checkup.status, 201, "{}", checkup.body);
+    let checkup = checkup.body["id"].as_str().unwrap().to_string();
+    let labs = app
+        .post(
+            &format!("/api/v1/checkups/{checkup}/labs"),
+            Some(&a),
+            json!({"results": [{"test": "hiv", "result": "negative"}]}),
+        )
+        .await;
+    assert_eq!(labs.status, 201, "{}", labs.body);
+
+    // Neither the stranger nor the account he shared with reads any of it.
+    for token in [&stranger, &accomplice] {
+        for path in [
+            "/api/v1/me/handbook".to_string(),
+            format!("/api/v1/me/handbooks/{id}"),
+            format!("/api/v1/me/checkups/{checkup}"),
+        ] {
+            let r = app.get(&path, token).await;
+            assert_eq!(r.status, 404, "{path}: {}", r.body);
+        }
+    }
+    // The code he issued before no longer opens it to a clinic.
+    let c = app.token("clinician.c").await;
+    let redeemed = app
+        .post(
+            "/api/v1/handbooks/shared",
+            Some(&c),
+            json!({"code": unused.body["code"]}),
+        )
+        .await;
+    assert_eq!(redeemed.status, 422, "{}", redeemed.body);
+    assert_eq!(
+        app.get(&format!("/api/v1/handbooks/{id}"), &c).await.status,
+        404
+    );
+
+    // She binds her own account with the clinic's code and sees her result.
+    let mother = app.bind_mother(&a, &id, "demo-mother-1").await;
+    let home = app.get("/api/v1/me/handbook", &mother).await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert_eq!(home.body["profile"]["full_name"], "李娟");
+    assert_eq!(home.body["unread"][0]["test"], "hiv");
+    // The stranger's entries are kept as the earlier version, and the ending is audited.
+    let versions = app
+        .get(&format!("/api/v1/handbooks/{id}/versions"), &a)
+        .await;
+    assert_eq!(versions.body[0]["snapshot"]["full_name"], "冒名");
+    assert_eq!(
+        app.count(
+            "audit_events WHERE action = 'handbook.unverified_links_ended' AND outcome = 'success'"
+        ),
+        1
+    );
 }
