@@ -211,6 +211,15 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<(), DbError> {
     result.map_err(|e| DbError::Migration(e.to_string()))
 }
 
+/// Runs every down migration of the connection's backend, newest first (the round-trip test).
+pub fn revert_all_migrations(conn: &mut DbConn) -> Result<(), DbError> {
+    let result = match conn {
+        DbConn::Postgresql(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+        DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| DbError::Migration(e.to_string()))
+}
+
 /// The versions of the embedded migrations (as `__diesel_schema_migrations` records them).
 pub fn migration_versions() -> Vec<String> {
     use diesel::migration::MigrationSource;

@@ -16,6 +16,7 @@ mod health;
 mod home_cache;
 mod idempotency;
 mod mass_assignment;
+mod migrations;
 mod nutrition;
 mod nutrition_reports;
 mod openapi;
