@@ -70,15 +70,7 @@ fn postgres_template(admin_url: &str) -> String {
     static TEMPLATE: OnceLock<String> = OnceLock::new();
     TEMPLATE
         .get_or_init(|| {
-            let mut hasher = Sha256::new();
-            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres");
-            let mut files: Vec<_> = walk(std::path::Path::new(dir));
-            files.sort();
-            for f in files {
-                hasher.update(f.to_string_lossy().as_bytes());
-                hasher.update(std::fs::read(&f).unwrap());
-            }
-            let name = format!("mch_template_{}", &hex::encode(hasher.finalize())[..16]);
+            let name = format!("mch_template_{}", migrations_hash("postgres"));
             let mut conn =
                 PgConnection::establish(admin_url).expect("TEST_DATABASE_URL must be reachable");
             sql_query("SELECT pg_advisory_lock(8675309)")
@@ -118,6 +110,47 @@ fn postgres_template(admin_url: &str) -> String {
         .clone()
 }
 
+/// A hash of one backend's migration files (names and contents): templates are named by it.
+fn migrations_hash(backend: &str) -> String {
+    let mut hasher = Sha256::new();
+    let dir = format!("{}/migrations/{backend}", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = walk(std::path::Path::new(&dir));
+    files.sort();
+    for f in files {
+        hasher.update(f.to_string_lossy().as_bytes());
+        hasher.update(std::fs::read(&f).unwrap());
+    }
+    hex::encode(hasher.finalize())[..16].to_string()
+}
+
+/// The migrated SQLite template file, made once per migration set (named by their hash, in the
+/// system's temporary directory, shared by test processes); each test copies it instead of
+/// migrating a new file. Built under a unique name and renamed into place, so a reader never
+/// sees a half-built one; its WAL is checkpointed into the file first.
+fn sqlite_template() -> &'static std::path::Path {
+    static TEMPLATE: OnceLock<std::path::PathBuf> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let path =
+            std::env::temp_dir().join(format!("mch_template_{}.db", migrations_hash("sqlite")));
+        if !path.exists() {
+            let building = path.with_extension(format!("{}.building", uuid::Uuid::now_v7()));
+            {
+                let url = format!("sqlite://{}", building.display());
+                let mut conn = db::establish(&url).unwrap();
+                db::run_migrations(&mut conn).unwrap();
+                sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&mut conn)
+                    .unwrap();
+            }
+            std::fs::rename(&building, &path).unwrap();
+            for suffix in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
+            }
+        }
+        path
+    })
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
@@ -153,10 +186,11 @@ pub fn fresh_database(dir: &std::path::Path) -> (String, TestDb) {
                 TestDb::Postgres { admin_url, name },
             )
         }
-        None => (
-            format!("sqlite://{}", dir.join("test.db").display()),
-            TestDb::Sqlite,
-        ),
+        None => {
+            let file = dir.join("test.db");
+            std::fs::copy(sqlite_template(), &file).unwrap();
+            (format!("sqlite://{}", file.display()), TestDb::Sqlite)
+        }
     }
 }
 
