@@ -13,6 +13,7 @@ use utoipa_actix_web::AppExt;
 use crate::error::{FieldError, Problem};
 
 mod shared;
+pub use shared::OMITTED_WHEN_EMPTY;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -39,8 +39,21 @@ const SHARED: &[(&str, &str, &str, bool)] = &[
     ("NotModified", "304", "Not modified: If-None-Match named the current ETag", false),
 ];
 
+/// Fields of answers that are left out when empty (`skip_serializing_if`): every other field of
+/// a schema that only answers use is always sent, so [`require_what_is_always_sent`] marks it
+/// required (a nullable one as `required` with `null` allowed). `tests/api/openapi.rs` checks
+/// that every `skip_serializing_if` in the source is listed here or belongs to a request type.
+pub const OMITTED_WHEN_EMPTY: &[(&str, &str)] = &[
+    ("Health", "database"),
+    ("TokenResponse", "account_created"),
+    ("Problem", "detail"),
+    ("Problem", "errors"),
+    ("Page_*", "next_cursor"),
+];
+
 /// Applies every shared part to the document.
 pub fn apply(api: &mut OpenApi) {
+    require_what_is_always_sent(api);
     api.servers = Some(vec![
         server("/", "The server that serves this document"),
         server(
@@ -136,6 +149,72 @@ fn page_items_by_reference(components: &mut utoipa::openapi::Components) {
                 items.items = ArrayItems::RefOrSchema(Box::new(Ref::from_schema_name(item).into()));
             }
         }
+    }
+}
+
+/// A schema that only answers use lists every field the server always sends as `required`, so a
+/// generated client types it `T` or `T | null`, not `T | undefined`. Schemas that a request body
+/// or parameter reaches (directly or through another schema) are left as they are: there an
+/// optional field may be left out.
+fn require_what_is_always_sent(api: &mut OpenApi) {
+    let Ok(json) = serde_json::to_value(&*api) else {
+        return;
+    };
+    let schemas = &json["components"]["schemas"];
+    let mut input = std::collections::BTreeSet::new();
+    let mut todo: Vec<String> = Vec::new();
+    for item in json["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        for op in item.as_object().into_iter().flat_map(|o| o.values()) {
+            refs(&op["requestBody"], &mut todo);
+            refs(&op["parameters"], &mut todo);
+        }
+    }
+    while let Some(name) = todo.pop() {
+        if input.insert(name.clone()) {
+            refs(&schemas[&name], &mut todo);
+        }
+    }
+    let Some(components) = api.components.as_mut() else {
+        return;
+    };
+    for (name, schema) in components.schemas.iter_mut() {
+        if input.contains(name) {
+            continue;
+        }
+        let RefOr::T(utoipa::openapi::schema::Schema::Object(object)) = schema else {
+            continue;
+        };
+        let omitted = |field: &str| {
+            OMITTED_WHEN_EMPTY.iter().any(|(s, f)| {
+                *f == field
+                    && (s == name || (s.ends_with('*') && name.starts_with(&s[..s.len() - 1])))
+            })
+        };
+        for field in object.properties.keys() {
+            if !omitted(field) && !object.required.contains(field) {
+                object.required.push(field.clone());
+            }
+        }
+    }
+}
+
+/// The schema names a JSON fragment of the document refers to.
+fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            if let Some(r) = map.get("$ref").and_then(|r| r.as_str()) {
+                if let Some(name) = r.strip_prefix("#/components/schemas/") {
+                    out.push(name.to_string());
+                }
+            }
+            map.values().for_each(|v| refs(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
     }
 }
 

@@ -223,3 +223,78 @@ fn schema_names_are_unique() {
     let dupes: Vec<_> = names.into_iter().filter(|(_, v)| v.len() > 1).collect();
     assert!(dupes.is_empty(), "schema names used twice: {dupes:?}");
 }
+
+/// A field the server leaves out when empty (`skip_serializing_if`) is never `required` in the
+/// document, and every other field of an answer is (the builder marks them; see
+/// `openapi::OMITTED_WHEN_EMPTY`). Scans the source for each `skip_serializing_if`.
+#[test]
+fn fields_left_out_when_empty_are_not_required_and_the_rest_of_an_answer_is() {
+    let doc: serde_json::Value = serde_json::from_str(COMMITTED).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut files = Vec::new();
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    walk(std::path::Path::new("src"), &mut files);
+    let mut checked = 0;
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !(line.contains("#[serde(") && line.contains("skip_serializing_if")) {
+                continue;
+            }
+            let field = lines[i + 1..]
+                .iter()
+                .find_map(|l| l.trim().strip_prefix("pub "))
+                .and_then(|l| l.split(':').next())
+                .unwrap()
+                .to_string();
+            let strukt = lines[..i]
+                .iter()
+                .rev()
+                .find_map(|l| l.strip_prefix("pub struct "))
+                .and_then(|l| l.split(|c: char| !c.is_alphanumeric() && c != '_').next())
+                .unwrap()
+                .to_string();
+            for (name, schema) in schemas {
+                let same = *name == strukt || name.starts_with(&format!("{strukt}_"));
+                if !same {
+                    continue;
+                }
+                checked += 1;
+                let required = schema["required"].as_array().cloned().unwrap_or_default();
+                assert!(
+                    !required.iter().any(|r| r == &field),
+                    "{name}.{field} is left out when empty ({}) but required in the document",
+                    f.display()
+                );
+            }
+        }
+    }
+    assert!(checked >= 5, "{checked}");
+    // An answer's other fields are required, nullable ones included.
+    let view = &schemas["CheckupView"];
+    for field in [
+        "weight_kg",
+        "next_appointment",
+        "fetal_presentation",
+        "labs",
+    ] {
+        assert!(
+            view["required"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == field),
+            "CheckupView.{field} is always sent"
+        );
+    }
+}
