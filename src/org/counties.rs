@@ -13,7 +13,7 @@ use crate::{
     db::{self, schema::county_settings},
     error::{AppError, Problem},
     http::{RequestCtx, ValidJson},
-    risk::case_routes,
+    risk::case_store,
     state::AppState,
 };
 
@@ -76,7 +76,7 @@ pub async fn get_county_settings(
     may_manage(&staff, &code)?;
     let (d, baseline) = db::run(&state.pool, move |conn| {
         Ok((
-            case_routes::deadlines(conn, &code)?,
+            case_store::deadlines(conn, &code)?,
             crate::nutrition::reports::baseline(conn, &code)?,
         ))
     })

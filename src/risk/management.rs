@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::{
-    case_routes::{self, CaseRow},
+    case_store::{self, CaseRow},
     engine,
 };
 use crate::{
@@ -91,7 +91,7 @@ pub async fn add_case_followup(
     }
     let staff = staff.principal;
     let v = db::run_tx(&state.pool, move |conn| {
-        let c = case_routes::load_for_staff(conn, &staff, &id)?;
+        let c = case_store::load_for_staff(conn, &staff, &id)?;
         open(&c)?;
         let followup_id = uuid::Uuid::now_v7().to_string();
         diesel::insert_into(case_followups::table)
@@ -228,7 +228,7 @@ pub async fn request_consultation(
     let input = body.0;
     let staff = staff.principal;
     let v = db::run_tx(&state.pool, move |conn| {
-        let c = case_routes::load_for_staff(conn, &staff, &id)?;
+        let c = case_store::load_for_staff(conn, &staff, &id)?;
         open(&c)?;
         let n: i64 = institutions::table
             .find(&input.to_institution_id)
@@ -311,7 +311,7 @@ pub async fn answer_consultation(
                 consultations::county_code,
             ))
             .first(conn)?;
-        case_routes::load_for_staff(conn, &staff, &case_id)?;
+        case_store::load_for_staff(conn, &staff, &case_id)?;
         if to != staff.institution_id {
             return Err(AppError::Forbidden);
         }
@@ -380,7 +380,7 @@ pub async fn get_case_timeline(
     let id = path.into_inner();
     let staff = staff.principal;
     let list = audit::read(&state.pool, ctx, move |conn| {
-        let c = case_routes::load_for_staff(conn, &staff, &id)?;
+        let c = case_store::load_for_staff(conn, &staff, &id)?;
         let event = Event::new(&staff, "case.read_timeline", "case")
             .resource(&id)
             .county(&c.county_code);

@@ -4,9 +4,12 @@ pub mod engine;
 pub mod input;
 
 pub mod case_routes;
+pub mod case_store;
 pub mod cases;
 #[cfg(test)]
 mod domain_examples;
 pub mod management;
+pub mod notices;
 pub mod record;
+pub mod registry;
 pub mod routes;

@@ -510,7 +510,7 @@ pub async fn grade_pregnancy(
                 ))
                 .execute(conn)?;
         }
-        super::case_routes::on_grading(conn, &pregnancy, &grading_id, base, purple, &staff.institution_id)?;
+        super::case_store::on_grading(conn, &pregnancy, &grading_id, base, purple, &staff.institution_id)?;
         Event::new(&staff, "risk.grade", "pregnancy")
             .resource(&id)
             .county(&pregnancy.county_code)
