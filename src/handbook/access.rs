@@ -281,12 +281,17 @@ pub fn end_unverified_links(
     handbook_id: &str,
     now: NaiveDateTime,
 ) -> QueryResult<EndedLinks> {
-    let members = diesel::update(
-        handbook_members::table
-            .filter(handbook_members::handbook_id.eq(handbook_id))
-            .filter(handbook_members::revoked_at.is_null()),
+    // Codes first, then the grants and memberships they could still make: on PostgreSQL a
+    // redemption racing this waits on the code's row and then either finds it expired or has
+    // committed its grant or membership, which the later statements (each a new snapshot at READ
+    // COMMITTED) then end.
+    let codes = diesel::update(
+        access_codes::table
+            .filter(access_codes::handbook_id.eq(handbook_id))
+            .filter(access_codes::used_at.is_null())
+            .filter(access_codes::expires_at.gt(now)),
     )
-    .set(handbook_members::revoked_at.eq(Some(now)))
+    .set(access_codes::expires_at.eq(now))
     .execute(conn)?;
     let grants = diesel::update(
         handbook_access::table
@@ -300,19 +305,37 @@ pub fn end_unverified_links(
     )
     .set(handbook_access::expires_at.eq(Some(now)))
     .execute(conn)?;
-    let codes = diesel::update(
-        access_codes::table
-            .filter(access_codes::handbook_id.eq(handbook_id))
-            .filter(access_codes::used_at.is_null())
-            .filter(access_codes::expires_at.gt(now)),
+    let members = diesel::update(
+        handbook_members::table
+            .filter(handbook_members::handbook_id.eq(handbook_id))
+            .filter(handbook_members::revoked_at.is_null()),
     )
-    .set(access_codes::expires_at.eq(now))
+    .set(handbook_members::revoked_at.eq(Some(now)))
     .execute(conn)?;
     Ok(EndedLinks {
         members,
         grants,
         codes,
     })
+}
+
+/// Takes the handbook's row lock on PostgreSQL (`FOR UPDATE`), so that a confirmation by the
+/// clinic and a family account's new share code are serialised: whoever comes second sees what
+/// the first committed. Returns whether a lock was taken. SQLite needs none: its writes run one at
+/// a time on the writer.
+pub fn lock_handbook(conn: &mut DbConn, handbook_id: &str) -> QueryResult<bool> {
+    match conn {
+        DbConn::Postgresql(c) => {
+            handbooks::table
+                .find(handbook_id)
+                .select(handbooks::id)
+                .for_update()
+                .first::<String>(c)
+                .optional()?;
+            Ok(true)
+        }
+        DbConn::Sqlite(_) => Ok(false),
+    }
 }
 
 /// Links a family account to a handbook.

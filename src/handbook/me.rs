@@ -223,7 +223,12 @@ pub async fn create_share_code(
         ShareWith::Family => Purpose::ShareFamily,
     };
     let (code, expires_at) = db::run_tx(&state.pool, move |conn| {
-        let own = access::own_handbook_ref(conn, &caller.0)?;
+        let mut own = access::own_handbook_ref(conn, &caller.0)?;
+        if access::lock_handbook(conn, &own.id)? {
+            // Read again under the lock: a clinic's confirmation committed meanwhile has ended
+            // an unverified account's link (handbook::routes::confirm).
+            own = access::own_handbook_ref(conn, &caller.0)?;
+        }
         let issued = codes::issue(conn, purpose, &own.id, &own.county_code, &caller.0.id)?;
         Event::new(actor(&caller), "handbook.share_code", "handbook")
             .resource(&own.id)

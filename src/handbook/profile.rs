@@ -577,7 +577,7 @@ pub fn amend(
 
 /// A woman who moves to another county takes her whole record with her: every row that carries the
 /// county code (the distribution key and the county reviewers' scope) follows the handbook.
-fn move_county(conn: &mut DbConn, handbook_id: &str, county: &str) -> QueryResult<()> {
+pub(crate) fn move_county(conn: &mut DbConn, handbook_id: &str, county: &str) -> QueryResult<()> {
     macro_rules! by_handbook {
         ($($t:ident),* $(,)?) => {
             $( diesel::update($t::table.filter($t::handbook_id.eq(handbook_id))).set($t::county_code.eq(county)).execute(conn)?; )*

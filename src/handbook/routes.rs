@@ -150,6 +150,12 @@ fn confirm(
     diesel::update(handbooks::table.find(&row.id))
         .set(&row)
         .execute(conn)?;
+    if row.county_code != existing.county_code {
+        profile::move_county(conn, &row.id, &row.county_code)?;
+    }
+    if row.residence_region_code != existing.residence_region_code {
+        access::sync_residence(conn, &row.id)?;
+    }
     let ended = access::end_unverified_links(conn, &row.id, now)?;
     Event::new(staff, "handbook.unverified_links_ended", "handbook")
         .resource(&row.id)

@@ -678,6 +678,8 @@ async fn a_stranger_who_started_a_handbook_with_her_number_loses_it_when_her_cli
         .post("/api/v1/me/handbook", Some(&stranger), {
             let mut h = new_handbook(7, "冒名");
             h["phone"] = json!("13911112222");
+            // Typed as living in the other county: her record must end up in her own.
+            h["residence_region_code"] = json!("990102001000");
             h
         })
         .await;
@@ -703,7 +705,23 @@ async fn a_stranger_who_started_a_handbook_with_her_number_loses_it_when_her_cli
     assert_eq!(registered.body["status"], "confirmed");
     assert_eq!(registered.body["full_name"], "李娟");
     assert_ne!(registered.body["phone"], "13911112222");
+    assert_eq!(registered.body["county_code"], "990101");
     assert_eq!(app.count("handbooks"), 1);
+    // Every row of hers moved with the record: none is left in the county the stranger typed.
+    for table in [
+        "handbook_members",
+        "handbook_access",
+        "access_codes",
+        "handbook_versions",
+    ] {
+        assert_eq!(
+            app.count(&format!(
+                "{table} WHERE handbook_id = '{id}' AND county_code = '990102'"
+            )),
+            0,
+            "{table}"
+        );
+    }
 
     // The clinic records her visit and an HIV result.
     let pregnancy = app
