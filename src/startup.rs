@@ -107,6 +107,7 @@ pub fn create_app(
         .wrap(from_fn(crate::http::idempotency::idempotency))
         .wrap(from_fn(crate::auth::principal::resolve_caller))
         .wrap(from_fn(crate::http::conditional::conditional_get))
+        .wrap(from_fn(crate::http::middleware::refuse_nul_in_address))
         .wrap(from_fn(crate::http::middleware::localise_errors))
         .wrap(Compress::default())
         .wrap(from_fn(request_context))

@@ -278,7 +278,8 @@ pub fn tests_done(
         .select((lab_results::test, lab_results::ga_days))
         .load(conn)?;
     for (test, ga) in labs {
-        if let Some(expected) = LabTest::parse(&test).and_then(LabTest::expected) {
+        let test: LabTest = stored::from_text("lab_results.test", &test)?;
+        if let Some(expected) = test.expected() {
             done.push((expected, GestationalAge(i64::from(ga))));
         }
     }
@@ -350,16 +351,16 @@ pub struct CheckupView {
     pub seen_by_mother: bool,
 }
 
-pub fn lab_view(l: &LabRow) -> LabView {
-    LabView {
+pub fn lab_view(l: &LabRow) -> QueryResult<LabView> {
+    Ok(LabView {
         id: l.id.clone(),
-        test: LabTest::parse(&l.test).unwrap_or(LabTest::Hb),
+        test: stored::from_text("lab_results.test", &l.test)?,
         value: l.value_num,
         result: l.value_text.clone(),
         unit: l.unit.clone(),
         recorded_at: l.recorded_at.and_utc(),
         seen_by_mother: l.mother_seen_at.is_some(),
-    }
+    })
 }
 
 pub fn ultrasound_view(u: &UltrasoundRow) -> UltrasoundView {
@@ -489,7 +490,7 @@ fn view_of(
         complaints: row.complaints.clone(),
         advice: row.advice.clone(),
         next_appointment: row.next_appointment,
-        labs: labs.iter().map(lab_view).collect(),
+        labs: labs.iter().map(lab_view).collect::<QueryResult<_>>()?,
         ultrasounds: scans.iter().map(ultrasound_view).collect(),
         flags,
         recorded_by: row.recorded_by.clone(),

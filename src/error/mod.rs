@@ -273,6 +273,19 @@ impl From<diesel::result::Error> for AppError {
                     "a record with these values already exists".to_string()
                 })
             }
+            // A reference to a row that does not exist (an id a handler did not check): the
+            // request's fault, not the server's.
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
+                tracing::warn!(
+                    error = info.message(),
+                    "foreign key violation answered as 422"
+                );
+                AppError::Validation(vec![FieldError::new(
+                    "",
+                    "not_found",
+                    "a record this request names does not exist",
+                )])
+            }
             Error::DatabaseError(
                 DatabaseErrorKind::SerializationFailure
                 | DatabaseErrorKind::ClosedConnection
@@ -331,6 +344,42 @@ mod tests {
             assert_eq!(json["status"], status);
             assert!(!String::from_utf8_lossy(&body).contains("secret table"));
         }
+    }
+
+    #[test]
+    fn a_foreign_key_violation_is_the_request_s_fault_and_names_no_table() {
+        struct Info;
+        impl diesel::result::DatabaseErrorInformation for Info {
+            fn message(&self) -> &str {
+                "insert or update on table \"risk_cases\" violates foreign key constraint"
+            }
+            fn details(&self) -> Option<&str> {
+                None
+            }
+            fn hint(&self) -> Option<&str> {
+                None
+            }
+            fn table_name(&self) -> Option<&str> {
+                None
+            }
+            fn column_name(&self) -> Option<&str> {
+                None
+            }
+            fn constraint_name(&self) -> Option<&str> {
+                None
+            }
+            fn statement_position(&self) -> Option<i32> {
+                None
+            }
+        }
+        let e = AppError::from(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            Box::new(Info),
+        ));
+        let p = e.problem();
+        assert_eq!((p.status, p.code.as_str()), (422, "validation_failed"));
+        assert_eq!(p.errors[0].code, "not_found");
+        assert!(!serde_json::to_string(&p).unwrap().contains("risk_cases"));
     }
 
     #[test]

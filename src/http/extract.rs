@@ -305,8 +305,20 @@ fn field_and_code(path: &str, message: &str) -> (String, &'static str, String) {
             format!("must be one of: {}", allowed.join(", "))
         };
         (path.to_string(), "invalid_value", text)
+    } else if let Some(rest) = message.strip_prefix("invalid value: ") {
+        // e.g. "invalid value: integer `-1`, expected u32"
+        let expected = rest.split(", expected ").nth(1).unwrap_or("");
+        let unsigned = ["u8", "u16", "u32", "u64", "usize"].contains(&expected.trim());
+        let text = if unsigned {
+            "must be a whole number, 0 or more".to_string()
+        } else {
+            format!("must be {}", plain_type(expected))
+        };
+        (path.to_string(), "invalid_value", text)
     } else {
-        (path.to_string(), "invalid_value", message.to_string())
+        // A message of one of our own parsers (dates, codes): plain words already; never a
+        // quoted Rust value.
+        (path.to_string(), "invalid_value", message.replace('`', ""))
     }
 }
 
@@ -512,6 +524,20 @@ mod tests {
         assert_eq!(
             messages(e),
             vec![("/count".into(), "required".into(), "is required".into())]
+        );
+        #[derive(Debug, Deserialize, Validate)]
+        struct Unsigned {
+            #[allow(dead_code)]
+            n: u32,
+        }
+        let e = parse_json::<Unsigned>(br#"{"n":-1}"#).unwrap_err();
+        assert_eq!(
+            messages(e),
+            vec![(
+                "/n".into(),
+                "invalid_value".into(),
+                "must be a whole number, 0 or more".into()
+            )]
         );
         for body in [
             &br#"{"relation":5}"#[..],

@@ -131,21 +131,45 @@ pub async fn localise_errors(
 }
 
 fn localise<B>(res: ServiceResponse<B>, lang: Lang) -> ServiceResponse<EitherBody<B, String>> {
-    let localised = match lang {
-        Lang::En => None,
-        Lang::Zh => res
-            .response()
-            .error()
-            .and_then(|e| e.as_error::<AppError>())
-            .map(|e| serde_json::to_string(&e.problem_in(lang)).unwrap_or_default()),
+    let error = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>());
+    let is_problem = error.is_some();
+    let localised = match (lang, error) {
+        (Lang::Zh, Some(e)) => Some(serde_json::to_string(&e.problem_in(lang)).unwrap_or_default()),
+        _ => None,
     };
-    match localised {
+    let mut res = match localised {
         None => res.map_into_left_body(),
         Some(body) => {
             let mut res = res.map_body(|_, _| EitherBody::right(body));
+            // The Chinese text is Simplified Chinese, whichever zh tag was asked for.
             res.headers_mut()
                 .insert(header::CONTENT_LANGUAGE, HeaderValue::from_static("zh-CN"));
             res
         }
+    };
+    if is_problem {
+        res.headers_mut()
+            .append(header::VARY, HeaderValue::from_static("Accept-Language"));
     }
+    res
+}
+
+/// An address with a NUL character (`%00`) in its path or query is refused with 400 before
+/// routing: no field of ours holds one, and PostgreSQL text cannot (it answered 500).
+pub async fn refuse_nul_in_address(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let uri = req.uri();
+    let nul = uri.path().contains("%00") || uri.query().is_some_and(|q| q.contains("%00"));
+    if nul {
+        let error = AppError::BadRequest("the address may not contain NUL characters (%00)".into());
+        return Ok(req
+            .into_response(actix_web::HttpResponse::from_error(error))
+            .map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
 }

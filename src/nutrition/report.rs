@@ -341,13 +341,9 @@ pub enum Level {
 }
 
 impl Level {
-    /// The stored form (`village` / `township`); anything else is a village report.
-    pub fn parse(s: &str) -> Level {
-        if s == "township" {
-            Level::Township
-        } else {
-            Level::Village
-        }
+    /// The stored form (`village` / `township`); anything else is an error, not a village report.
+    pub fn parse(s: &str) -> diesel::QueryResult<Level> {
+        crate::db::stored::from_text("nutrition_reports.level", s)
     }
 
     pub fn as_str(self) -> &'static str {

@@ -417,7 +417,7 @@ fn load_view(conn: &mut DbConn, id: &str) -> Result<ReportView, AppError> {
     Ok(ReportView {
         id: r.0,
         institution_id: r.1,
-        level: Level::parse(&r.4),
+        level: Level::parse(&r.4)?,
         month: r.5,
         version: r.6,
         status: r.7,
@@ -656,7 +656,7 @@ fn report_in_scope(
     if !may_read(staff, &inst, &region, &county) {
         return Err(AppError::NotFound);
     }
-    Ok((inst, region, county, Level::parse(&level)))
+    Ok((inst, region, county, Level::parse(&level)?))
 }
 
 /// A report as submitted, with the counts the records give now and the difference.

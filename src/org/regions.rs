@@ -85,12 +85,14 @@ const COLUMNS: (
     regions::created_at,
 );
 
-fn view(row: RegionRow) -> RegionView {
+fn view(row: RegionRow) -> diesel::QueryResult<RegionView> {
     let (code, name, _level, parent_code, county_code, elevation_m, created_at) = row;
-    let level = RegionCode::parse(&code)
-        .map(|c| c.level())
-        .unwrap_or(RegionLevel::Village);
-    RegionView {
+    let level = RegionCode::parse(&code).map(|c| c.level()).map_err(|_| {
+        diesel::result::Error::DeserializationError(
+            format!("regions.code {code:?} is not a region code").into(),
+        )
+    })?;
+    Ok(RegionView {
         code,
         name,
         level,
@@ -98,7 +100,7 @@ fn view(row: RegionRow) -> RegionView {
         county_code,
         elevation_m,
         created_at: created_at.and_utc(),
-    }
+    })
 }
 
 /// Creates a region after checking that its parent exists (shared by the API, CLI and demo).
@@ -145,7 +147,7 @@ pub fn create(conn: &mut DbConn, input: &NewRegion) -> Result<RegionView, AppErr
             .find(code.as_str())
             .select(COLUMNS)
             .first(conn)?,
-    ))
+    )?)
 }
 
 /// Create a region.
@@ -234,7 +236,7 @@ pub async fn list_regions(
             sql = sql.filter(regions::code.gt(cursor));
         }
         let rows: Vec<RegionRow> = sql.order(regions::code.asc()).limit(limit + 1).load(conn)?;
-        Ok(Page::from_rows(rows, limit, |r| r.0.clone()).map(view))
+        Ok(Page::from_rows(rows, limit, |r| r.0.clone()).try_map(view)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -261,7 +263,7 @@ pub async fn get_region(
     let region = db::run(&state.pool, move |conn| {
         Ok(view(
             regions::table.find(&code).select(COLUMNS).first(conn)?,
-        ))
+        )?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(region))

@@ -100,7 +100,9 @@ pub struct StaffView {
     pub county_code: String,
     pub roles: Vec<Role>,
     pub disabled: bool,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub updated_at: DateTime<Utc>,
 }
 

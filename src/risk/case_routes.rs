@@ -170,6 +170,18 @@ pub async fn advance_case_stage(
                     .responsible_clinician_id
                     .clone()
                     .unwrap_or_else(|| staff.id.clone());
+                let active: i64 = staff_accounts::table
+                    .filter(staff_accounts::id.eq(&responsible))
+                    .filter(staff_accounts::disabled.eq(false))
+                    .count()
+                    .get_result(conn)?;
+                if active == 0 {
+                    return Err(AppError::invalid_field(
+                        "/responsible_clinician_id",
+                        "not_found",
+                        "no active staff account has this id",
+                    ));
+                }
                 diesel::update(target)
                     .set((
                         risk_cases::registered_at.eq(now),

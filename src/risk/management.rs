@@ -403,8 +403,10 @@ pub async fn get_case_timeline(
                 ))
                 .load(conn)?;
         for (gid, at, base, purple, reason) in gradings {
-            let colour =
-                engine::label(stored::from_text("risk_cases.current_base", &base)?, purple);
+            let colour = engine::label(
+                stored::from_text("risk_gradings.decided_base", &base)?,
+                purple,
+            );
             out.push(entry(
                 at,
                 "grading",

@@ -60,6 +60,16 @@ async fn orange_opens_a_case_that_stays_open_when_graded_down_until_closed() {
     let skip = stage("reported").await;
     assert_eq!(skip.status, 409);
     assert_eq!(skip.body["code"], "illegal_transition");
+    // An unknown responsible clinician is a 422 naming the field (it was a foreign-key 500).
+    let unknown = app
+        .post(
+            &stage_path,
+            Some(&t),
+            json!({"stage": "registered", "responsible_clinician_id": "nobody"}),
+        )
+        .await;
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+    assert_eq!(unknown.error_fields(), vec!["/responsible_clinician_id"]);
     assert_eq!(stage("registered").await.status, 200);
     let reported = stage("reported").await;
     assert_eq!(reported.body["report_overdue"], false);

@@ -608,6 +608,7 @@ async fn instants_in_answers_carry_milliseconds() {
         app.get("/api/v1/me/handbook", &mother).await.body,
         app.get("/api/v1/me/sessions", &mother).await.body,
         app.get("/api/v1/audit-events?limit=20", &admin).await.body,
+        app.get("/api/v1/staff", &admin).await.body,
     ];
     let mut seen = Vec::new();
     for answer in &answers {

@@ -441,6 +441,8 @@ async fn errors_answer_in_chinese_when_the_client_asks_for_it() {
         assert!(is_chinese(field), "{}", zh.body);
     }
     assert_eq!(zh.header("content-language").as_deref(), Some("zh-CN"));
+    assert_eq!(zh.header("vary").as_deref(), Some("Accept-Language"));
+    assert_eq!(en.header("vary").as_deref(), Some("Accept-Language"));
 
     // Every kind of answer the plumbing gives: unknown path, no token, bad JSON, a conflict.
     let cases: [Case; 4] = [
@@ -499,4 +501,22 @@ async fn a_wrong_enum_value_names_the_allowed_values() {
         !message.contains('`') && !message.contains("variant"),
         "{message}"
     );
+}
+
+/// NUL characters in an address are a 400 on both backends (PostgreSQL text cannot hold one:
+/// they answered 500 there), before routing, and with the request's headers.
+#[actix_web::test]
+async fn a_nul_character_in_the_address_is_a_400_not_a_500() {
+    let (app, _) = seeded_app().await;
+    let token = app.token("admin").await;
+    for path in [
+        "/api/v1/handbooks/%00",
+        "/api/v1/audit-events?action=%00",
+        "/api/v1/handbooks?cursor=%00",
+        "/api/v1/regions/99%0001",
+    ] {
+        let r = app.get(path, &token).await;
+        assert_problem(&r, 400, "bad_request");
+        assert!(r.header("x-request-id").is_some(), "{path}");
+    }
 }

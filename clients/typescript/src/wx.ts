@@ -140,8 +140,15 @@ export function createWxClient(wx: Wx, options: WxClientOptions) {
         responseType: "text",
         success: ({ statusCode, header: responseHeader, data: text }) => {
           const headers = lower(responseHeader);
-          // JSON.parse gives `any`: the server's document is what types the answer.
-          const parsed = text ? JSON.parse(text) : undefined;
+          // JSON.parse gives `any`: the server's document is what types the answer. A body that
+          // is not JSON (a proxy's HTML error page) rejects instead of never settling.
+          let parsed;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            reject(new Error(`HTTP ${statusCode}: the answer is not JSON`));
+            return;
+          }
           if (statusCode >= 200 && statusCode < 300) {
             resolve({ status: statusCode, headers, data: parsed });
           } else {
