@@ -2,7 +2,6 @@
 //! cards, the village doctor's work list and the monthly reporting chain.
 
 pub mod plan;
-pub mod report;
 pub mod rules;
 
 #[cfg(test)]
@@ -11,5 +10,6 @@ pub mod followups;
 pub mod reports;
 pub mod roster;
 pub mod routes;
+pub mod stock;
 pub mod storage;
 pub mod worklist;

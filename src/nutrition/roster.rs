@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::{
     followups::{self, Row},
     plan::Contact,
-    report::{CardFacts, ChildFacts},
+    reports::figures::{CardFacts, ChildFacts},
     rules::{Event, EventKind},
 };
 use crate::{

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::routes::LotView;
+use super::stock::LotView;
 use crate::{
     audit::Event,
     auth::{roles::CareProvider, Staff, StaffPrincipal},
@@ -85,7 +85,7 @@ fn take(
 }
 
 fn lots(conn: &mut DbConn, institution: &str) -> QueryResult<Vec<LotView>> {
-    super::routes::stock_of(conn, institution)
+    super::stock::stock_of(conn, institution)
 }
 
 /// Packs sent to another institution of the county (township → village).

@@ -11,8 +11,8 @@ use validator::Validate;
 use super::{
     plan::{self, Candidate, Tier},
     roster::{self, RosterChild, Scope},
-    routes::stock_of,
     rules::{self, add_months, Context, State},
+    stock::stock_of,
 };
 use crate::{
     audit::{self, Event as Audit},

@@ -7,7 +7,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{
+use crate::nutrition::{
     plan::{self, Contact},
     rules::{self, add_months, Context, Event, EventKind, State},
 };
