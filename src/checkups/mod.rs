@@ -9,5 +9,6 @@ pub mod charts;
 mod domain_examples;
 pub mod labs;
 pub mod plan;
+pub mod results;
 pub mod routes;
 pub mod store;

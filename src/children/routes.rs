@@ -17,7 +17,7 @@ use crate::{
     error::{AppError, FieldError, Problem},
     handbook::access,
     http::{extract::not_future, RequestCtx, ValidJson},
-    pregnancy::{dating::GestationalAge, routes::Sex},
+    pregnancy::{dating::GestationalAge, outcomes::Sex},
     state::AppState,
 };
 

@@ -1,5 +1,6 @@
 //! Pregnancy episodes: dating, status, delivery.
 
 pub mod dating;
+pub mod outcomes;
 pub mod routes;
 pub mod store;
