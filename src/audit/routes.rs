@@ -82,7 +82,6 @@ pub struct AuditQuery {
 #[utoipa::path(
     tag = "audit",
     params(AuditQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of events, newest first", body = Page<AuditEvent>),
         (status = 403, description = "Role may not read the audit log", body = Problem, content_type = "application/problem+json"),

@@ -408,7 +408,6 @@ fn subject(p: &Principal) -> (SubjectKind, String) {
 /// End the current session: its access and refresh tokens stop working at once.
 #[utoipa::path(
     tag = "auth",
-    security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
     )
@@ -469,7 +468,6 @@ pub enum Me {
 /// Who am I.
 #[utoipa::path(
     tag = "auth",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The signed-in account", body = Me),
     )
@@ -530,7 +528,6 @@ pub struct SessionView {
 /// List my live sessions (devices).
 #[utoipa::path(
     tag = "auth",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Live sessions, newest first", body = Vec<SessionView>),
     )
@@ -564,7 +561,6 @@ pub async fn list_my_sessions(
 /// Sign out one of my sessions (e.g. a lost phone). Another account's session answers 404.
 #[utoipa::path(
     tag = "auth",
-    security(("bearer" = [])),
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 204, description = "Session revoked"),

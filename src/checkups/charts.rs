@@ -223,7 +223,6 @@ pub fn charts_of(conn: &mut DbConn, pregnancy_id: &str) -> Result<Charts, AppErr
 #[utoipa::path(
     tag = "pregnancies",
     params(("id" = String, Path, description = "Pregnancy id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Series", body = Charts),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -254,7 +253,6 @@ pub async fn get_pregnancy_charts(
 #[utoipa::path(
     tag = "my handbook",
     params(("id" = String, Path, description = "Pregnancy id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Series", body = Charts),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),

@@ -86,7 +86,6 @@ pub fn visit_overdue(conn: &mut DbConn, pregnancy_id: &str, edd: NaiveDate) -> Q
 #[utoipa::path(
     tag = "pregnancies",
     params(("id" = String, Path, description = "Pregnancy id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The plan", body = Vec<ScheduledVisit>),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -162,7 +161,6 @@ const WORKLIST_CHUNK: usize = 200;
 #[utoipa::path(
     tag = "pregnancies",
     params(WorklistQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Due and overdue, ordered by pregnancy", body = Page<WorkItem>),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),

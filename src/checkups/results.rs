@@ -94,7 +94,6 @@ fn check_labs(input: &LabResults) -> Result<(), AppError> {
     tag = "checkups",
     params(("id" = String, Path, description = "Checkup id")),
     request_body = LabResults,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The checkup with its results and flags", body = CheckupView, headers(("ETag" = String))),
         (status = 403, description = "Only the recording institution's clinicians", body = Problem, content_type = "application/problem+json"),
@@ -196,7 +195,6 @@ pub struct UltrasoundInput {
     tag = "checkups",
     params(("id" = String, Path, description = "Checkup id")),
     request_body = UltrasoundInput,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The checkup with the report", body = CheckupView, headers(("ETag" = String))),
         (status = 403, description = "Only the recording institution's clinicians", body = Problem, content_type = "application/problem+json"),

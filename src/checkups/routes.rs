@@ -186,7 +186,6 @@ pub(super) fn respond(
     tag = "checkups",
     params(("id" = String, Path, description = "Pregnancy id")),
     request_body = CheckupInput,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "Recorded, with flags", body = CheckupView, headers(("ETag" = String))),
         (status = 403, description = "Only clinicians record checkups", body = Problem, content_type = "application/problem+json"),
@@ -275,7 +274,6 @@ pub async fn record_checkup(
 #[utoipa::path(
     tag = "checkups",
     params(("id" = String, Path, description = "Pregnancy id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Checkups with flags", body = Vec<CheckupView>),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -334,7 +332,6 @@ pub(super) fn require_own(staff: &StaffPrincipal, row: &CheckupRow) -> Result<()
 #[utoipa::path(
     tag = "checkups",
     params(("id" = String, Path, description = "Checkup id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The checkup", body = CheckupView, headers(("ETag" = String))),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -367,7 +364,6 @@ pub async fn get_checkup(
     tag = "checkups",
     params(("id" = String, Path, description = "Checkup id"), ("If-Match" = String, Header, description = "ETag being replaced")),
     request_body = CheckupInput,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The new version", body = CheckupView, headers(("ETag" = String))),
         (status = 403, description = "Only the recording institution's clinicians correct a visit", body = Problem, content_type = "application/problem+json"),
@@ -449,7 +445,6 @@ pub async fn correct_checkup(
 #[utoipa::path(
     tag = "checkups",
     params(("id" = String, Path, description = "Checkup id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Earlier versions", body = Vec<VersionView>),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),

@@ -213,7 +213,6 @@ fn child_for_staff(
     tag = "children",
     params(("id" = String, Path, description = "Handbook id")),
     request_body = NewChild,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The child", body = ChildDetail),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
@@ -292,7 +291,6 @@ pub async fn register_child(
 #[utoipa::path(
     tag = "children",
     params(("id" = String, Path, description = "Handbook id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Children, oldest first", body = Vec<ChildDetail>),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -332,7 +330,6 @@ pub async fn list_children(
 #[utoipa::path(
     tag = "children",
     params(("id" = String, Path, description = "Child id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The child", body = ChildDetail),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -381,7 +378,6 @@ pub struct NewGrowth {
     tag = "children",
     params(("id" = String, Path, description = "Child id")),
     request_body = NewGrowth,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The child with the new measurement", body = ChildDetail),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
@@ -449,7 +445,6 @@ pub async fn add_child_growth(
 #[utoipa::path(
     tag = "my handbook",
     params(("id" = String, Path, description = "Child id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The child", body = ChildDetail),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),

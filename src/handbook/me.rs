@@ -33,7 +33,6 @@ fn actor(caller: &FamilyCaller) -> Actor {
 #[utoipa::path(
     tag = "my handbook",
     request_body = NewHandbook,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "Started, pending confirmation by a clinic", body = HandbookView, headers(("ETag" = String))),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
@@ -90,7 +89,6 @@ pub async fn start_my_handbook(
 #[utoipa::path(
     tag = "my handbook",
     request_body = CodeRequest,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Bound; my handbook", body = HandbookView, headers(("ETag" = String))),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
@@ -148,7 +146,6 @@ pub async fn bind_my_handbook(
     tag = "my handbook",
     params(("If-Match" = String, Header, description = "ETag of the version being replaced")),
     request_body = MotherChanges,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The new version", body = HandbookView, headers(("ETag" = String))),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
@@ -203,7 +200,6 @@ pub struct ShareRequest {
 #[utoipa::path(
     tag = "my handbook",
     request_body = ShareRequest,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The code", body = CodeView),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
@@ -248,7 +244,6 @@ pub async fn create_share_code(
 #[utoipa::path(
     tag = "my handbook",
     request_body = CodeRequest,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Joined", body = MyHandbookRef),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
@@ -313,7 +308,6 @@ pub struct MyHandbookRef {
 /// The handbooks I am linked to: my own (`mother`) and those shared with me (`family`).
 #[utoipa::path(
     tag = "my handbook",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Linked handbooks", body = Vec<MyHandbookRef>),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),

@@ -37,7 +37,6 @@ pub struct Member {
 /// no handbook of their own here (404).
 #[utoipa::path(
     tag = "my handbook",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Family members with access", body = Vec<Member>),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
@@ -84,7 +83,6 @@ pub async fn list_my_handbook_members(
 #[utoipa::path(
     tag = "my handbook",
     params(("id" = String, Path, description = "The family account (`account_id` of the member list)")),
-    security(("bearer" = [])),
     responses(
         (status = 204, description = "Access withdrawn"),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),

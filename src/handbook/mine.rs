@@ -210,7 +210,6 @@ fn summary(
 /// the EDD, next appointment, latest checkup with flags, unread results, children.
 #[utoipa::path(
     tag = "my handbook",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "My handbook", body = MyHandbook),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
@@ -264,7 +263,6 @@ where
 #[utoipa::path(
     tag = "my handbook",
     params(("id" = String, Path, description = "Handbook id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The handbook", body = MyHandbook),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
@@ -294,7 +292,6 @@ pub async fn get_linked_handbook(
 #[utoipa::path(
     tag = "my handbook",
     params(("id" = String, Path, description = "Checkup id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The checkup", body = CheckupView),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),

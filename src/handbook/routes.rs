@@ -39,7 +39,6 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, view: &HandbookView) 
 #[utoipa::path(
     tag = "handbooks",
     request_body = NewHandbook,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "A new handbook", body = HandbookView, headers(("ETag" = String))),
         (status = 200, description = "The existing handbook for this identity document", body = HandbookView, headers(("ETag" = String))),
@@ -189,7 +188,6 @@ pub struct HandbookQuery {
 #[utoipa::path(
     tag = "handbooks",
     params(HandbookQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of handbooks", body = Page<HandbookView>),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -251,7 +249,6 @@ pub async fn list_handbooks(
 #[utoipa::path(
     tag = "handbooks",
     params(("id" = String, Path, description = "Handbook id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The profile", body = HandbookView, headers(("ETag" = String))),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -290,7 +287,6 @@ pub struct IdentityView {
 #[utoipa::path(
     tag = "handbooks",
     params(("id" = String, Path, description = "Handbook id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The identity document", body = IdentityView),
         (status = 403, description = "Only clinicians see full identity numbers", body = Problem, content_type = "application/problem+json"),
@@ -329,7 +325,6 @@ pub async fn read_handbook_identity(
     tag = "handbooks",
     params(("id" = String, Path, description = "Handbook id"), ("If-Match" = String, Header, description = "ETag of the version being replaced, e.g. \"v3\"")),
     request_body = ProfileChanges,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The new version", body = HandbookView, headers(("ETag" = String))),
         (status = 403, description = "Only clinicians correct profiles", body = Problem, content_type = "application/problem+json"),
@@ -367,7 +362,6 @@ pub async fn amend_handbook(
 #[utoipa::path(
     tag = "handbooks",
     params(("id" = String, Path, description = "Handbook id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Earlier versions", body = Vec<VersionView>),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -420,7 +414,6 @@ pub struct CodeView {
 #[utoipa::path(
     tag = "handbooks",
     params(("id" = String, Path, description = "Handbook id")),
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The code", body = CodeView),
         (status = 403, description = "Only clinicians issue binding codes", body = Problem, content_type = "application/problem+json"),
@@ -503,7 +496,6 @@ pub fn redeem_code(
 #[utoipa::path(
     tag = "handbooks",
     request_body = CodeRequest,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The handbook now in your scope", body = HandbookView, headers(("ETag" = String))),
         (status = 403, description = "Only clinicians and village doctors take share codes", body = Problem, content_type = "application/problem+json"),

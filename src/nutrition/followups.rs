@@ -369,7 +369,6 @@ pub struct Correction {
         ("card" = String, Path, description = "The card to correct"),
     ),
     request_body = Correction,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The new version, computed", body = FollowupView),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
@@ -408,7 +407,6 @@ pub async fn correct_nutrition_followup(
     tag = "nutrition",
     params(("id" = String, Path, description = "Child id")),
     request_body = NewFollowup,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The card with computed values", body = FollowupView),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
@@ -438,7 +436,6 @@ pub async fn record_nutrition_followup(
 #[utoipa::path(
     tag = "nutrition",
     params(("id" = String, Path, description = "Child id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Cards, oldest first", body = FollowupHistory),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),

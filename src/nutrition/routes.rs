@@ -108,7 +108,6 @@ fn evaluate(
 #[utoipa::path(
     tag = "nutrition",
     params(("id" = String, Path, description = "Child id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "State, age, stop count, whether a pack may be issued today", body = Evaluation),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -190,7 +189,6 @@ pub enum ConsentForm {
     tag = "nutrition",
     params(("id" = String, Path, description = "Child id")),
     request_body = NewEvent,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "Recorded; the state after it", body = Evaluation),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
@@ -341,7 +339,6 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
         ("Idempotency-Key" = Option<String>, Header, description = "Repeat it on a retry to get the first answer instead of a duplicate"),
     ),
     request_body = NewDistribution,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "Issued", body = Distribution),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),

@@ -119,7 +119,6 @@ pub fn stock_of(conn: &mut DbConn, institution_id: &str) -> QueryResult<Vec<LotV
 #[utoipa::path(
     tag = "nutrition",
     request_body = Receipt,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The stock by lot", body = Vec<LotView>),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
@@ -211,7 +210,6 @@ pub async fn receive_stock(
 /// The caller's institution's stock by lot, earliest expiry first.
 #[utoipa::path(
     tag = "nutrition",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Lots", body = Vec<LotView>),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),

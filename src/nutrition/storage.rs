@@ -105,7 +105,6 @@ pub struct Transfer {
 #[utoipa::path(
     tag = "nutrition",
     request_body = Transfer,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The sender's stock after the transfer", body = Vec<LotView>),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
@@ -219,7 +218,6 @@ pub struct Adjustment {
 #[utoipa::path(
     tag = "nutrition",
     request_body = Adjustment,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The stock after the adjustment", body = Vec<LotView>),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
@@ -314,7 +312,6 @@ pub struct CheckView {
 #[utoipa::path(
     tag = "nutrition",
     request_body = NewCheck,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "Recorded", body = CheckView),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
@@ -381,7 +378,6 @@ pub async fn record_storage_check(
 /// The storage log of the caller's institution, newest first (last 100).
 #[utoipa::path(
     tag = "nutrition",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Checks", body = Vec<CheckView>),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),

@@ -40,7 +40,6 @@ pub struct PriorityFlags {
     tag = "nutrition",
     params(("id" = String, Path, description = "Child id")),
     request_body = PriorityFlags,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved", body = PriorityFlags),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
@@ -195,7 +194,6 @@ fn item(c: &RosterChild, today: NaiveDate) -> WorkItem {
 /// and age-outs coming. Audited as one read.
 #[utoipa::path(
     tag = "nutrition",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The work list", body = WorkList),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),

@@ -29,7 +29,7 @@ const PUBLIC: &[(&str, &str)] = &[
 
 /// The named responses: `(name, status, description, has a problem body)`.
 const SHARED: &[(&str, &str, &str, bool)] = &[
-    ("BadRequest", "400", "A body that does not parse, or a malformed Idempotency-Key or If-Match header", true),
+    ("BadRequest", "400", "A body that does not parse, a malformed Idempotency-Key or If-Match header, or a NUL character (%00) in the path or query", true),
     ("Unauthenticated", "401", "Not signed in, or the session has ended (signed out, revoked, expired)", true),
     ("PreconditionFailed", "412", "The record changed since the version named in If-Match: read it again (the ETag header names the current version)", true),
     ("PayloadTooLarge", "413", "The body is larger than the configured limit", true),
@@ -272,7 +272,14 @@ fn request_errors(op: &mut Operation) {
         shared(op, "413", "PayloadTooLarge");
         shared(op, "415", "UnsupportedMediaType");
     }
-    if body || headers {
+    // Any path or query parameter can carry `%00`, refused before routing
+    // (http::middleware::refuse_nul_in_address).
+    let address = op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| p.parameter_in == ParameterIn::Path || p.parameter_in == ParameterIn::Query);
+    if body || headers || address {
         shared(op, "400", "BadRequest");
     }
     if if_match {

@@ -58,7 +58,6 @@ fn valid_county(code: &str) -> Result<(), AppError> {
 #[utoipa::path(
     tag = "regions",
     params(("code" = String, Path, description = "6-digit county code")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Settings", body = CountySettings),
         (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),
@@ -94,7 +93,6 @@ pub async fn get_county_settings(
     tag = "regions",
     params(("code" = String, Path, description = "6-digit county code")),
     request_body = CountySettings,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved", body = CountySettings),
         (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),

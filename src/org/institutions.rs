@@ -131,7 +131,6 @@ pub fn create(conn: &mut DbConn, input: &NewInstitution) -> Result<InstitutionVi
 #[utoipa::path(
     tag = "institutions",
     request_body = NewInstitution,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = InstitutionView),
         (status = 403, description = "Only system administrators manage institutions", body = Problem, content_type = "application/problem+json"),
@@ -181,7 +180,6 @@ pub struct InstitutionQuery {
 #[utoipa::path(
     tag = "institutions",
     params(InstitutionQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of institutions", body = Page<InstitutionView>),
         (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
@@ -235,7 +233,6 @@ pub async fn list_institutions(
 #[utoipa::path(
     tag = "institutions",
     params(("id" = String, Path, description = "Institution id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The institution", body = InstitutionView),
         (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
@@ -257,7 +254,6 @@ pub async fn get_institution(
 #[utoipa::path(
     tag = "institutions",
     params(("id" = String, Path, description = "Institution id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Disabled", body = InstitutionView),
         (status = 403, description = "Only system administrators manage institutions", body = Problem, content_type = "application/problem+json"),

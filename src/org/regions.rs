@@ -154,7 +154,6 @@ pub fn create(conn: &mut DbConn, input: &NewRegion) -> Result<RegionView, AppErr
 #[utoipa::path(
     tag = "regions",
     request_body = NewRegion,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = RegionView),
         (status = 403, description = "Only system administrators manage regions", body = Problem, content_type = "application/problem+json"),
@@ -206,7 +205,6 @@ pub struct RegionQuery {
 #[utoipa::path(
     tag = "regions",
     params(RegionQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of regions", body = Page<RegionView>),
         (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
@@ -246,7 +244,6 @@ pub async fn list_regions(
 #[utoipa::path(
     tag = "regions",
     params(("code" = String, Path, description = "12-digit region code", example = "990101001001")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The region", body = RegionView),
         (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),

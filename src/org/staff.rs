@@ -266,7 +266,6 @@ fn check_grant(caller: &StaffPrincipal, input: &NewStaff) -> Result<(), AppError
 #[utoipa::path(
     tag = "staff",
     request_body = NewStaff,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = StaffView),
         (status = 403, description = "Role may not manage staff, or may not grant these roles or this institution", body = Problem, content_type = "application/problem+json"),
@@ -323,7 +322,6 @@ pub struct StaffQuery {
 #[utoipa::path(
     tag = "staff",
     params(StaffQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of staff accounts", body = Page<StaffView>),
         (status = 403, description = "Role may not read staff accounts", body = Problem, content_type = "application/problem+json"),
@@ -390,7 +388,6 @@ pub async fn list_staff(
 #[utoipa::path(
     tag = "staff",
     params(("id" = String, Path, description = "Staff account id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = StaffView),
         (status = 403, description = "Role may not read staff accounts", body = Problem, content_type = "application/problem+json"),
@@ -422,7 +419,6 @@ pub async fn get_staff(
 #[utoipa::path(
     tag = "staff",
     params(("id" = String, Path, description = "Staff account id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Disabled", body = StaffView),
         (status = 403, description = "Role may not manage staff", body = Problem, content_type = "application/problem+json"),

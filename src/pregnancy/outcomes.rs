@@ -53,7 +53,6 @@ pub struct EndPregnancy {
     tag = "pregnancies",
     params(("id" = String, Path, description = "Pregnancy id"), ("If-Match" = String, Header, description = "ETag being replaced")),
     request_body = EndPregnancy,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Ended", body = PregnancyView, headers(("ETag" = String))),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
@@ -171,7 +170,6 @@ pub struct Delivery {
     tag = "pregnancies",
     params(("id" = String, Path, description = "Pregnancy id"), ("If-Match" = String, Header, description = "ETag being replaced")),
     request_body = Delivery,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Delivered", body = PregnancyView, headers(("ETag" = String))),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),

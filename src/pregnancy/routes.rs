@@ -181,7 +181,6 @@ pub(super) fn respond(
     tag = "pregnancies",
     params(("id" = String, Path, description = "Handbook id")),
     request_body = NewPregnancy,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The pregnancy", body = PregnancyView, headers(("ETag" = String))),
         (status = 403, description = "Only clinicians open pregnancies", body = Problem, content_type = "application/problem+json"),
@@ -268,7 +267,6 @@ pub async fn open_pregnancy(
 #[utoipa::path(
     tag = "pregnancies",
     params(("id" = String, Path, description = "Handbook id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Pregnancies", body = Vec<PregnancyView>),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -307,7 +305,6 @@ pub async fn list_pregnancies(
 #[utoipa::path(
     tag = "pregnancies",
     params(("id" = String, Path, description = "Pregnancy id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The pregnancy", body = PregnancyView, headers(("ETag" = String))),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -374,7 +371,6 @@ impl Validate for Redating {
     tag = "pregnancies",
     params(("id" = String, Path, description = "Pregnancy id"), ("If-Match" = String, Header, description = "ETag being replaced")),
     request_body = Redating,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The pregnancy, re-dated or (scan within tolerance) unchanged", body = PregnancyView, headers(("ETag" = String))),
         (status = 403, description = "Only clinicians date pregnancies", body = Problem, content_type = "application/problem+json"),

@@ -159,7 +159,6 @@ impl Row {
     tag = "referrals",
     params(("id" = String, Path, description = "Handbook id")),
     request_body = NewReferral,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "Sent", body = ReferralView),
         (status = 403, description = "Only clinicians refer", body = Problem, content_type = "application/problem+json"),
@@ -268,7 +267,6 @@ fn load_for_staff(conn: &mut DbConn, staff: &StaffPrincipal, id: &str) -> Result
 #[utoipa::path(
     tag = "referrals",
     params(("id" = String, Path, description = "Referral id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The referral", body = ReferralView),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -313,7 +311,6 @@ pub struct Transition {
     tag = "referrals",
     params(("id" = String, Path, description = "Referral id")),
     request_body = Transition,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The referral", body = ReferralView),
         (status = 403, description = "Only the receiving institution's clinicians", body = Problem, content_type = "application/problem+json"),
@@ -464,7 +461,6 @@ pub struct Turnaround {
 #[utoipa::path(
     tag = "referrals",
     params(TurnaroundQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Figures per receiving institution", body = Vec<Turnaround>),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),

@@ -33,7 +33,6 @@ use crate::{
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The case", body = CaseView),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -64,7 +63,6 @@ pub async fn get_case(
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Pregnancy id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The case", body = CaseView),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -114,7 +112,6 @@ pub struct Advance {
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
     request_body = Advance,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The case", body = CaseView),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
@@ -250,7 +247,6 @@ pub struct Designation {
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
     request_body = Designation,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The case", body = CaseView),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
@@ -347,7 +343,6 @@ pub struct CloseCase {
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
     request_body = CloseCase,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Closed", body = CaseView),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),

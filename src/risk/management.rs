@@ -63,7 +63,6 @@ pub struct FollowupView {
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
     request_body = NewFollowup,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "Recorded", body = FollowupView),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
@@ -207,7 +206,6 @@ fn consultation_view(r: ConsultationRow) -> ConsultationView {
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
     request_body = NewConsultation,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "Requested", body = ConsultationView),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
@@ -282,7 +280,6 @@ pub async fn request_consultation(
     tag = "cases",
     params(("id" = String, Path, description = "Consultation id")),
     request_body = ConsultationAnswer,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Answered", body = ConsultationView),
         (status = 403, description = "Only the consulted institution answers", body = Problem, content_type = "application/problem+json"),
@@ -363,7 +360,6 @@ pub struct TimelineEntry {
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The timeline", body = Vec<TimelineEntry>),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),

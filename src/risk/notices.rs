@@ -102,7 +102,6 @@ fn standard_notice(base: Colour, purple: bool) -> String {
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
     request_body = NewNotice,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The notice", body = NoticeView),
         (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
@@ -160,7 +159,6 @@ pub async fn issue_case_notice(
 /// My reminder notices (and those of handbooks shared with me), newest first.
 #[utoipa::path(
     tag = "my handbook",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Notices", body = Vec<NoticeView>),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
@@ -191,7 +189,6 @@ pub async fn list_my_notices(
 #[utoipa::path(
     tag = "my handbook",
     params(("id" = String, Path, description = "Notice id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Acknowledged", body = NoticeView),
         (status = 403, description = "Only the mother acknowledges", body = Problem, content_type = "application/problem+json"),

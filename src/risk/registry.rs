@@ -65,7 +65,6 @@ pub struct Registry {
 #[utoipa::path(
     tag = "cases",
     params(RegistryQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Open cases", body = Registry, content_type = "application/json"),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),

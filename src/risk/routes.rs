@@ -108,7 +108,6 @@ fn last_facts(conn: &mut DbConn, pregnancy_id: &str) -> QueryResult<(RiskInput, 
 #[utoipa::path(
     tag = "risk",
     params(("id" = String, Path, description = "Pregnancy id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Current grading and proposal", body = RiskState),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -186,7 +185,6 @@ fn unknown_code_error(list: &str, codes: &[String], unknown: &str) -> AppError {
     tag = "risk",
     params(("id" = String, Path, description = "Pregnancy id")),
     request_body = NewScreening,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The screening", body = ScreeningView),
         (status = 403, description = "Only clinicians and village doctors screen", body = Problem, content_type = "application/problem+json"),
@@ -427,7 +425,6 @@ fn check_decision(proposal: &Grading, input: &NewGrading) -> Result<(Colour, boo
     tag = "risk",
     params(("id" = String, Path, description = "Pregnancy id")),
     request_body = NewGrading,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "The grading, with proposal and decision", body = GradingView),
         (status = 403, description = "Only clinicians of secondary or higher institutions grade", body = Problem, content_type = "application/problem+json"),
@@ -527,7 +524,6 @@ pub async fn grade_pregnancy(
 #[utoipa::path(
     tag = "risk",
     params(("id" = String, Path, description = "Pregnancy id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Gradings", body = Vec<GradingView>),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
@@ -568,7 +564,6 @@ pub struct RegradingItem {
 /// Pregnancies that need re-grading (new results changed the proposal), in the caller's scope.
 #[utoipa::path(
     tag = "risk",
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "To re-grade", body = Page<RegradingItem>),
         (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),

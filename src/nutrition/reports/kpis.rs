@@ -48,7 +48,6 @@ pub struct CountyKpis {
         ("code" = String, Path, description = "6-digit county code"),
         MonthQuery,
     ),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "KPIs", body = CountyKpis),
         (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),

@@ -31,7 +31,6 @@ use crate::{
 #[utoipa::path(
     tag = "nutrition",
     params(MonthQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The draft", body = Draft),
         (status = 403, description = "Only village clinics and township centres report", body = Problem, content_type = "application/problem+json"),
@@ -140,7 +139,6 @@ fn load_view(conn: &mut DbConn, id: &str) -> Result<ReportView, AppError> {
 #[utoipa::path(
     tag = "nutrition",
     request_body = NewReport,
-    security(("bearer" = [])),
     responses(
         (status = 201, description = "Submitted", body = ReportView),
         (status = 403, description = "Only village clinics and township centres report", body = Problem, content_type = "application/problem+json"),
@@ -287,7 +285,6 @@ fn may_review(staff: &StaffPrincipal, level: Level, region: &str, county: &str) 
 #[utoipa::path(
     tag = "nutrition",
     params(ListQuery),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Reports", body = Vec<ReportView>),
         (status = 403, description = "Role may not read reports", body = Problem, content_type = "application/problem+json"),
@@ -362,7 +359,6 @@ fn report_in_scope(
 #[utoipa::path(
     tag = "nutrition",
     params(("id" = String, Path, description = "Report id")),
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "The frozen report, the current counts and what changed", body = ReportDetail),
         (status = 403, description = "Role may not read reports", body = Problem, content_type = "application/problem+json"),
@@ -421,7 +417,6 @@ pub struct Review {
     tag = "nutrition",
     params(("id" = String, Path, description = "Report id")),
     request_body = Review,
-    security(("bearer" = [])),
     responses(
         (status = 200, description = "Reviewed", body = ReportView),
         (status = 403, description = "Not a reviewer of this report", body = Problem, content_type = "application/problem+json"),
