@@ -60,23 +60,20 @@ pub async fn register_handbook(
     let staff = staff.principal;
     let (row, created) = db::run_tx(&state.pool, move |conn| {
         if let Some(existing) = profile::find_by_identity(conn, &st.cipher, &checked)? {
-            if existing.status == "pending" {
+            let row = if existing.status == "pending" {
                 // Started in the app by an account nobody has verified: the clinic, with the
                 // woman and her document in front of it, registers her; the app's entries and
                 // links give way (see `confirm`).
-                let row = confirm(conn, &st, existing, &input, &checked, &staff, &ctx)?;
-                access::grant(conn, &row.id, &staff.institution_id, &row.county_code, Grant::Registration, None)?;
-                Event::new(&staff, "handbook.register_existing", "handbook").resource(&row.id).county(&row.county_code).record(conn, &ctx)?;
-                return Ok((row, false));
-            }
-            if existing.full_name != input.full_name.trim() {
+                confirm(conn, &st, existing, &input, &checked, &staff, &ctx)?
+            } else if existing.full_name != input.full_name.trim() {
                 return Err(AppError::conflict(
                     Code::IdentityMismatch,
                     "a handbook with this identity document exists under another name; check the document, or ask the mother for a share code",
                 ));
-            }
-            access::grant(conn, &existing.id, &staff.institution_id, &existing.county_code, Grant::Registration, None)?;
-            let row = existing;
+            } else {
+                existing
+            };
+            access::grant(conn, &row.id, &staff.institution_id, &row.county_code, Grant::Registration, None)?;
             Event::new(&staff, "handbook.register_existing", "handbook").resource(&row.id).county(&row.county_code).record(conn, &ctx)?;
             return Ok((row, false));
         }

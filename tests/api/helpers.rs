@@ -151,6 +151,14 @@ fn sqlite_template() -> &'static std::path::Path {
     })
 }
 
+/// The Rust source files under `dir`, for the closed-world tests that read the source.
+pub fn rust_files(dir: &str) -> Vec<std::path::PathBuf> {
+    walk(std::path::Path::new(dir))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect()
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap().flatten() {

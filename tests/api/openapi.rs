@@ -174,18 +174,7 @@ async fn the_server_serves_the_document_and_offline_docs() {
 /// silently documents the wrong body for one of them (a `#[schema(as = …)]` tells them apart).
 #[test]
 fn schema_names_are_unique() {
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(std::path::Path::new("src"), &mut files);
+    let files = rust_files("src");
     let mut names: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
@@ -231,18 +220,7 @@ fn schema_names_are_unique() {
 fn fields_left_out_when_empty_are_not_required_and_the_rest_of_an_answer_is() {
     let doc: serde_json::Value = serde_json::from_str(COMMITTED).unwrap();
     let schemas = doc["components"]["schemas"].as_object().unwrap();
-    let mut files = Vec::new();
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
-    walk(std::path::Path::new("src"), &mut files);
+    let files = rust_files("src");
     let mut checked = 0;
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
