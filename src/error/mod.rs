@@ -12,6 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub mod codes;
+pub mod fields;
 pub use codes::{Code, Lang};
 
 /// One invalid field of a request.
@@ -215,7 +216,7 @@ impl AppError {
                     .map(|e| match lang {
                         Lang::En => e.clone(),
                         Lang::Zh => FieldError {
-                            message: codes::field_message_zh(&e.code).to_string(),
+                            message: fields::field_message_zh(&e.code).to_string(),
                             ..e.clone()
                         },
                     })
