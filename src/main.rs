@@ -56,6 +56,10 @@ fn serve(settings: Settings) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let bind = settings.bind.clone();
         let backend = mch_handbook::db::Backend::from_url(&settings.database_url);
+        // One server per SQLite database, held until the process ends (db::files).
+        let _lock = mch_handbook::db::sqlite_file(&settings.database_url)
+            .map(|file| mch_handbook::db::files::ServerLock::acquire(&file))
+            .transpose()?;
         let app = Application::build(settings).map_err(|e| e.to_string())?;
         tracing::info!(%bind, port = app.port(), ?backend, "serving; Ctrl-C or SIGTERM stops gracefully");
         app.run_until_stopped().await.map_err(|e| e.to_string())?;

@@ -101,13 +101,21 @@ pub fn create_app(
                 .insert_header(("Location", "/docs/"))
                 .finish()
         }))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", shared.api.clone()))
+        // Served offline: no call to the public validator (which would also tell it where
+        // this document lives).
+        .service(
+            SwaggerUi::new("/docs/{_:.*}")
+                .url("/openapi.json", shared.api.clone())
+                .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+        )
         .default_service(web::to(fallback::not_matched))
         // Idempotency keys belong to the caller that resolve_caller (outside it) authenticated.
         .wrap(from_fn(crate::http::idempotency::idempotency))
+        .wrap(from_fn(crate::audit::record_refusals))
         .wrap(from_fn(crate::auth::principal::resolve_caller))
         .wrap(from_fn(crate::http::conditional::conditional_get))
         .wrap(from_fn(crate::http::middleware::refuse_nul_in_address))
+        .wrap(from_fn(crate::http::middleware::docs_not_found_as_problem))
         .wrap(from_fn(crate::http::middleware::localise_errors))
         .wrap(Compress::default())
         .wrap(from_fn(request_context))

@@ -200,3 +200,58 @@ where
     db::run_tx(pool, move |conn| Ok(event.record(conn, &ctx)?)).await?;
     Ok(answer)
 }
+
+/// Records every refusal of a signed-in caller — 404 for a record that is not theirs (or does
+/// not exist: the two are answered alike on purpose) and 403 for an operation their role may
+/// not do — as a `denied` audit event `access.refused` naming the route, so a county auditor
+/// sees who probes (issue #14: a refused out-of-scope attempt left no trace). Count them per
+/// caller with `GET /api/v1/audit-events?action=access.refused`. Anonymous refusals are not
+/// recorded (nothing to attribute them to; the address is in the access log). A failure to
+/// record is logged, not answered.
+pub async fn record_refusals(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    let res = next.call(req).await?;
+    // A 404 counts when the address names a record (`/handbooks/{id}`); `GET /me/handbook`
+    // before a mother has one is not a probe.
+    let names_a_record = !res.request().match_info().is_empty();
+    let refused = match res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
+    {
+        Some(AppError::Forbidden) => true,
+        Some(AppError::NotFound) => names_a_record,
+        _ => false,
+    };
+    if !refused {
+        return Ok(res);
+    }
+    let request = res.request();
+    let (Some(principal), Some(ctx), Some(state)) = (
+        request.extensions().get::<Principal>().cloned(),
+        request.extensions().get::<RequestCtx>().cloned(),
+        request
+            .app_data::<actix_web::web::Data<crate::state::AppState>>()
+            .cloned(),
+    ) else {
+        return Ok(res);
+    };
+    let route = request
+        .match_pattern()
+        .unwrap_or_else(|| "(no route)".into());
+    let event = Event::new(&principal, "access.refused", "route")
+        .outcome(Outcome::Denied)
+        .detail(serde_json::json!({
+            "method": request.method().as_str(),
+            "route": route,
+            "path": request.path(),
+            "status": res.status().as_u16(),
+        }));
+    if let Err(e) = db::run_tx(&state.pool, move |conn| Ok(event.record(conn, &ctx)?)).await {
+        tracing::warn!(error = %e, "could not record a refused access");
+    }
+    Ok(res)
+}

@@ -124,7 +124,18 @@ pub fn load_staff(
     staff_id: &str,
     session_id: &str,
 ) -> Result<StaffPrincipal, AppError> {
-    let row = staff_accounts::table
+    find_staff(conn, staff_id, session_id)?.ok_or(AppError::InvalidToken)
+}
+
+/// The staff member if the account and its institution are enabled, `None` if not; a database
+/// failure or an unknown stored role is an error, never "not found" (issue #14: a failing
+/// database counted as a wrong password and throttled the user).
+pub fn find_staff(
+    conn: &mut DbConn,
+    staff_id: &str,
+    session_id: &str,
+) -> Result<Option<StaffPrincipal>, AppError> {
+    let Some(row) = staff_accounts::table
         .inner_join(institutions::table)
         .filter(staff_accounts::id.eq(staff_id))
         .filter(staff_accounts::disabled.eq(false))
@@ -140,14 +151,18 @@ pub fn load_staff(
         ))
         .first::<(String, String, String, String, String, String, String)>(conn)
         .optional()?
-        .ok_or(AppError::InvalidToken)?;
+    else {
+        return Ok(None);
+    };
     let mut roles: Vec<Role> = staff_roles::table
         .filter(staff_roles::staff_id.eq(staff_id))
         .select(staff_roles::role)
         .load::<String>(conn)?
         .iter()
-        .filter_map(|r| Role::parse(r))
-        .collect();
+        .map(|r| {
+            Role::parse(r).ok_or_else(|| AppError::internal(format!("unknown stored role {r:?}")))
+        })
+        .collect::<Result<_, _>>()?;
     roles.sort();
     let (
         username,
@@ -158,7 +173,7 @@ pub fn load_staff(
         region_code,
         county_code,
     ) = row;
-    Ok(StaffPrincipal {
+    Ok(Some(StaffPrincipal {
         id: staff_id.to_string(),
         username,
         full_name,
@@ -169,7 +184,7 @@ pub fn load_staff(
         county_code,
         roles,
         session_id: session_id.to_string(),
-    })
+    }))
 }
 
 fn bearer(req: &HttpRequest) -> Result<String, AppError> {

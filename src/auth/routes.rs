@@ -9,7 +9,7 @@ use validator::Validate;
 
 use super::{
     password,
-    principal::{load_staff, AnyCaller, Principal},
+    principal::{find_staff, AnyCaller, Principal},
     roles::Role,
     sessions::{self, Rotation},
     throttle,
@@ -102,25 +102,28 @@ pub async fn login_staff(
 ) -> Result<HttpResponse, AppError> {
     let LoginRequest { username, password } = body.0;
     let (user, c, st) = (username.clone(), ctx.clone(), state.clone());
-    // May write the audit row of a throttled attempt: a write transaction (db::run_tx), which
-    // commits that row and then answers 429 (the inner `Err`).
-    let candidate = db::run_tx(&state.pool, move |conn| {
-        if let Some(wait) = throttle::retry_after(
+    // Reserves the attempt (throttle::reserve) or writes the audit row of a throttled one: a
+    // write transaction (db::run_tx), which commits and then answers 429 (the inner `Err`).
+    let reserved = db::run_tx(&state.pool, move |conn| {
+        let attempt = match throttle::reserve(
             conn,
             "auth.login",
             &user,
             c.client_addr.as_deref(),
             &st.settings.throttle,
         )? {
-            Event::new(Actor::anonymous(Some(user)), "auth.login", "session")
-                .outcome(Outcome::Denied)
-                .detail(serde_json::json!({"reason": "throttled"}))
-                .record(conn, &c)?;
-            return Ok(Err(AppError::TooManyRequests {
-                retry_after_secs: wait,
-            }));
-        }
-        Ok(Ok(staff_accounts::table
+            Ok(attempt) => attempt,
+            Err(wait) => {
+                Event::new(Actor::anonymous(Some(user)), "auth.login", "session")
+                    .outcome(Outcome::Denied)
+                    .detail(serde_json::json!({"reason": "throttled"}))
+                    .record(conn, &c)?;
+                return Ok(Err(AppError::TooManyRequests {
+                    retry_after_secs: wait,
+                }));
+            }
+        };
+        let candidate = staff_accounts::table
             .filter(staff_accounts::username.eq(&user))
             .filter(staff_accounts::disabled.eq(false))
             .select((
@@ -134,9 +137,11 @@ pub async fn login_staff(
                 id,
                 password_hash,
                 county_code,
-            })))
+            });
+        Ok(Ok((attempt, candidate)))
     })
     .await??;
+    let (attempt, candidate) = reserved;
 
     // argon2 runs on the blocking pool without holding a database connection.
     let verified = web::block(move || match candidate {
@@ -154,10 +159,11 @@ pub async fn login_staff(
     // A write transaction: on SQLite queued to the database's writer (db::run_tx).
     let result = db::run_tx(&state.pool, move |conn| {
         let staff = match &verified {
-            Some(c) => load_staff(conn, &c.id, "").ok(),
+            Some(c) => find_staff(conn, &c.id, "")?,
             None => None,
         };
         let Some(staff) = staff else {
+            throttle::failed(conn, attempt)?;
             let mut event = Event::new(Actor::anonymous(Some(username)), "auth.login", "session")
                 .outcome(Outcome::Failure);
             if let Some(c) = &verified {
@@ -167,6 +173,7 @@ pub async fn login_staff(
             event.record(conn, &ctx)?;
             return Ok(None);
         };
+        throttle::succeeded(conn, attempt)?;
         let (session, refresh_token) = sessions::open(
             conn,
             SubjectKind::Staff,
@@ -348,7 +355,7 @@ pub async fn refresh_session(
         {
             // The account must still be enabled.
             let enabled = match kind {
-                SubjectKind::Staff => load_staff(conn, subject_id, session_id).is_ok(),
+                SubjectKind::Staff => find_staff(conn, subject_id, session_id)?.is_some(),
                 SubjectKind::Family => {
                     family_accounts::table
                         .find(subject_id)

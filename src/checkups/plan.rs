@@ -175,6 +175,7 @@ pub async fn get_antenatal_worklist(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.0;
+    let region = crate::org::regions::region_filter("region", q.region.as_deref())?;
     let staff = staff.principal;
     let limit = q.limit.unwrap_or(50);
     // The visits of 200 pregnancies at a time until the page is full.
@@ -203,9 +204,8 @@ pub async fn get_antenatal_worklist(
             );
             sql = sql.filter(pregnancies::handbook_id.eq_any(granted));
         }
-        if let Some(region) = &q.region {
-            let prefix = region.trim_end_matches('0').to_string();
-            sql = sql.filter(handbooks::residence_region_code.like(format!("{prefix}%")));
+        if let Some(region) = &region {
+            sql = sql.filter(handbooks::residence_region_code.like(region.like_pattern()));
         }
         if let Some(cursor) = &q.cursor {
             sql = sql.filter(pregnancies::id.gt(cursor.clone()));

@@ -25,18 +25,10 @@ struct Count {
 }
 
 fn sqlite_file(settings: &Settings) -> Result<PathBuf, String> {
-    match db::Backend::from_url(&settings.database_url) {
-        db::Backend::Postgres => Err(
-            "backup and restore are for the embedded SQLite database; back up PostgreSQL with pg_dump (see README)"
-                .into(),
-        ),
-        db::Backend::Sqlite => {
-            let url = &settings.database_url;
-            let path = url.strip_prefix("sqlite://").unwrap_or(url);
-            let path = path.strip_prefix("file:").unwrap_or(path);
-            Ok(PathBuf::from(path.split('?').next().unwrap_or(path)))
-        }
-    }
+    db::sqlite_file(&settings.database_url).ok_or_else(|| {
+        "backup and restore are for the embedded SQLite database (a file); back up PostgreSQL with pg_dump (see README)"
+            .into()
+    })
 }
 
 /// What a checked backup holds.
@@ -119,6 +111,12 @@ pub fn backup(settings: &Settings, target: &Path) -> Result<Summary, String> {
     if !source.is_file() {
         return Err(format!("no database at {}", source.display()));
     }
+    // The copy is as private as the database: an empty 0600 file in a 0700 directory (if it
+    // makes one), which VACUUM INTO fills.
+    if let Some(dir) = target.parent() {
+        db::files::private_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    db::files::private_file(target).map_err(|e| format!("{}: {e}", target.display()))?;
     let mut conn = db::establish(&settings.database_url).map_err(|e| e.to_string())?;
     let target_text = target
         .to_str()
@@ -135,6 +133,8 @@ pub fn backup(settings: &Settings, target: &Path) -> Result<Summary, String> {
 pub fn restore(settings: &Settings, file: &Path, force: bool) -> Result<Summary, String> {
     let summary = check(file)?;
     let target = sqlite_file(settings)?;
+    // Held until the restore is done: a server started meanwhile waits for nothing, it fails.
+    let _lock = db::files::ServerLock::acquire(&target)?;
     if target.exists() {
         if !force {
             return Err(format!(
@@ -152,12 +152,14 @@ pub fn restore(settings: &Settings, file: &Path, force: bool) -> Result<Summary,
             }
         }
     }
-    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    if let Some(dir) = target.parent() {
+        db::files::private_dir(dir).map_err(|e| e.to_string())?;
     }
-    // Copy beside the target, flush it to disk, then rename into place: never a half-written file.
+    // Copy beside the target, flush it to disk, then rename into place: never a half-written
+    // file. The copy is private (std::fs::copy would give it the backup's permissions).
     let partial = target.with_extension("restoring");
     std::fs::copy(file, &partial).map_err(|e| e.to_string())?;
+    db::files::narrow(&partial).map_err(|e| e.to_string())?;
     std::fs::File::open(&partial)
         .and_then(|f| f.sync_all())
         .map_err(|e| e.to_string())?;

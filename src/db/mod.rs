@@ -3,6 +3,7 @@
 //! The backend is picked from the URL scheme; where SQL must differ, the `match` on [`DbConn`]
 //! lives in this module and nowhere else.
 
+pub mod files;
 pub mod schema;
 pub mod stored;
 pub mod writer;
@@ -72,7 +73,7 @@ pub enum DbError {
     Query(#[from] diesel::result::Error),
     #[error("migrations failed: {0}")]
     Migration(String),
-    #[error("cannot create the database directory {0}: {1}")]
+    #[error("cannot prepare the database file {0} (private directory and file): {1}")]
     Directory(String, std::io::Error),
     #[error("connection pool: {0}")]
     Pool(#[from] r2d2::Error),
@@ -83,12 +84,23 @@ fn sqlite_path(url: &str) -> &str {
     url.strip_prefix("sqlite://").unwrap_or(url)
 }
 
-fn ensure_directory(path: &str) -> Result<(), DbError> {
-    let path = std::path::Path::new(path.strip_prefix("file:").unwrap_or(path));
-    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        Some(dir) if !dir.exists() => std::fs::create_dir_all(dir)
-            .map_err(|e| DbError::Directory(dir.display().to_string(), e)),
-        _ => Ok(()),
+/// The database file a SQLite URL names (`None` for PostgreSQL and in-memory databases).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if Backend::from_url(url) != Backend::Sqlite {
+        return None;
+    }
+    let path = sqlite_path(url);
+    let path = path.strip_prefix("file:").unwrap_or(path);
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
+/// Its directory and the file private before SQLite opens it ([`files`]).
+fn ensure_private_file(url: &str) -> Result<(), DbError> {
+    match sqlite_file(url) {
+        Some(file) => files::prepare_sqlite(&file)
+            .map_err(|e| DbError::Directory(file.display().to_string(), e)),
+        None => Ok(()),
     }
 }
 
@@ -104,7 +116,7 @@ pub fn establish(url: &str) -> Result<DbConn, DbError> {
     match Backend::from_url(url) {
         Backend::Postgres => Ok(DbConn::Postgresql(PgConnection::establish(url)?)),
         Backend::Sqlite => {
-            ensure_directory(sqlite_path(url))?;
+            ensure_private_file(url)?;
             let mut conn = SqliteConnection::establish(sqlite_path(url))?;
             conn.batch_execute(SQLITE_PRAGMAS)?;
             Ok(DbConn::Sqlite(conn))
@@ -167,12 +179,12 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-/// Creates the SQLite file's directory if needed, then the pool. Connections are opened lazily
+/// Prepares the SQLite file (a private directory and file) if needed, then the pool. Connections are opened lazily
 /// beyond the first, so a pool over an unreachable PostgreSQL still builds and `/readyz` tells.
 pub fn build_pool(url: &str, size: u32, timeout: Duration) -> Result<Pool, DbError> {
     let sqlite = Backend::from_url(url) == Backend::Sqlite;
     if sqlite {
-        ensure_directory(sqlite_path(url))?;
+        ensure_private_file(url)?;
     }
     let connections = r2d2::Pool::builder()
         .max_size(size)
@@ -203,9 +215,22 @@ pub fn migrate(url: &str) -> Result<(), DbError> {
 }
 
 /// Applies every pending migration of the connection's backend.
+///
+/// On PostgreSQL the run holds an advisory lock, so servers started together against one
+/// database migrate one after the other (issue #14: two at once failed with a duplicate key in
+/// `pg_type`); the second finds nothing left to do. SQLite's writes are serialised by its own
+/// lock.
 pub fn run_migrations(conn: &mut DbConn) -> Result<(), DbError> {
+    /// Any fixed number, the same for every server of this program ("mchm" in ASCII).
+    const MIGRATION_LOCK: i64 = 0x6d63_686d;
     let result = match conn {
-        DbConn::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+        DbConn::Postgresql(c) => {
+            use diesel::RunQueryDsl;
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(c)?;
+            let run = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(c)?;
+            run
+        }
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
     };
     result.map_err(|e| DbError::Migration(e.to_string()))

@@ -135,6 +135,25 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         revision -> BigInt,
+        pending_identity_index -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    throttle_attempts (id) {
+        id -> Text,
+        action -> Text,
+        label -> Text,
+        client_addr -> Nullable<Text>,
+        started_at -> Timestamp,
+        state -> Text,
+    }
+}
+
+diesel::table! {
+    throttle_locks (key) {
+        key -> Text,
+        touched_at -> Timestamp,
     }
 }
 

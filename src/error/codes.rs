@@ -66,7 +66,6 @@ problem_codes! {
     CannotDisableOwnInstitution = "cannot_disable_own_institution", 409, "Conflict with the current state", "不能停用本机构", "不能停用自己所在的机构";
     // The handbook.
     HandbookExists = "handbook_exists", 409, "Conflict with the current state", "已有手册", "此账号已有手册，或已绑定其他手册";
-    IdentityRegistered = "identity_registered", 409, "Conflict with the current state", "证件已建册", "该证件已建册，请向建册机构索取绑定码";
     IdentityMismatch = "identity_mismatch", 409, "Conflict with the current state", "证件与姓名不符", "该证件已以其他姓名建册，请核对证件和姓名";
     AlreadyMember = "already_member", 409, "Conflict with the current state", "已关联此手册", "此账号已关联该手册";
     // Pregnancies, risk and cases.

@@ -133,6 +133,17 @@ impl AppError {
         AppError::Validation(vec![FieldError::new(field, code, message)])
     }
 
+    /// The same error with a field error on `from` reported on `to` (a shared check called by
+    /// a request whose body names the field differently).
+    pub fn at_field(mut self, from: &str, to: &str) -> Self {
+        if let AppError::Validation(fields) = &mut self {
+            for f in fields.iter_mut().filter(|f| f.field == from) {
+                f.field = to.to_string();
+            }
+        }
+        self
+    }
+
     pub fn conflict(code: Code, detail: impl Into<String>) -> Self {
         AppError::Conflict {
             code,

@@ -248,6 +248,8 @@ pub struct OwnHandbook {
     pub county_code: String,
     /// For the kept home page (`home_cache`).
     pub revision: i64,
+    /// `pending` (started in the app) or `confirmed` (registered by a clinic).
+    pub status: String,
 }
 
 /// The handbook of which this account is the mother, in one query; 404 when none.
@@ -255,15 +257,27 @@ pub fn own_handbook_ref(
     conn: &mut DbConn,
     family: &FamilyPrincipal,
 ) -> Result<OwnHandbook, AppError> {
+    find_own_handbook(conn, family)?.ok_or(AppError::NotFound)
+}
+
+/// The handbook of which this account is the mother, if any (a database failure is an error).
+pub fn find_own_handbook(
+    conn: &mut DbConn,
+    family: &FamilyPrincipal,
+) -> QueryResult<Option<OwnHandbook>> {
     handbook_members::table
         .inner_join(handbooks::table)
         .filter(handbook_members::family_account_id.eq(&family.id))
         .filter(handbook_members::relation.eq("mother"))
         .filter(handbook_members::revoked_at.is_null())
-        .select((handbooks::id, handbooks::county_code, handbooks::revision))
+        .select((
+            handbooks::id,
+            handbooks::county_code,
+            handbooks::revision,
+            handbooks::status,
+        ))
         .first(conn)
-        .optional()?
-        .ok_or(AppError::NotFound)
+        .optional()
 }
 
 /// What [`end_unverified_links`] ended.

@@ -109,7 +109,7 @@ impl ResidentId {
 
     /// The sequence digit is odd for men, even for women.
     pub fn is_female(&self) -> bool {
-        (self.number.as_bytes()[16] - b'0') % 2 == 0
+        (self.number.as_bytes()[16] - b'0').is_multiple_of(2)
     }
 }
 

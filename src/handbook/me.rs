@@ -28,15 +28,17 @@ fn actor(caller: &FamilyCaller) -> Actor {
     Actor::from(&Principal::Family(caller.0.clone()))
 }
 
-/// Start my own handbook in the app. It stays `pending` until a clinic registers me (the clinic
-/// finds it by my identity document and confirms it).
+/// Start my own handbook in the app. It stays `pending` until a clinic registers me in person;
+/// then I bind my account with the binding code the clinic gives me. Whether the identity
+/// document is already registered is not told here (a clinic that registered me gives me a
+/// binding code instead).
 #[utoipa::path(
     tag = "my handbook",
     request_body = NewHandbook,
     responses(
         (status = 201, description = "Started, pending confirmation by a clinic", body = HandbookView, headers(("ETag" = String))),
         (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "I already have a handbook, or this identity document is registered (ask the clinic for a binding code)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This account already has a handbook", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -57,12 +59,8 @@ pub async fn start_my_handbook(
                 "this account already has a handbook",
             ));
         }
-        if profile::find_by_identity(conn, &st.cipher, &checked)?.is_some() {
-            return Err(AppError::conflict(
-                Code::IdentityRegistered,
-                "a handbook with this identity document exists; ask your clinic for a binding code",
-            ));
-        }
+        // Whether a clinic has registered this document is not told (issue #14: the answer was
+        // an oracle of registered identity numbers): the start is pending and claims nothing.
         let row = profile::insert(conn, &st.cipher, &input, &checked, None, &caller.0.id)?;
         access::add_member(
             conn,
@@ -85,7 +83,8 @@ pub async fn start_my_handbook(
 }
 
 /// Bind my WeChat account to the handbook my clinic created, with the code the clinic gave me.
-/// A previously bound account of the same handbook is unlinked (e.g. a new phone number).
+/// A previously bound account of the same handbook is unlinked (e.g. a new phone number); a
+/// handbook I started in the app and no clinic confirmed gives way to it.
 #[utoipa::path(
     tag = "my handbook",
     request_body = CodeRequest,
@@ -106,17 +105,34 @@ pub async fn bind_my_handbook(
 ) -> Result<HttpResponse, AppError> {
     let st = state.clone();
     let outcome = db::run_tx(&state.pool, move |conn| {
-        let own = access::own_handbook(conn, &caller.0).ok();
+        let own = access::find_own_handbook(conn, &caller.0)?;
         let (handbook_id, county) =
             match redeem_code(conn, &st, &ctx, actor(&caller), Purpose::Bind, &body.0.code)? {
                 Ok(found) => found,
                 Err(e) => return Ok(Err(e)),
             };
-        if own.as_ref().is_some_and(|h| *h != handbook_id) {
-            return Err(AppError::conflict(
-                Code::HandbookExists,
-                "this account is already bound to another handbook",
-            ));
+        if let Some(own) = own.filter(|h| h.id != handbook_id) {
+            if own.status != "pending" {
+                return Err(AppError::conflict(
+                    Code::HandbookExists,
+                    "this account is already bound to another handbook",
+                ));
+            }
+            // Her own start in the app gives way to the record her clinic keeps; it stays,
+            // pending, with nobody linked.
+            diesel::update(
+                handbook_members::table
+                    .filter(handbook_members::handbook_id.eq(&own.id))
+                    .filter(handbook_members::family_account_id.eq(&caller.0.id))
+                    .filter(handbook_members::revoked_at.is_null()),
+            )
+            .set(handbook_members::revoked_at.eq(Utc::now().naive_utc()))
+            .execute(conn)?;
+            Event::new(actor(&caller), "handbook.pending_superseded", "handbook")
+                .resource(&own.id)
+                .county(&own.county_code)
+                .detail(serde_json::json!({"bound_to": handbook_id}))
+                .record(conn, &ctx)?;
         }
         diesel::update(
             handbook_members::table

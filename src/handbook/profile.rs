@@ -232,6 +232,10 @@ pub struct HandbookRow {
     /// (`home_cache`); never written from here.
     #[diesel(skip_insertion, skip_update)]
     pub revision: i64,
+    /// The blind index of the identity document of a handbook started in the app (`pending`),
+    /// which does not claim the document: its `id_blind_index` is `pending:<id>` until a clinic
+    /// registers the woman (migration 000014, issue #14).
+    pub pending_identity_index: Option<String>,
 }
 
 /// A profile as shown: the identity number masked, BMI derived.
@@ -414,7 +418,8 @@ pub fn region_must_exist(
     Ok(parsed)
 }
 
-/// The handbook with this identity document, if one exists.
+/// The handbook a clinic registered with this identity document, if one exists (a handbook
+/// started in the app does not claim its document: see `pending_with_identity`).
 pub fn find_by_identity(
     conn: &mut DbConn,
     cipher: &FieldCipher,
@@ -425,6 +430,21 @@ pub fn find_by_identity(
         .filter(handbooks::id_blind_index.eq(index))
         .first(conn)
         .optional()
+}
+
+/// Handbooks started in the app with this identity document, oldest first (anyone may type a
+/// number, so there can be several; none of them is verified).
+pub fn pending_with_identity(
+    conn: &mut DbConn,
+    cipher: &FieldCipher,
+    id: &CheckedIdentity,
+) -> QueryResult<Vec<HandbookRow>> {
+    let index = cipher.blind_index(id.id_type.as_str(), &id.normalised);
+    handbooks::table
+        .filter(handbooks::pending_identity_index.eq(index))
+        .filter(handbooks::status.eq("pending"))
+        .order(handbooks::id.asc())
+        .load(conn)
 }
 
 pub fn load(conn: &mut DbConn, handbook_id: &str) -> Result<HandbookRow, AppError> {
@@ -458,8 +478,14 @@ pub fn build(
 ) -> Result<HandbookRow, AppError> {
     let region = region_must_exist(conn, "/residence_region_code", &input.residence_region_code)?;
     let now = Utc::now().naive_utc();
+    let handbook_id = uuid::Uuid::now_v7().to_string();
+    let blind_index = cipher.blind_index(id.id_type.as_str(), &id.normalised);
+    let (id_blind_index, pending_identity_index) = match registered_by {
+        Some(_) => (blind_index, None),
+        None => (format!("pending:{handbook_id}"), Some(blind_index)),
+    };
     let row = HandbookRow {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: handbook_id,
         county_code: region.county_code().to_string(),
         status: if registered_by.is_some() {
             "confirmed"
@@ -471,7 +497,7 @@ pub fn build(
         registered_at: registered_by.map(|_| now),
         id_type: id.id_type.as_str().into(),
         id_number_enc: cipher.encrypt(&id.normalised),
-        id_blind_index: cipher.blind_index(id.id_type.as_str(), &id.normalised),
+        id_blind_index,
         id_masked: identity::mask(&id.normalised),
         full_name: input.full_name.trim().to_string(),
         birth_date: id.birth_date,
@@ -493,6 +519,7 @@ pub fn build(
         created_at: now,
         updated_at: now,
         revision: 0,
+        pending_identity_index,
     };
     Ok(row)
 }

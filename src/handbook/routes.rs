@@ -45,6 +45,7 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, view: &HandbookView) 
         (status = 403, description = "Only clinicians register", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A handbook with this identity document exists under another name", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (identity check digit, birth date, region …)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many identity documents that did not match their name; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/handbooks")]
@@ -58,31 +59,63 @@ pub async fn register_handbook(
     let checked = profile::check_identity(&input)?;
     let st = state.clone();
     let staff = staff.principal;
-    let (row, created) = db::run_tx(&state.pool, move |conn| {
-        if let Some(existing) = profile::find_by_identity(conn, &st.cipher, &checked)? {
+    let outcome = db::run_tx(&state.pool, move |conn| {
+        let existing = match profile::find_by_identity(conn, &st.cipher, &checked)? {
+            Some(registered) => Some(registered),
+            None => profile::pending_with_identity(conn, &st.cipher, &checked)?
+                .into_iter()
+                .next(),
+        };
+        if let Some(existing) = existing {
             let row = if existing.status == "pending" {
                 // Started in the app by an account nobody has verified: the clinic, with the
                 // woman and her document in front of it, registers her; the app's entries and
-                // links give way (see `confirm`).
+                // links give way (see `confirm`). Other app starts with her number stay as they
+                // are, pending and unlinked from her record.
                 confirm(conn, &st, existing, &input, &checked, &staff, &ctx)?
             } else if existing.full_name != input.full_name.trim() {
-                return Err(AppError::conflict(
-                    Code::IdentityMismatch,
-                    "a handbook with this identity document exists under another name; check the document, or ask the mother for a share code",
-                ));
+                return name_differs(conn, &st, &staff, &existing, &ctx);
             } else {
                 existing
             };
-            access::grant(conn, &row.id, &staff.institution_id, &row.county_code, Grant::Registration, None)?;
-            Event::new(&staff, "handbook.register_existing", "handbook").resource(&row.id).county(&row.county_code).record(conn, &ctx)?;
-            return Ok((row, false));
+            access::grant(
+                conn,
+                &row.id,
+                &staff.institution_id,
+                &row.county_code,
+                Grant::Registration,
+                None,
+            )?;
+            Event::new(&staff, "handbook.register_existing", "handbook")
+                .resource(&row.id)
+                .county(&row.county_code)
+                .record(conn, &ctx)?;
+            return Ok(Ok((row, false)));
         }
-        let row = profile::insert(conn, &st.cipher, &input, &checked, Some(&staff.institution_id), &staff.id)?;
-        access::grant(conn, &row.id, &staff.institution_id, &row.county_code, Grant::Registration, None)?;
-        Event::new(&staff, "handbook.create", "handbook").resource(&row.id).county(&row.county_code).record(conn, &ctx)?;
-        Ok((row, true))
+        let row = profile::insert(
+            conn,
+            &st.cipher,
+            &input,
+            &checked,
+            Some(&staff.institution_id),
+            &staff.id,
+        )?;
+        access::grant(
+            conn,
+            &row.id,
+            &staff.institution_id,
+            &row.county_code,
+            Grant::Registration,
+            None,
+        )?;
+        Event::new(&staff, "handbook.create", "handbook")
+            .resource(&row.id)
+            .county(&row.county_code)
+            .record(conn, &ctx)?;
+        Ok(Ok((row, true)))
     })
     .await?;
+    let (row, created) = outcome?;
     let view = row.view()?;
     let builder = if created {
         HttpResponse::Created()
@@ -92,6 +125,45 @@ pub async fn register_handbook(
     let mut builder = builder;
     builder.insert_header((header::LOCATION, format!("/api/v1/handbooks/{}", view.id)));
     Ok(with_etag(builder, &view))
+}
+
+/// A registration whose identity document is registered under another name. The clinician
+/// learns only that (the name on record, its county and institution stay hidden), and each such
+/// answer is a failed guess: audited as denied for the county to see, and throttled per
+/// clinician like a password, so a list of identity numbers cannot be checked against the
+/// registry (issue #14). The refusal and the guess's record are committed (the inner `Err`).
+fn name_differs(
+    conn: &mut DbConn,
+    state: &AppState,
+    staff: &crate::auth::StaffPrincipal,
+    existing: &profile::HandbookRow,
+    ctx: &RequestCtx,
+) -> Result<Result<(profile::HandbookRow, bool), AppError>, AppError> {
+    let attempt = match throttle::reserve(
+        conn,
+        "handbook.identity_check",
+        &staff.id,
+        None,
+        &state.settings.throttle,
+    )? {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            return Ok(Err(AppError::TooManyRequests {
+                retry_after_secs: wait,
+            }))
+        }
+    };
+    throttle::failed(conn, attempt)?;
+    Event::new(staff, "handbook.register_existing", "handbook")
+        .outcome(Outcome::Denied)
+        .resource(&existing.id)
+        .county(&existing.county_code)
+        .detail(serde_json::json!({"reason": "name_differs"}))
+        .record(conn, ctx)?;
+    Ok(Err(AppError::conflict(
+        Code::IdentityMismatch,
+        "a handbook with this identity document exists under another name; check the document, or ask the mother for a share code",
+    )))
 }
 
 /// Confirms a handbook started in the app, at the woman's registration by a clinic.
@@ -226,7 +298,11 @@ pub async fn list_handbooks(
             sql = sql.filter(handbooks::id.eq_any(granted));
         }
         if let Some(index) = index {
-            sql = sql.filter(handbooks::id_blind_index.eq(index));
+            sql = sql.filter(
+                handbooks::id_blind_index
+                    .eq(index.clone())
+                    .or(handbooks::pending_identity_index.eq(index)),
+            );
         }
         if let Some(cursor) = q.cursor {
             sql = sql.filter(handbooks::id.gt(cursor));
@@ -461,20 +537,27 @@ pub fn redeem_code(
     code: &str,
 ) -> Result<Result<(String, String), AppError>, AppError> {
     let label = actor.id.clone().unwrap_or_default();
-    if let Some(wait) = throttle::retry_after(
+    let attempt = match throttle::reserve(
         conn,
         "code.redeem",
         &label,
         ctx.client_addr.as_deref(),
         &state.settings.throttle,
     )? {
-        return Ok(Err(AppError::TooManyRequests {
-            retry_after_secs: wait,
-        }));
-    }
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            return Ok(Err(AppError::TooManyRequests {
+                retry_after_secs: wait,
+            }))
+        }
+    };
     match codes::redeem(conn, purpose, code, &label)? {
-        Some(found) => Ok(Ok(found)),
+        Some(found) => {
+            throttle::succeeded(conn, attempt)?;
+            Ok(Ok(found))
+        }
         None => {
+            throttle::failed(conn, attempt)?;
             let mut failure =
                 Event::new(actor, "code.redeem", "access_code").outcome(Outcome::Failure);
             failure = failure.detail(serde_json::json!({"label": label}));

@@ -173,3 +173,22 @@ pub async fn refuse_nul_in_address(
     }
     Ok(next.call(req).await?.map_into_left_body())
 }
+
+/// A 404 from the API documentation's files (`/docs/…`) is a problem document like every other
+/// (issue #14: Swagger UI's own 404 was plain text).
+pub async fn docs_not_found_as_problem(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let under_docs = req.path().starts_with("/docs/");
+    let res = next.call(req).await?;
+    if under_docs
+        && res.status() == actix_web::http::StatusCode::NOT_FOUND
+        && res.response().error().is_none()
+    {
+        let (req, _) = res.into_parts();
+        let res = actix_web::HttpResponse::from_error(AppError::NotFound);
+        return Ok(ServiceResponse::new(req, res).map_into_right_body());
+    }
+    Ok(res.map_into_left_body())
+}

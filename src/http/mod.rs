@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every module: extractors, middleware, pagination, fallbacks.
 
 pub mod conditional;
+pub mod csv;
 pub mod extract;
 pub mod fallback;
 pub mod idempotency;

@@ -143,45 +143,14 @@ pub async fn receive_stock(
     }
     let staff = staff.principal;
     let lots = db::run_tx(&state.pool, move |conn| {
-        let existing: Option<(NaiveDate, i32)> = stock_lots::table
-            .find((&staff.institution_id, &r.lot))
-            .select((stock_lots::expiry, stock_lots::balance))
-            .first(conn)
-            .optional()?;
-        if existing
-            .is_some_and(|(_, balance)| i64::from(balance) + r.quantity > i64::from(i32::MAX))
-        {
-            return Err(AppError::invalid_field(
-                "/quantity",
-                "range",
-                "the lot's balance would exceed what one lot can hold",
-            ));
-        }
-        match existing.map(|(expiry, _)| expiry) {
-            Some(expiry) if expiry != r.expiry => {
-                return Err(AppError::invalid_field(
-                    "/expiry",
-                    "lot_mismatch",
-                    format!("lot {} is in stock with expiry {expiry}", r.lot),
-                ));
-            }
-            Some(_) => {
-                diesel::update(stock_lots::table.find((&staff.institution_id, &r.lot)))
-                    .set(stock_lots::balance.eq(stock_lots::balance + r.quantity as i32))
-                    .execute(conn)?;
-            }
-            None => {
-                diesel::insert_into(stock_lots::table)
-                    .values((
-                        stock_lots::institution_id.eq(&staff.institution_id),
-                        stock_lots::lot.eq(&r.lot),
-                        stock_lots::county_code.eq(&staff.county_code),
-                        stock_lots::expiry.eq(r.expiry),
-                        stock_lots::balance.eq(r.quantity as i32),
-                    ))
-                    .execute(conn)?;
-            }
-        }
+        credit_lot(
+            conn,
+            &staff.institution_id,
+            &staff.county_code,
+            &r.lot,
+            r.expiry,
+            r.quantity,
+        )?;
         diesel::insert_into(stock_movements::table)
             .values((
                 stock_movements::id.eq(uuid::Uuid::now_v7().to_string()),
@@ -205,6 +174,57 @@ pub async fn receive_stock(
     })
     .await?;
     Ok(HttpResponse::Created().json(lots))
+}
+
+/// Puts `quantity` packs of `lot` (expiring `expiry`) into an institution's stock: a receipt
+/// or the receiving end of a transfer. A lot it already holds under another expiry is refused
+/// (422 `lot_mismatch` on `/expiry` for a receipt, on `/lot` for a transfer, since a transfer
+/// names no expiry), as is a balance one lot cannot hold.
+pub(super) fn credit_lot(
+    conn: &mut DbConn,
+    institution_id: &str,
+    county_code: &str,
+    lot: &str,
+    expiry: NaiveDate,
+    quantity: i64,
+) -> Result<(), AppError> {
+    let existing: Option<(NaiveDate, i32)> = stock_lots::table
+        .find((institution_id, lot))
+        .select((stock_lots::expiry, stock_lots::balance))
+        .first(conn)
+        .optional()?;
+    match existing {
+        Some((_, balance)) if i64::from(balance) + quantity > i64::from(i32::MAX) => {
+            Err(AppError::invalid_field(
+                "/quantity",
+                "range",
+                "the lot's balance would exceed what one lot can hold",
+            ))
+        }
+        Some((held, _)) if held != expiry => Err(AppError::invalid_field(
+            "/expiry",
+            "lot_mismatch",
+            format!("lot {lot} is in stock there with expiry {held}, not {expiry}"),
+        )),
+        Some(_) => {
+            diesel::update(stock_lots::table.find((institution_id, lot)))
+                .set(stock_lots::balance.eq(stock_lots::balance + quantity as i32))
+                .execute(conn)?;
+            Ok(())
+        }
+        None => {
+            diesel::insert_into(stock_lots::table)
+                .values((
+                    stock_lots::institution_id.eq(institution_id),
+                    stock_lots::lot.eq(lot),
+                    stock_lots::county_code.eq(county_code),
+                    stock_lots::expiry.eq(expiry),
+                    stock_lots::balance.eq(quantity as i32),
+                ))
+                .execute(conn)?;
+            Ok(())
+        }
+    }
 }
 
 /// The caller's institution's stock by lot, earliest expiry first.

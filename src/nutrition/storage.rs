@@ -142,21 +142,15 @@ pub async fn transfer_stock(
             ));
         }
         let expiry = take(conn, &staff.institution_id, &t.lot, t.quantity)?;
-        let received = diesel::update(stock_lots::table.find((&t.to_institution_id, &t.lot)))
-            .filter(stock_lots::expiry.eq(expiry))
-            .set(stock_lots::balance.eq(stock_lots::balance + t.quantity as i32))
-            .execute(conn)?;
-        if received == 0 {
-            diesel::insert_into(stock_lots::table)
-                .values((
-                    stock_lots::institution_id.eq(&t.to_institution_id),
-                    stock_lots::lot.eq(&t.lot),
-                    stock_lots::county_code.eq(&staff.county_code),
-                    stock_lots::expiry.eq(expiry),
-                    stock_lots::balance.eq(t.quantity as i32),
-                ))
-                .execute(conn)?;
-        }
+        super::stock::credit_lot(
+            conn,
+            &t.to_institution_id,
+            &staff.county_code,
+            &t.lot,
+            expiry,
+            t.quantity,
+        )
+        .map_err(|e| e.at_field("/expiry", "/lot"))?;
         record_movement(
             conn,
             &staff,

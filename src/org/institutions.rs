@@ -193,13 +193,7 @@ pub async fn list_institutions(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let q = query.0;
-    let within = match &q.within {
-        Some(code) => Some(
-            RegionCode::parse(code)
-                .map_err(|e| AppError::invalid_field("/within", "region_code", e.to_string()))?,
-        ),
-        None => None,
-    };
+    let within = super::regions::region_filter("within", q.within.as_deref())?;
     let limit = q.limit.unwrap_or(50);
     let page = db::run(&state.pool, move |conn| {
         let mut sql = institutions::table.into_boxed();
@@ -207,8 +201,7 @@ pub async fn list_institutions(
             sql = sql.filter(institutions::county_code.eq(county));
         }
         if let Some(region) = within {
-            let prefix = region.as_str().trim_end_matches('0').to_string();
-            sql = sql.filter(institutions::region_code.like(format!("{prefix}%")));
+            sql = sql.filter(institutions::region_code.like(region.like_pattern()));
         }
         if let Some(level) = q.level {
             sql = sql.filter(institutions::level.eq(level.as_str()));

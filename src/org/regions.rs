@@ -26,6 +26,17 @@ fn valid_region_code(code: &str) -> Result<(), ValidationError> {
     })
 }
 
+/// A region code given as a filter (`field` is its name), parsed at the edge: 422 naming the
+/// field when it is not a valid code.
+pub fn region_filter(field: &str, code: Option<&str>) -> Result<Option<RegionCode>, AppError> {
+    code.map(|code| {
+        RegionCode::parse(code).map_err(|e| {
+            AppError::invalid_field(&format!("/{field}"), "region_code", e.to_string())
+        })
+    })
+    .transpose()
+}
+
 /// A new region. Its level, parent and county are derived from the code; the parent must exist.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -121,9 +121,22 @@ impl RegionCode {
         Some(format!("{}{}", &self.code[..keep], "0".repeat(12 - keep)))
     }
 
+    /// The digits every code within this region starts with: 2 for a province, 4 a city, 6 a
+    /// county, 9 a township, 12 a village. Not the code with its zeros trimmed: township
+    /// 500101010000 is `500101010`, and Chongqing 500000000000 is `50` (issue #14: trimming
+    /// made them `50010101` and `5`, matching townships 011–019 and provinces 51–59).
+    pub fn prefix(&self) -> &str {
+        &self.code[..self.level.digits()]
+    }
+
+    /// A SQL `LIKE` pattern matching this region's codes (digits only: nothing to escape).
+    pub fn like_pattern(&self) -> String {
+        format!("{}%", self.prefix())
+    }
+
     /// True when `other` lies within this region (or is it).
     pub fn contains(&self, other: &str) -> bool {
-        other.starts_with(&self.code[..self.level.digits()])
+        other.starts_with(self.prefix())
     }
 }
 
@@ -175,6 +188,27 @@ impl InstitutionLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_region_contains_only_its_own_codes_even_when_it_ends_in_zero() {
+        let chongqing = RegionCode::parse("500000000000").unwrap();
+        assert_eq!(chongqing.like_pattern(), "50%");
+        assert!(chongqing.contains("500101010001"));
+        assert!(
+            !chongqing.contains("510101001001"),
+            "Sichuan is not in Chongqing"
+        );
+        let township = RegionCode::parse("500101010000").unwrap();
+        assert_eq!(township.prefix(), "500101010");
+        assert!(township.contains("500101010003"));
+        assert!(
+            !township.contains("500101011001"),
+            "township 011 is not 010"
+        );
+        let village = RegionCode::parse("500101010010").unwrap();
+        assert_eq!(village.prefix(), "500101010010");
+        assert!(!village.contains("500101010011"));
+    }
 
     #[test]
     fn levels_parents_and_counties_follow_the_digit_segments() {

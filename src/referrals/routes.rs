@@ -96,7 +96,8 @@ pub struct ReferralView {
     pub reason: String,
     pub urgency: Urgency,
     pub direction: Direction,
-    pub clinical_summary: String,
+    /// `null` when withheld: a receiving institution that declined no longer reads it.
+    pub clinical_summary: Option<String>,
     pub status: Status,
     pub decline_reason: Option<String>,
     #[serde(serialize_with = "crate::time::rfc3339_ms")]
@@ -124,6 +125,20 @@ fn utc(t: Option<NaiveDateTime>) -> Option<DateTime<Utc>> {
 }
 
 impl Row {
+    /// The referral as `staff` may see it: a receiving institution that declined keeps the
+    /// referral's course (it acted on it) but no longer reads the clinical summary, as it no
+    /// longer reads her record (issue #14).
+    fn view_for(self, staff: &StaffPrincipal) -> QueryResult<ReferralView> {
+        let declined_here = self.status == Status::Declined.as_str()
+            && self.to_institution_id == staff.institution_id
+            && self.from_institution_id != staff.institution_id;
+        let mut view = self.view()?;
+        if declined_here {
+            view.clinical_summary = None;
+        }
+        Ok(view)
+    }
+
     fn view(self) -> QueryResult<ReferralView> {
         Ok(ReferralView {
             status: stored::from_text("referrals.status", &self.status)?,
@@ -141,7 +156,7 @@ impl Row {
             from_institution_id: self.from_institution_id,
             to_institution_id: self.to_institution_id,
             reason: self.reason,
-            clinical_summary: self.clinical_summary,
+            clinical_summary: Some(self.clinical_summary),
             decline_reason: self.decline_reason,
             sent_by: self.sent_by,
             accepted_by: self.accepted_by,
@@ -287,7 +302,7 @@ pub async fn get_referral(
         let event = Event::new(&staff, "referral.read", "referral")
             .resource(&id)
             .county(&row.county_code);
-        Ok((row.view()?, event))
+        Ok((row.view_for(&staff)?, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
@@ -427,7 +442,10 @@ pub async fn update_referral_status(
             .county(&row.county_code)
             .detail(serde_json::json!({"status": input.status}))
             .record(conn, &ctx)?;
-        Ok(referrals::table.find(&id).first::<Row>(conn)?.view()?)
+        Ok(referrals::table
+            .find(&id)
+            .first::<Row>(conn)?
+            .view_for(&staff)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))

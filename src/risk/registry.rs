@@ -1,6 +1,6 @@
 //! The county registry of high-risk cases, with counts per colour and a CSV export.
 
-use actix_web::{get, http::header, web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use chrono::Utc;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -90,6 +90,7 @@ pub async fn list_case_registry(
             ))
         }
     };
+    let township = crate::org::regions::region_filter("township", q.township.as_deref())?;
     let staff = staff.principal;
     let result = audit::read(&state.pool, ctx, move |conn| {
         let mut sql = risk_cases::table
@@ -119,10 +120,8 @@ pub async fn list_case_registry(
         if let Some(inst) = &q.institution_id {
             sql = sql.filter(risk_cases::institution_id.eq(inst.clone()));
         }
-        if let Some(t) = &q.township {
-            sql = sql.filter(
-                handbooks::residence_region_code.like(format!("{}%", t.trim_end_matches('0'))),
-            );
+        if let Some(t) = &township {
+            sql = sql.filter(handbooks::residence_region_code.like(t.like_pattern()));
         }
         let rows: Vec<(CaseRow, String, String, chrono::NaiveDate, String)> =
             sql.order(risk_cases::id.asc()).limit(5000).load(conn)?;
@@ -161,38 +160,27 @@ pub async fn list_case_registry(
     })
     .await?;
     if csv {
-        let mut out = String::from("case_id,case_number,full_name,residence_region_code,colour,stage,ga_today,report_due_at,report_overdue,unacknowledged_notices,institution_id\n");
-        // Quoted, and a leading = + - @ neutralised so a spreadsheet never runs a cell as a formula.
-        let cell = |s: &str| {
-            let safe = if s.starts_with(['=', '+', '-', '@']) {
-                format!("'{s}")
-            } else {
-                s.to_string()
-            };
-            format!("\"{}\"", safe.replace('"', "\"\""))
-        };
-        for i in &result.items {
-            out.push_str(
-                &[
-                    cell(&i.case.id),
-                    cell(i.case.case_number.as_deref().unwrap_or("")),
-                    cell(&i.full_name),
-                    cell(&i.residence_region_code),
-                    cell(&i.case.colour),
-                    cell(i.case.stage.as_str()),
-                    cell(i.ga_today.as_deref().unwrap_or("")),
-                    cell(&i.case.report_due_at.to_rfc3339()),
-                    cell(&i.case.report_overdue.to_string()),
-                    cell(&i.case.open_notices_unacknowledged.to_string()),
-                    cell(&i.case.institution_id),
-                ]
-                .join(","),
-            );
-            out.push('\n');
-        }
-        return Ok(HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-            .body(out));
+        use crate::http::csv::cell;
+        let rows = result.items.iter().map(|i| {
+            vec![
+                cell(&i.case.id),
+                cell(i.case.case_number.as_deref().unwrap_or("")),
+                cell(&i.full_name),
+                cell(&i.residence_region_code),
+                cell(&i.case.colour),
+                cell(i.case.stage.as_str()),
+                cell(i.ga_today.as_deref().unwrap_or("")),
+                cell(&i.case.report_due_at.to_rfc3339()),
+                cell(&i.case.report_overdue.to_string()),
+                cell(&i.case.open_notices_unacknowledged.to_string()),
+                cell(&i.case.institution_id),
+            ]
+        });
+        return Ok(crate::http::csv::download(
+            "high-risk-registry.csv",
+            "case_id,case_number,full_name,residence_region_code,colour,stage,ga_today,report_due_at,report_overdue,unacknowledged_notices,institution_id",
+            rows,
+        ));
     }
     Ok(HttpResponse::Ok().json(result))
 }

@@ -155,6 +155,26 @@ async fn audit_events_cannot_be_edited_or_deleted_through_the_api_or_sql() {
     assert!(update.is_err(), "UPDATE must be refused");
     let delete = sql_query("DELETE FROM audit_events").execute(&mut conn);
     assert!(delete.is_err(), "DELETE must be refused");
+    // Nor replaced in place (issue #14: SQLite's REPLACE deletes the old row without firing
+    // the delete trigger). Each backend's own way to overwrite a row by its key.
+    let replace = if is_postgres() {
+        format!(
+            "INSERT INTO audit_events (id, occurred_at, actor_kind, action, resource_type, outcome) \
+             VALUES ('{id}', now(), 'system', 'forged', 'x', 'success') \
+             ON CONFLICT (id) DO UPDATE SET action = 'forged'"
+        )
+    } else {
+        format!(
+            "INSERT OR REPLACE INTO audit_events \
+             (id, occurred_at, actor_kind, action, resource_type, outcome) \
+             VALUES ('{id}', CURRENT_TIMESTAMP, 'system', 'forged', 'x', 'success')"
+        )
+    };
+    assert!(
+        sql_query(replace).execute(&mut conn).is_err(),
+        "REPLACE must be refused"
+    );
+    assert_eq!(app.count("audit_events WHERE action = 'forged'"), 0);
     drop(conn);
     assert_eq!(app.count("audit_events"), before);
     assert_eq!(
@@ -307,4 +327,67 @@ pub async fn assert_audited_reads(
         assert_eq!(app.get(path, outsider).await.status, 404, "{path}");
         assert_eq!(rows(action), before, "{path}");
     }
+}
+
+/// Issue #14: a refused out-of-scope attempt left no trace. Each is now a denied audit event of
+/// the caller, naming the route, so probing shows up; an unattributable or harmless 404 is not.
+#[actix_web::test]
+async fn refused_attempts_are_recorded_per_caller() {
+    let (app, world) = seeded_app().await;
+    let a = app.token("clinician.a").await;
+    let hb = app
+        .post(
+            "/api/v1/handbooks",
+            Some(&a),
+            crate::handbook::new_handbook(1, "李娟"),
+        )
+        .await;
+    let id = hb.body["id"].as_str().unwrap().to_string();
+    let c = app.token("clinician.c").await;
+    for path in [
+        format!("/api/v1/handbooks/{id}"),
+        "/api/v1/handbooks/no-such-id".to_string(),
+    ] {
+        assert_eq!(app.get(&path, &c).await.status, 404);
+    }
+    // A role that may not list staff.
+    assert_eq!(app.get("/api/v1/staff", &c).await.status, 403);
+    let probes = |who: &str| {
+        app.count(&format!(
+            "audit_events WHERE action = 'access.refused' AND outcome = 'denied' AND actor_id = '{who}'"
+        ))
+    };
+    assert_eq!(probes(&world.staff["clinician.c"]), 3);
+    assert_eq!(probes(&world.staff["clinician.a"]), 0);
+    let admin = app.token("admin").await;
+    let listed = app
+        .get("/api/v1/audit-events?action=access.refused", &admin)
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let routes: Vec<String> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let detail: serde_json::Value =
+                serde_json::from_str(e["detail"].as_str().unwrap()).unwrap();
+            detail["route"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert!(
+        routes.iter().any(|r| r == "/api/v1/handbooks/{id}"),
+        "{routes:?}"
+    );
+    // Nobody signed in: nothing to attribute.
+    let before = app.count("audit_events WHERE action = 'access.refused'");
+    assert_eq!(
+        app.request("GET", &format!("/api/v1/handbooks/{id}"), None, None)
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        app.count("audit_events WHERE action = 'access.refused'"),
+        before
+    );
 }

@@ -305,6 +305,32 @@ async fn repeated_failures_for_an_account_are_throttled_with_retry_after() {
     app.login("clinician.b").await;
 }
 
+/// Issue #14: 24 wrong passwords sent at once were all checked (the count and the failure's
+/// record were separate transactions). With a limit of 5, exactly 5 are checked.
+#[actix_web::test]
+async fn parallel_wrong_passwords_are_checked_no_more_than_the_limit() {
+    let (app, _) = seeded_app().await;
+    let attempts = (0..24).map(|_| {
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"username": "clinician.a", "password": "wrong password"}),
+        )
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let checked = answers.iter().filter(|r| r.status == 401).count();
+    let refused = answers.iter().filter(|r| r.status == 429).count();
+    assert_eq!((checked, refused), (5, 19));
+    assert_eq!(
+        app.count("audit_events WHERE action = 'auth.login' AND outcome = 'failure'"),
+        5
+    );
+    assert_eq!(
+        app.count("audit_events WHERE action = 'auth.login' AND outcome = 'denied'"),
+        19
+    );
+}
+
 #[actix_web::test]
 async fn repeated_failures_from_one_address_are_throttled() {
     let app = spawn_app_with(|s| s.throttle.max_failures_per_address = 3).await;

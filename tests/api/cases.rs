@@ -242,6 +242,11 @@ async fn the_mother_sees_and_acknowledges_the_notice_and_the_county_registry_fol
         "text/csv; charset=utf-8"
     );
     let text = String::from_utf8(csv.body().await.unwrap().to_vec()).unwrap();
+    // A byte-order mark so Excel reads the Chinese names as UTF-8.
+    let text = text
+        .strip_prefix('\u{feff}')
+        .expect("starts with a UTF-8 BOM");
+    assert!(text.starts_with("case_id,"));
     assert_eq!(text.lines().count(), 2);
     assert!(text.lines().nth(1).unwrap().contains("\"red\""));
 

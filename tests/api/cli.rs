@@ -268,6 +268,33 @@ async fn a_backup_taken_while_serving_restores_every_record() {
         !ok && err.contains("--force"),
         "an existing database is not overwritten: {err}"
     );
+    // Nor, even forced, one a server is running on (issue #14): the lock a serving process
+    // holds, taken here as `serve` takes it.
+    let restored_file = dir.path().join("restored/mch.db");
+    {
+        let _serving = mch_handbook::db::files::ServerLock::acquire(&restored_file).unwrap();
+        let (ok, _, err) = run(
+            dir.path(),
+            &restored,
+            &["restore", "--force", backup_arg],
+            None,
+        );
+        assert!(!ok && err.contains("another server"), "{err}");
+    }
+    // The data are private to the service account (issue #14): the backup, the restored
+    // database and the directory restore made.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&backup_file), 0o600, "backup");
+        assert_eq!(mode(&restored_file), 0o600, "restored database");
+        assert_eq!(
+            mode(restored_file.parent().unwrap()),
+            0o700,
+            "its directory"
+        );
+    }
     let settings = app.settings.clone();
     let second = spawn_app_with(move |s| {
         *s = settings;
@@ -294,4 +321,28 @@ async fn a_backup_taken_while_serving_restores_every_record() {
         None,
     );
     assert!(!ok, "a truncated backup must fail the check: {err}");
+}
+
+/// Issue #14: the database was created world-readable (the keys were already 0600). A fresh
+/// data directory now gets a private folder and a private database file; a file an earlier
+/// version left readable is narrowed when the program next opens it.
+#[cfg(unix)]
+#[actix_web::test]
+async fn the_database_is_private_to_the_service_account() {
+    use std::os::unix::fs::PermissionsExt;
+    if is_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fresh/data/mch.db");
+    let url = format!("sqlite://{}", file.display());
+    let (ok, _, err) = run(dir.path(), &url, &["migrate"], None);
+    assert!(ok, "{err}");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(file.parent().unwrap()), 0o700);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (ok, _, err) = run(dir.path(), &url, &["migrate"], None);
+    assert!(ok, "{err}");
+    assert_eq!(mode(&file), 0o600);
 }

@@ -797,3 +797,148 @@ async fn a_stranger_who_started_a_handbook_with_her_number_loses_it_when_her_cli
         1
     );
 }
+
+/// Issue #14: `POST /me/handbook` answered 409 `identity_registered` for a registered number and
+/// 201 for another, so any WeChat account could test a list of identity numbers. Now a start in
+/// the app claims nothing and answers alike; the woman herself moves to the clinic's record
+/// with its binding code.
+#[actix_web::test]
+async fn the_app_does_not_tell_whether_an_identity_number_is_registered() {
+    let (app, _) = demo_app().await;
+    let a = app.token("clinician.a").await;
+    let registered = app
+        .post("/api/v1/handbooks", Some(&a), new_handbook(8, "李娟"))
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.body);
+    let record = registered.body["id"].as_str().unwrap().to_string();
+
+    let stranger = family(&app, "demo-mother-2").await;
+    let probe = app
+        .post(
+            "/api/v1/me/handbook",
+            Some(&stranger),
+            new_handbook(8, "张三"),
+        )
+        .await;
+    let other = family(&app, "demo-mother-3").await;
+    let control = app
+        .post("/api/v1/me/handbook", Some(&other), new_handbook(9, "张三"))
+        .await;
+    assert_eq!((probe.status, control.status), (201, 201), "{}", probe.body);
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&probe.body), keys(&control.body));
+    assert_eq!(probe.body["status"], "pending");
+    assert_ne!(probe.body["id"], record.as_str());
+    // He reads only what he typed.
+    let his = app.get("/api/v1/me/handbook", &stranger).await;
+    assert_eq!(his.body["profile"]["full_name"], "张三");
+
+    // The woman started one in the app too, then binds with her clinic's code: her account
+    // moves to the clinic's record, and her own start stays behind with nobody linked.
+    let mother = family(&app, "demo-mother-1").await;
+    let own = app
+        .post(
+            "/api/v1/me/handbook",
+            Some(&mother),
+            new_handbook(8, "李娟"),
+        )
+        .await;
+    assert_eq!(own.status, 201, "{}", own.body);
+    let code = app
+        .request(
+            "POST",
+            &format!("/api/v1/handbooks/{record}/binding-codes"),
+            Some(&a),
+            None,
+        )
+        .await;
+    assert_eq!(code.status, 201, "{}", code.body);
+    let bound = app
+        .post(
+            "/api/v1/me/handbook/bind",
+            Some(&mother),
+            json!({"code": code.body["code"]}),
+        )
+        .await;
+    assert_eq!(bound.status, 200, "{}", bound.body);
+    assert_eq!(bound.body["id"], record.as_str());
+    let mine = app.get("/api/v1/me/handbook", &mother).await;
+    assert_eq!(mine.body["profile"]["id"], record.as_str());
+    assert_eq!(
+        app.count(&format!(
+            "handbook_members WHERE handbook_id = '{}' AND revoked_at IS NULL",
+            own.body["id"].as_str().unwrap()
+        )),
+        0
+    );
+    // Registering her again finds the clinic's record, not an app start.
+    let again = app
+        .post("/api/v1/handbooks", Some(&a), new_handbook(8, "李娟"))
+        .await;
+    assert_eq!(
+        (again.status, again.body["id"].as_str()),
+        (200, Some(record.as_str()))
+    );
+}
+
+/// Issue #14: a registration under another name answered `identity_mismatch` to any clinician
+/// in any county, without limit. Each such answer is now a failed guess: audited as denied and
+/// throttled per clinician.
+#[actix_web::test]
+async fn a_far_clinician_cannot_check_identity_numbers_against_the_registry() {
+    let (app, _) = seeded_app().await;
+    let a = app.token("clinician.a").await;
+    for seq in 20..27 {
+        let r = app
+            .post("/api/v1/handbooks", Some(&a), new_handbook(seq, "李娟"))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let c = app.token("clinician.c").await;
+    let mut answers = Vec::new();
+    for seq in 20..27 {
+        let r = app
+            .post("/api/v1/handbooks", Some(&c), new_handbook(seq, "张三"))
+            .await;
+        answers.push(r.status);
+    }
+    assert_eq!(answers, [409, 409, 409, 409, 409, 429, 429]);
+    assert_eq!(
+        app.count(
+            "audit_events WHERE action = 'handbook.register_existing' AND outcome = 'denied'"
+        ),
+        5
+    );
+    // Nothing of the records reached him, and another clinician is not held up.
+    assert_eq!(
+        app.count("handbook_access WHERE reason = 'registration'"),
+        7
+    );
+    let b = app.token("clinician.b").await;
+    let r = app
+        .post("/api/v1/handbooks", Some(&b), new_handbook(20, "李娟"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// Issue #14: on PostgreSQL 6–7 of 16 wrong share codes sent at once were checked (limit 5).
+#[actix_web::test]
+async fn parallel_wrong_share_codes_are_checked_no_more_than_the_limit() {
+    let (app, _) = seeded_app().await;
+    let c = app.token("clinician.c").await;
+    let attempts = (0..16).map(|i| {
+        app.post(
+            "/api/v1/handbooks/shared",
+            Some(&c),
+            json!({"code": format!("WRONG{i:03}")}),
+        )
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let checked = answers.iter().filter(|r| r.status == 422).count();
+    let refused = answers.iter().filter(|r| r.status == 429).count();
+    assert_eq!((checked, refused), (5, 11));
+}

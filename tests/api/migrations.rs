@@ -49,13 +49,15 @@ fn canonical_type(declared: &str) -> String {
 }
 
 /// The events that fire triggers on a table. PostgreSQL's TRUNCATE counts as DELETE: SQLite has
-/// no TRUNCATE (a DELETE without WHERE empties a table, and the DELETE trigger sees it).
+/// no TRUNCATE (a DELETE without WHERE empties a table, and the DELETE trigger sees it). SQLite's
+/// `*_no_replace` guards are left out: they close `INSERT OR REPLACE`, which PostgreSQL does
+/// not have (its primary key refuses the same row).
 fn trigger_events(conn: &mut DbConn, table: &str, sqlite: bool) -> BTreeSet<&'static str> {
     let mut events = BTreeSet::new();
     if sqlite {
         for sql in texts(
             conn,
-            &format!("SELECT sql AS v FROM sqlite_master WHERE type = 'trigger' AND tbl_name = '{table}'"),
+            &format!("SELECT sql AS v FROM sqlite_master WHERE type = 'trigger' AND tbl_name = '{table}' AND name NOT LIKE '%no_replace'"),
         ) {
             let head = sql.to_ascii_uppercase();
             let head = head.split(" ON ").next().unwrap_or_default();

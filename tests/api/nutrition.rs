@@ -394,6 +394,43 @@ async fn transfers_adjustments_and_the_storage_log() {
         )
         .await;
     assert_eq!(over.status, 409);
+    // The receiver holds lot T2 under another expiry: refused as a receipt would be, naming the
+    // lot, with no database text and nothing moved (issue #14).
+    let later = (today + chrono::Duration::days(60)).to_string();
+    let mid = (today + chrono::Duration::days(45)).to_string();
+    for (token, expiry) in [(&b, &later), (&v, &mid)] {
+        let r = app
+            .post(
+                "/api/v1/stock/receipts",
+                Some(token),
+                json!({"lot": "T2", "expiry": expiry, "quantity": 10}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let clash = app
+        .post(
+            "/api/v1/stock/transfers",
+            Some(&v),
+            json!({"to_institution_id": world.inst_b, "lot": "T2", "quantity": 5}),
+        )
+        .await;
+    assert_eq!(clash.status, 422, "{}", clash.body);
+    assert_eq!(clash.error_fields(), vec!["/lot"]);
+    assert_eq!(clash.body["errors"][0]["code"], "lot_mismatch");
+    assert!(!clash.body.to_string().contains("UNIQUE"));
+    for token in [&b, &v] {
+        let stock = app.get("/api/v1/stock", token).await;
+        let t2 = stock
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["lot"] == "T2")
+            .unwrap()
+            .clone();
+        assert_eq!(t2["balance"], 10);
+    }
     let adjusted = app
         .post(
             "/api/v1/stock/adjustments",
@@ -414,8 +451,8 @@ async fn transfers_adjustments_and_the_storage_log() {
     );
     assert_eq!(
         app.count("stock_movements"),
-        4,
-        "receipt, transfer out and in, adjustment"
+        6,
+        "receipt, transfer out and in, two receipts of T2, adjustment"
     );
 
     let ok_list = json!({"keeper_named": true, "off_wall_and_floor": true, "no_hazardous_goods": true, "pest_control": true});

@@ -168,6 +168,27 @@ async fn the_server_serves_the_document_and_offline_docs() {
         .unwrap();
     assert_eq!(redirect.status(), 308);
     assert_eq!(redirect.headers().get("location").unwrap(), "/docs/");
+
+    // Swagger UI validates nothing against the public validator (offline, and the document's
+    // address stays here), and a file it does not have is a problem document (issue #14).
+    let mut init = app
+        .client
+        .get(format!("{}/docs/swagger-initializer.js", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(init.status(), 200);
+    let init = String::from_utf8(init.body().await.unwrap().to_vec()).unwrap();
+    assert!(init.contains("\"validatorUrl\": \"none\""), "{init}");
+    let missing = app
+        .request("GET", "/docs/no-such-file.js", None, None)
+        .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(
+        missing.header("content-type").as_deref(),
+        Some("application/problem+json")
+    );
+    assert_eq!(missing.body["code"], "not_found");
 }
 
 /// Every schema name is used once: utoipa keeps the last of two types with the same name, which

@@ -271,3 +271,78 @@ async fn the_work_list_finds_the_due_behind_many_that_are_not() {
     }
     assert_eq!(seen, overdue);
 }
+
+/// Issue #14: a region filter trimmed the code's zeros, so township 010 also matched 011–019
+/// (and Chongqing, 500000000000, matched provinces 50–59). Codes ending in 0 now match only
+/// their own region, in the work list and in the institution list.
+#[actix_web::test]
+async fn region_filters_match_only_their_own_region_when_the_code_ends_in_zero() {
+    let (app, _) = seeded_app().await;
+    let mut conn = app.conn();
+    for (code, name) in [("990101010000", "十里镇"), ("990101011000", "十一里镇")] {
+        mch_handbook::org::regions::create(
+            &mut conn,
+            &mch_handbook::org::regions::NewRegion {
+                code: code.into(),
+                name: name.into(),
+                elevation_m: None,
+            },
+        )
+        .unwrap();
+    }
+    let a = app.token("clinician.a").await;
+    for (seq, region) in [(30, "990101010000"), (31, "990101011000")] {
+        let mut woman = new_handbook(seq, "李娟");
+        woman["residence_region_code"] = json!(region);
+        let hb = app.post("/api/v1/handbooks", Some(&a), woman).await;
+        assert_eq!(hb.status, 201, "{}", hb.body);
+        let p = app
+            .post(
+                &format!(
+                    "/api/v1/handbooks/{}/pregnancies",
+                    hb.body["id"].as_str().unwrap()
+                ),
+                Some(&a),
+                json!({"lmp": days_ago(140), "gravidity": 1, "parity": 0, "fetal_count": 1}),
+            )
+            .await;
+        assert_eq!(p.status, 201, "{}", p.body);
+    }
+    let list = app
+        .get("/api/v1/worklist/antenatal?region=990101010000", &a)
+        .await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        list.body["items"][0]["residence_region_code"],
+        "990101010000"
+    );
+
+    for (name, region) in [
+        ("十里镇卫生院", "990101010000"),
+        ("十一里镇卫生院", "990101011000"),
+    ] {
+        app.add_institution(
+            name,
+            mch_handbook::org::rules::InstitutionLevel::TownshipCentre,
+            region,
+        );
+    }
+    let within = app
+        .get("/api/v1/institutions?within=990101010000", &a)
+        .await;
+    assert_eq!(within.status, 200, "{}", within.body);
+    let names: Vec<&str> = within.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["十里镇卫生院"]);
+    assert_eq!(
+        app.get("/api/v1/worklist/antenatal?region=99010101", &a)
+            .await
+            .error_fields(),
+        ["/region"]
+    );
+}

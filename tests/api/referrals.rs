@@ -1,6 +1,6 @@
 //! Referrals: the state machine, access for the receiving institution and no one else, turnaround.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::handbook::new_handbook;
 use crate::helpers::*;
@@ -145,6 +145,17 @@ async fn a_referral_gives_the_receiving_clinic_access_and_follows_its_states() {
             .status,
         404
     );
+    // Nor does the declining hospital read her clinical summary any more (issue #14); the
+    // sender still does.
+    assert_eq!(declined.body["clinical_summary"], Value::Null);
+    let later = app.get(&format!("/api/v1/referrals/{second_id}"), &h).await;
+    assert_eq!(later.status, 200);
+    assert_eq!(later.body["status"], "declined");
+    assert_eq!(later.body["clinical_summary"], Value::Null);
+    let sender = app.get(&format!("/api/v1/referrals/{second_id}"), &a).await;
+    assert!(sender.body["clinical_summary"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
     // Lists follow the ended grant too.
     let worklist = app.get("/api/v1/worklist/antenatal", &h).await;
     assert!(!worklist.body["items"]
