@@ -16,6 +16,7 @@ pub mod error;
 pub mod growth;
 pub mod handbook;
 pub mod health;
+pub mod housekeeping;
 pub mod http;
 pub mod keys;
 pub mod nutrition;

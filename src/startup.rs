@@ -140,6 +140,10 @@ impl Application {
         let shutdown = settings.shutdown_timeout.as_secs();
         let shared = Shared::build(settings)?;
         let pool = shared.state.pool.clone();
+        actix_web::rt::spawn(crate::housekeeping::run(
+            pool.clone(),
+            shared.state.settings.clone(),
+        ));
         let server = HttpServer::new(move || create_app(&shared))
             .workers(workers)
             .shutdown_timeout(shutdown)

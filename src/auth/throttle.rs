@@ -118,10 +118,14 @@ pub fn succeeded(conn: &mut DbConn, attempt: Reserved) -> QueryResult<()> {
         .map(drop)
 }
 
-/// Forgets attempts and locks older than the window (run by the housekeeping task).
-pub fn purge(conn: &mut DbConn, settings: &ThrottleSettings) -> QueryResult<usize> {
+/// Forgets attempts and locks older than the window, as of `now` (`housekeeping`).
+pub fn purge(
+    conn: &mut DbConn,
+    settings: &ThrottleSettings,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     let window = chrono::Duration::seconds(settings.window.as_secs() as i64);
-    let before = Utc::now().naive_utc() - window;
+    let before = now - window;
     let attempts =
         diesel::delete(throttle_attempts::table.filter(throttle_attempts::started_at.lt(before)))
             .execute(conn)?;

@@ -3,10 +3,10 @@
 use crate::db::stored;
 use crate::error::Code;
 use crate::http::versioning::{version_views, VersionView};
-use actix_web::{get, http::header, post, put, web, HttpResponse};
+use actix_web::{get, http::header, patch, post, web, HttpResponse};
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::{Validate, ValidationError};
 
@@ -23,7 +23,7 @@ use crate::{
     db::{self, schema::*, DbConn},
     error::{AppError, FieldError, Problem},
     handbook::access::{self, Grant},
-    http::{etag, IfMatch, RequestCtx, ValidJson},
+    http::{etag, versioning::MergePatch, IfMatch, RequestCtx, ValidJson},
     pregnancy::{dating, store as pregnancy_store},
     state::AppState,
 };
@@ -39,7 +39,7 @@ fn heart_rates(rates: &[i32]) -> Result<(), ValidationError> {
 }
 
 /// The values of a visit (产检). Every field but the date is optional: record what was measured.
-#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "visit_date": "2026-11-20", "weight_kg": 58.5, "bp_systolic": 118, "bp_diastolic": 76,
@@ -81,6 +81,57 @@ pub struct CheckupInput {
     /// Why a recorded visit is corrected: required when amending.
     #[validate(length(min = 1, max = 500))]
     pub reason: Option<String>,
+}
+
+impl CheckupInput {
+    /// The values as recorded: what a correction starts from.
+    fn recorded(view: &CheckupView) -> CheckupInput {
+        CheckupInput {
+            visit_date: view.visit_date,
+            weight_kg: view.weight_kg,
+            bp_systolic: view.bp_systolic,
+            bp_diastolic: view.bp_diastolic,
+            fundal_height_cm: view.fundal_height_cm,
+            abdominal_circumference_cm: view.abdominal_circumference_cm,
+            fetal_heart_rates: view.fetal_heart_rates.clone(),
+            fetal_presentation: view.fetal_presentation,
+            oedema: view.oedema,
+            urine_protein: view.urine_protein,
+            urine_glucose: view.urine_glucose,
+            symptoms: view.symptoms.clone(),
+            complaints: view.complaints.clone(),
+            advice: view.advice.clone(),
+            next_appointment: view.next_appointment,
+            reason: None,
+        }
+    }
+}
+
+/// A correction of a visit: only the fields to change (a JSON merge patch, RFC 7396 — `null`
+/// clears a value, a field left out keeps it) and why. The values are those of a visit
+/// ([`CheckupInput`]); this schema documents the body of `PATCH /checkups/{id}`.
+#[derive(ToSchema)]
+#[schema(example = json!({"bp_systolic": 128, "bp_diastolic": 80, "reason": "血压读数记错"}))]
+#[allow(dead_code)] // documents the merge patch the handler applies (`MergePatch`)
+pub struct CheckupCorrection {
+    /// Why the visit is corrected.
+    #[schema(min_length = 1, max_length = 500)]
+    reason: String,
+    visit_date: Option<NaiveDate>,
+    weight_kg: Option<f64>,
+    bp_systolic: Option<i32>,
+    bp_diastolic: Option<i32>,
+    fundal_height_cm: Option<f64>,
+    abdominal_circumference_cm: Option<f64>,
+    fetal_heart_rates: Option<Vec<i32>>,
+    fetal_presentation: Option<Presentation>,
+    oedema: Option<Oedema>,
+    urine_protein: Option<Dipstick>,
+    urine_glucose: Option<Dipstick>,
+    symptoms: Option<Vec<Symptom>>,
+    complaints: Option<String>,
+    advice: Option<String>,
+    next_appointment: Option<NaiveDate>,
 }
 
 /// Checks across fields and against the pregnancy; returns the gestational age at the visit.
@@ -358,12 +409,13 @@ pub async fn get_checkup(
     Ok(respond(&mut HttpResponse::Ok(), view))
 }
 
-/// Correct a recorded visit: the values are replaced as a new version, the old one is kept with
-/// who, when and `reason` (required). Name the version in `If-Match`.
+/// Correct a recorded visit: send only what changes (a JSON merge patch: `null` clears a value)
+/// and `reason`. The result is a new version; the old one is kept with who, when and why. Name
+/// the version in `If-Match`.
 #[utoipa::path(
     tag = "checkups",
     params(("id" = String, Path, description = "Checkup id"), ("If-Match" = String, Header, description = "ETag being replaced")),
-    request_body = CheckupInput,
+    request_body = CheckupCorrection,
     responses(
         (status = 200, description = "The new version", body = CheckupView, headers(("ETag" = String))),
         (status = 403, description = "Only the recording institution's clinicians correct a visit", body = Problem, content_type = "application/problem+json"),
@@ -371,35 +423,36 @@ pub async fn get_checkup(
         (status = 422, description = "Invalid values, or no reason", body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[put("/checkups/{id}")]
+#[patch("/checkups/{id}")]
 pub async fn correct_checkup(
     staff: Staff<Clinical>,
     path: web::Path<String>,
     if_match: IfMatch,
-    body: ValidJson<CheckupInput>,
+    body: ValidJson<MergePatch>,
     ctx: RequestCtx,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let input = body.0;
-    let Some(reason) = input.reason.clone() else {
-        return Err(AppError::invalid_field(
-            "/reason",
-            "required",
-            "say why the visit is corrected",
-        ));
-    };
+    let patch = body.0;
     let staff = staff.principal;
     let view = db::run_tx(&state.pool, move |conn| {
         let old = load_for_staff(conn, &staff, &id)?;
         require_own(&staff, &old)?;
         if_match.check(old.version)?;
+        let old_view = store::view(conn, &old)?;
+        let input = patch.apply_to(&CheckupInput::recorded(&old_view))?;
+        let Some(reason) = input.reason.clone() else {
+            return Err(AppError::invalid_field(
+                "/reason",
+                "required",
+                "say why the visit is corrected",
+            ));
+        };
         let edd: NaiveDate = pregnancies::table
             .find(&old.pregnancy_id)
             .select(pregnancies::edd)
             .first(conn)?;
         let ga_days = check(&input, edd)?;
-        let old_view = store::view(conn, &old)?;
         let now = Utc::now().naive_utc();
         diesel::insert_into(checkup_versions::table)
             .values((

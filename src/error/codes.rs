@@ -74,7 +74,6 @@ problem_codes! {
     AlreadyDatedByUltrasound = "already_dated_by_ultrasound", 409, "Conflict with the current state", "预产期已由超声确定", "预产期已由早期超声确定，如需修改请由医生填写理由";
     GradingClosed = "grading_closed", 409, "Conflict with the current state", "评估期已结束", "妊娠风险评估在孕期结束或产后42天后截止";
     CaseClosed = "case_closed", 409, "Conflict with the current state", "专案已结案", "该专案已结案";
-    CaseChanged = "case_changed", 409, "Conflict with the current state", "专案已被修改", "专案已被他人修改，请刷新后重试";
     DesignationRequired = "designation_required", 409, "Conflict with the current state", "未指定分娩机构", "请先指定分娩机构再进行专案管理";
     IllegalTransition = "illegal_transition", 409, "Conflict with the current state", "当前状态不允许此操作", "记录的当前状态不允许此操作，请刷新后查看";
     AlreadyAnswered = "already_answered", 409, "Conflict with the current state", "会诊已答复", "该会诊已答复";

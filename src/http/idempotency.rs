@@ -6,8 +6,10 @@
 //! The key is claimed (a pending row) before the handler runs and the answer stored after it. A
 //! failed request releases the key so it can be retried. A crash between the handler's commit and
 //! storing the answer leaves the key pending: a retry then answers 409 `idempotency_key_in_progress`
-//! instead of writing twice. Distribution of nutrition packs stores its answer inside its own
-//! transaction (see `nutrition::routes::distribute`) and is left to it.
+//! instead of writing twice. A route whose answer must commit with its write (the distribution
+//! of nutrition packs) keeps the same rules — the same hash, 24 hours, 422 on another request,
+//! `Idempotent-Replayed` on a replay — but stores its answer inside its own transaction with
+//! [`RouteKey`] (issue #14: its keys never expired and replays lacked the header).
 
 use crate::error::Code;
 use actix_web::{
@@ -57,6 +59,66 @@ enum Claim {
     Replay(i32, String),
 }
 
+/// The answer stored for `key` (after forgetting it if older than [`RETENTION_HOURS`]): `None`
+/// when there is none; 422 when the key came with another request; 409 while it is pending.
+fn lookup(
+    conn: &mut crate::db::DbConn,
+    caller: &str,
+    key: &str,
+    hash: &str,
+) -> Result<Option<(i32, String)>, AppError> {
+    let stale = Utc::now().naive_utc() - Duration::hours(RETENTION_HOURS);
+    diesel::delete(
+        idempotency_keys::table
+            .find((caller, key))
+            .filter(idempotency_keys::created_at.lt(stale)),
+    )
+    .execute(conn)?;
+    let stored: Option<(String, i32, String)> = idempotency_keys::table
+        .find((caller, key))
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::status,
+            idempotency_keys::response,
+        ))
+        .first(conn)
+        .optional()?;
+    match stored {
+        Some((h, _, _)) if h != hash => Err(AppError::invalid_field(
+            "/",
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with another request",
+        )),
+        Some((_, PENDING, _)) => Err(AppError::conflict(
+            Code::IdempotencyKeyInProgress,
+            "a request with this Idempotency-Key has not finished; retry later",
+        )),
+        Some((_, status, response)) => Ok(Some((status, response))),
+        None => Ok(None),
+    }
+}
+
+fn insert(
+    conn: &mut crate::db::DbConn,
+    caller: &str,
+    key: &str,
+    hash: &str,
+    status: i32,
+    response: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::caller_id.eq(caller),
+            idempotency_keys::idem_key.eq(key),
+            idempotency_keys::request_hash.eq(hash),
+            idempotency_keys::status.eq(status),
+            idempotency_keys::response.eq(response),
+            idempotency_keys::created_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
 fn claim(
     state: &AppState,
     caller: String,
@@ -66,50 +128,65 @@ fn claim(
     let pool = state.pool.clone();
     async move {
         db::run_tx(&pool, move |conn| {
-            let now = Utc::now().naive_utc();
-            let stale = now - Duration::hours(RETENTION_HOURS);
-            diesel::delete(
-                idempotency_keys::table
-                    .find((&caller, &key))
-                    .filter(idempotency_keys::created_at.lt(stale)),
-            )
-            .execute(conn)?;
-            let stored: Option<(String, i32, String)> = idempotency_keys::table
-                .find((&caller, &key))
-                .select((
-                    idempotency_keys::request_hash,
-                    idempotency_keys::status,
-                    idempotency_keys::response,
-                ))
-                .first(conn)
-                .optional()?;
-            match stored {
-                Some((h, _, _)) if h != hash => Err(AppError::invalid_field(
-                    "/",
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used with another request",
-                )),
-                Some((_, PENDING, _)) => Err(AppError::conflict(
-                    Code::IdempotencyKeyInProgress,
-                    "a request with this Idempotency-Key has not finished; retry later",
-                )),
-                Some((_, status, response)) => Ok(Claim::Replay(status, response)),
+            match lookup(conn, &caller, &key, &hash)? {
+                Some((status, response)) => Ok(Claim::Replay(status, response)),
                 None => {
-                    diesel::insert_into(idempotency_keys::table)
-                        .values((
-                            idempotency_keys::caller_id.eq(&caller),
-                            idempotency_keys::idem_key.eq(&key),
-                            idempotency_keys::request_hash.eq(&hash),
-                            idempotency_keys::status.eq(PENDING),
-                            idempotency_keys::response.eq(""),
-                            idempotency_keys::created_at.eq(now),
-                        ))
-                        .execute(conn)?;
+                    insert(conn, &caller, &key, &hash, PENDING, "")?;
                     Ok(Claim::Claimed)
                 }
             }
         })
         .await
+    }
+}
+
+/// The `Idempotency-Key` of a request to a route that stores its answer in its own
+/// transaction ([`handled_by_route`]); the middleware has already answered a replay.
+#[derive(Debug, Clone)]
+pub struct RouteKey {
+    caller: String,
+    key: String,
+    hash: String,
+}
+
+impl RouteKey {
+    /// An answer stored meanwhile by a parallel request with the same key (checked again in
+    /// the route's transaction).
+    /// Answer it with [`replay`].
+    pub fn earlier(&self, conn: &mut crate::db::DbConn) -> Result<Option<(i32, String)>, AppError> {
+        lookup(conn, &self.caller, &self.key, &self.hash)
+    }
+
+    /// Stores the answer, in the transaction of the write it answers.
+    pub fn store(
+        &self,
+        conn: &mut crate::db::DbConn,
+        status: StatusCode,
+        body: &impl serde::Serialize,
+    ) -> Result<(), AppError> {
+        let response =
+            serde_json::to_string(body).map_err(|e| AppError::internal(e.to_string()))?;
+        insert(
+            conn,
+            &self.caller,
+            &self.key,
+            &self.hash,
+            i32::from(status.as_u16()),
+            &response,
+        )?;
+        Ok(())
+    }
+}
+
+/// Extracts the request's [`RouteKey`], if it came with one.
+pub struct Keyed(pub Option<RouteKey>);
+
+impl actix_web::FromRequest for Keyed {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(Ok(Keyed(req.extensions().get::<RouteKey>().cloned())))
     }
 }
 
@@ -133,7 +210,8 @@ async fn finish(state: &AppState, caller: String, key: String, outcome: Option<(
     }
 }
 
-fn replay(status: i32, response: String) -> HttpResponse {
+/// The stored answer, marked `Idempotent-Replayed: true`.
+pub fn replay(status: i32, response: String) -> HttpResponse {
     let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
     let mut r = HttpResponse::build(status);
     r.insert_header(("Idempotent-Replayed", "true"));
@@ -155,12 +233,6 @@ pub async fn idempotency(
             .await
             .map(ServiceResponse::map_into_boxed_body);
     };
-    if handled_by_route(req.path()) {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
-    }
     let key = match parse_key(&value) {
         Ok(k) => k,
         Err(e) => return Ok(req.error_response(e).map_into_boxed_body()),
@@ -199,6 +271,26 @@ pub async fn idempotency(
     hasher.update(b"\n");
     hasher.update(&bytes);
     let hash = hex::encode(hasher.finalize());
+    if handled_by_route(req.path()) {
+        let found = {
+            let (caller, key, hash) = (caller.clone(), key.clone(), hash.clone());
+            db::run_tx(&state.pool, move |conn| lookup(conn, &caller, &key, &hash)).await
+        };
+        return match found {
+            Err(e) => Ok(req.error_response(e).map_into_boxed_body()),
+            Ok(Some((status, response))) => {
+                let (http_req, _) = req.into_parts();
+                Ok(ServiceResponse::new(http_req, replay(status, response)))
+            }
+            Ok(None) => {
+                req.extensions_mut().insert(RouteKey { caller, key, hash });
+                req.set_payload(bytes.into());
+                next.call(req)
+                    .await
+                    .map(ServiceResponse::map_into_boxed_body)
+            }
+        };
+    }
     match claim(&state, caller.clone(), key.clone(), hash).await {
         Err(e) => return Ok(req.error_response(e).map_into_boxed_body()),
         Ok(Claim::Replay(status, response)) => {

@@ -91,3 +91,89 @@ mod tests {
         assert!(IfMatch(2).check(3).is_err());
     }
 }
+
+/// A correction sent as a JSON merge patch (RFC 7396): the fields it names change, `null`
+/// clears one, every other value stays as recorded. Applied to the record's current values and
+/// then parsed and validated as a whole record, so the answer names each bad field as a full
+/// body would (issue #14: a correction that replaced the whole visit erased what it did not
+/// repeat).
+#[derive(Debug, serde::Deserialize)]
+#[serde(transparent)]
+pub struct MergePatch(pub serde_json::Map<String, serde_json::Value>);
+
+impl validator::Validate for MergePatch {
+    fn validate(&self) -> Result<(), validator::ValidationErrors> {
+        Ok(())
+    }
+}
+
+impl MergePatch {
+    /// `current` with this patch applied, parsed and validated as `T`.
+    pub fn apply_to<T>(self, current: &T) -> Result<T, AppError>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + validator::Validate,
+    {
+        let mut merged = serde_json::to_value(current)
+            .map_err(|e| AppError::internal(format!("current values: {e}")))?;
+        merge(&mut merged, serde_json::Value::Object(self.0));
+        let bytes = serde_json::to_vec(&merged)
+            .map_err(|e| AppError::internal(format!("patched values: {e}")))?;
+        crate::http::extract::parse_json(&bytes)
+    }
+}
+
+/// RFC 7396 §2: objects merge member by member, `null` removes, anything else replaces.
+fn merge(target: &mut serde_json::Value, patch: serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(patch) = patch else {
+        *target = patch;
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Default::default());
+    }
+    let Value::Object(fields) = target else {
+        return;
+    };
+    for (name, value) in patch {
+        if value.is_null() {
+            fields.remove(&name);
+        } else {
+            merge(fields.entry(name).or_insert(Value::Null), value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod merge_patch_tests {
+    use serde_json::json;
+
+    #[test]
+    fn a_merge_patch_changes_what_it_names_and_clears_what_it_nulls() {
+        // RFC 7396 appendix A, a few of its cases.
+        for (target, patch, result) in [
+            (json!({"a": "b"}), json!({"a": "c"}), json!({"a": "c"})),
+            (
+                json!({"a": "b"}),
+                json!({"b": "c"}),
+                json!({"a": "b", "b": "c"}),
+            ),
+            (json!({"a": "b"}), json!({"a": null}), json!({})),
+            (json!({"a": ["b"]}), json!({"a": "c"}), json!({"a": "c"})),
+            (
+                json!({"a": {"b": "c"}}),
+                json!({"a": {"b": "d", "c": null}}),
+                json!({"a": {"b": "d"}}),
+            ),
+            (
+                json!({"a": [{"b": "c"}]}),
+                json!({"a": [1]}),
+                json!({"a": [1]}),
+            ),
+        ] {
+            let mut t = target.clone();
+            super::merge(&mut t, patch.clone());
+            assert_eq!(t, result, "{target} + {patch}");
+        }
+    }
+}

@@ -2,11 +2,10 @@
 //! distribution taking stock first-expiry-first-out (idempotent on retry), and village stock.
 
 use crate::error::Code;
-use actix_web::{get, http::header::HeaderMap, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -21,7 +20,7 @@ use crate::{
     db::{self, schema::*, DbConn},
     error::{AppError, Problem},
     handbook::access,
-    http::{extract::not_future, RequestCtx, ValidJson},
+    http::{extract::not_future, idempotency::Keyed, RequestCtx, ValidJson},
     state::AppState,
 };
 
@@ -321,13 +320,6 @@ pub struct Distribution {
     pub effective_intake: Option<bool>,
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
-    headers
-        .get(crate::http::idempotency::HEADER)
-        .map(crate::http::idempotency::parse_key)
-        .transpose()
-}
-
 /// Issue this month's packs: one distribution per child per calendar month, only while the child
 /// may receive packs (the rule's refusal code otherwise), taking stock from the village's lots first
 /// expiry first — never below zero, even under concurrent requests. A retry with the same
@@ -352,37 +344,20 @@ pub async fn record_nutrition_distribution(
     staff: Staff<CareProvider>,
     path: web::Path<String>,
     body: ValidJson<NewDistribution>,
-    req: HttpRequest,
+    keyed: Keyed,
     ctx: RequestCtx,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let input = body.0;
-    let key = idempotency_key(req.headers())?;
-    let request_hash = hex::encode(Sha256::digest(format!(
-        "{id}\n{}",
-        serde_json::to_string(&input).unwrap_or_default()
-    )));
+    let key = keyed.0;
     let staff = staff.principal;
     let today = crate::time::china_today();
     let outcome = db::run_tx(&state.pool, move |conn| {
-        if let Some(key) = &key {
-            let stored: Option<(String, String)> = idempotency_keys::table
-                .find((&staff.id, key))
-                .select((idempotency_keys::request_hash, idempotency_keys::response))
-                .first(conn)
-                .optional()?;
-            if let Some((hash, response)) = stored {
-                if hash != request_hash {
-                    return Err(AppError::invalid_field(
-                        "/",
-                        "idempotency_key_reused",
-                        "this Idempotency-Key was used with another request",
-                    ));
-                }
-                return serde_json::from_str::<Distribution>(&response)
-                    .map_err(|e| AppError::internal(e.to_string()));
-            }
+        // The middleware answered an earlier request with this key; one that committed while
+        // this one waited for the writer is answered the same way.
+        if let Some(earlier) = key.as_ref().map(|k| k.earlier(conn)).transpose()?.flatten() {
+            return Ok(Err(earlier));
         }
         let (county, birth) = child_for_staff(conn, &staff, &id)?;
         let before = evaluate(conn, &id, birth, today)?;
@@ -467,27 +442,20 @@ pub async fn record_nutrition_distribution(
             effective_intake: intake.map(|i| i.1),
         };
         if let Some(key) = &key {
-            diesel::insert_into(idempotency_keys::table)
-                .values((
-                    idempotency_keys::caller_id.eq(&staff.id),
-                    idempotency_keys::idem_key.eq(key),
-                    idempotency_keys::request_hash.eq(&request_hash),
-                    idempotency_keys::status.eq(201),
-                    idempotency_keys::response
-                        .eq(serde_json::to_string(&result).unwrap_or_default()),
-                    idempotency_keys::created_at.eq(Utc::now().naive_utc()),
-                ))
-                .execute(conn)?;
+            key.store(conn, actix_web::http::StatusCode::CREATED, &result)?;
         }
         Audit::new(&staff, "nutrition.distribute", "child")
             .resource(&id)
             .county(&county)
             .detail(serde_json::json!({"sachets": result.sachets}))
             .record(conn, &ctx)?;
-        Ok(result)
+        Ok(Ok(result))
     })
     .await?;
-    Ok(HttpResponse::Created().json(outcome))
+    Ok(match outcome {
+        Ok(result) => HttpResponse::Created().json(result),
+        Err((status, response)) => crate::http::idempotency::replay(status, response),
+    })
 }
 
 fn refusal_code(r: rules::Refusal) -> Code {

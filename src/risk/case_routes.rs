@@ -15,6 +15,7 @@ use super::{
     cases::{self, Stage},
     engine::Colour,
 };
+use crate::http::{etag, IfMatch};
 use crate::{
     audit::{self, Event},
     auth::{
@@ -56,7 +57,7 @@ pub async fn get_case(
         Ok((view(conn, c)?, event))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(v))
+    Ok(respond(v))
 }
 
 /// The case of a pregnancy, if one was opened. Audited.
@@ -89,7 +90,7 @@ pub async fn get_pregnancy_case(
         Ok((view(conn, c)?, event))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(v))
+    Ok(respond(v))
 }
 
 /// Advance a case to its next stage.
@@ -110,7 +111,7 @@ pub struct Advance {
 /// or going back answers 409; `managed` needs the delivery institution designated.
 #[utoipa::path(
     tag = "cases",
-    params(("id" = String, Path, description = "Case id")),
+    params(("id" = String, Path, description = "Case id"), ("If-Match" = String, Header, description = "ETag of the case as read")),
     request_body = Advance,
     responses(
         (status = 200, description = "The case", body = CaseView),
@@ -124,6 +125,7 @@ pub struct Advance {
 pub async fn advance_case_stage(
     staff: Staff<Clinical>,
     path: web::Path<String>,
+    if_match: IfMatch,
     body: ValidJson<Advance>,
     ctx: RequestCtx,
     state: web::Data<AppState>,
@@ -133,6 +135,7 @@ pub async fn advance_case_stage(
     let staff = staff.principal;
     let v = db::run_tx(&state.pool, move |conn| {
         let c = load_for_staff(conn, &staff, &id)?;
+        if_match.check(c.version)?;
         let current: Stage = stored::from_text("risk_cases.stage", &c.stage)?;
         if current.next() != Some(input.stage) {
             return Err(AppError::conflict(
@@ -153,10 +156,16 @@ pub async fn advance_case_stage(
         }
         let now = Utc::now().naive_utc();
         let by = Some(staff.id.clone());
-        // Only if nobody changed the case since it was read (concurrent advances lose with 409).
+        // One guarded UPDATE: the stage's own columns, the stage, the version. It changes
+        // nothing if anyone changed the case since it was read (412, as for every record).
         let target = risk_cases::table
             .find(&id)
             .filter(risk_cases::version.eq(c.version));
+        let moved = (
+            risk_cases::stage.eq(input.stage.as_str()),
+            risk_cases::version.eq(c.version + 1),
+            risk_cases::updated_at.eq(now),
+        );
         let changed = match input.stage {
             Stage::Registered => {
                 let number = input
@@ -181,6 +190,7 @@ pub async fn advance_case_stage(
                 }
                 diesel::update(target)
                     .set((
+                        moved,
                         risk_cases::registered_at.eq(now),
                         risk_cases::registered_by.eq(by),
                         risk_cases::case_number.eq(number),
@@ -190,18 +200,21 @@ pub async fn advance_case_stage(
             }
             Stage::Reported => diesel::update(target)
                 .set((
+                    moved,
                     risk_cases::reported_at.eq(now),
                     risk_cases::reported_by.eq(by),
                 ))
                 .execute(conn)?,
             Stage::Managed => diesel::update(target)
                 .set((
+                    moved,
                     risk_cases::managed_at.eq(now),
                     risk_cases::managed_by.eq(by),
                 ))
                 .execute(conn)?,
             Stage::Treated => diesel::update(target)
                 .set((
+                    moved,
                     risk_cases::treated_at.eq(now),
                     risk_cases::treated_by.eq(by),
                 ))
@@ -209,18 +222,10 @@ pub async fn advance_case_stage(
             Stage::Discovered | Stage::Closed => 0,
         };
         if changed == 0 {
-            return Err(AppError::conflict(
-                Code::CaseChanged,
-                "the case changed meanwhile; read it again",
-            ));
+            return Err(AppError::PreconditionFailed {
+                current_version: c.version + 1,
+            });
         }
-        diesel::update(risk_cases::table.find(&id))
-            .set((
-                risk_cases::stage.eq(input.stage.as_str()),
-                risk_cases::version.eq(c.version + 1),
-                risk_cases::updated_at.eq(now),
-            ))
-            .execute(conn)?;
         Event::new(&staff, "case.advance", "case")
             .resource(&id)
             .county(&c.county_code)
@@ -230,7 +235,7 @@ pub async fn advance_case_stage(
         Ok(view(conn, c)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(v))
+    Ok(respond(v))
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -245,7 +250,7 @@ pub struct Designation {
 /// centre; red: a critical-care centre; a lower level is refused with the rule.
 #[utoipa::path(
     tag = "cases",
-    params(("id" = String, Path, description = "Case id")),
+    params(("id" = String, Path, description = "Case id"), ("If-Match" = String, Header, description = "ETag of the case as read")),
     request_body = Designation,
     responses(
         (status = 200, description = "The case", body = CaseView),
@@ -259,6 +264,7 @@ pub struct Designation {
 pub async fn designate_case(
     staff: Staff<Clinical>,
     path: web::Path<String>,
+    if_match: IfMatch,
     body: ValidJson<Designation>,
     ctx: RequestCtx,
     state: web::Data<AppState>,
@@ -271,6 +277,7 @@ pub async fn designate_case(
         if c.stage == "closed" {
             return Err(AppError::conflict(Code::CaseClosed, "the case is closed"));
         }
+        if_match.check(c.version)?;
         let level: Option<String> = institutions::table
             .find(&target)
             .select(institutions::level)
@@ -300,10 +307,9 @@ pub async fn designate_case(
         ))
         .execute(conn)?;
         if changed == 0 {
-            return Err(AppError::conflict(
-                Code::CaseChanged,
-                "the case changed meanwhile; read it again",
-            ));
+            return Err(AppError::PreconditionFailed {
+                current_version: c.version + 1,
+            });
         }
         Event::new(&staff, "case.designate", "case")
             .resource(&id)
@@ -314,7 +320,7 @@ pub async fn designate_case(
         Ok(view(conn, c)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(v))
+    Ok(respond(v))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, ToSchema)]
@@ -341,7 +347,7 @@ pub struct CloseCase {
 /// Close a case with its reason. A maternal death or near-miss is flagged for review.
 #[utoipa::path(
     tag = "cases",
-    params(("id" = String, Path, description = "Case id")),
+    params(("id" = String, Path, description = "Case id"), ("If-Match" = String, Header, description = "ETag of the case as read")),
     request_body = CloseCase,
     responses(
         (status = 200, description = "Closed", body = CaseView),
@@ -355,6 +361,7 @@ pub struct CloseCase {
 pub async fn close_case(
     staff: Staff<Clinical>,
     path: web::Path<String>,
+    if_match: IfMatch,
     body: ValidJson<CloseCase>,
     ctx: RequestCtx,
     state: web::Data<AppState>,
@@ -370,6 +377,7 @@ pub async fn close_case(
                 "the case is already closed",
             ));
         }
+        if_match.check(c.version)?;
         let now = Utc::now().naive_utc();
         let reason = crate::db::stored::to_text(&input.reason);
         let changed = diesel::update(
@@ -392,10 +400,9 @@ pub async fn close_case(
         ))
         .execute(conn)?;
         if changed == 0 {
-            return Err(AppError::conflict(
-                Code::CaseChanged,
-                "the case changed meanwhile; read it again",
-            ));
+            return Err(AppError::PreconditionFailed {
+                current_version: c.version + 1,
+            });
         }
         Event::new(&staff, "case.close", "case")
             .resource(&id)
@@ -406,5 +413,12 @@ pub async fn close_case(
         Ok(view(conn, c)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(v))
+    Ok(respond(v))
+}
+
+/// A case with its version as the ETag.
+fn respond(view: CaseView) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, etag(view.version)))
+        .json(view)
 }

@@ -65,6 +65,9 @@ pub struct StageMark {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CaseView {
     pub id: String,
+    /// Moves on with every change to the case; also the ETag, which a stage change, a
+    /// designation or a closure names in `If-Match`.
+    pub version: i64,
     pub pregnancy_id: String,
     pub handbook_id: String,
     pub county_code: String,
@@ -136,6 +139,7 @@ pub fn view(conn: &mut DbConn, c: CaseRow) -> QueryResult<CaseView> {
         .reported_at
         .map_or(now > c.report_due_at, |r| r > c.report_due_at);
     Ok(CaseView {
+        version: c.version,
         next_followup_due,
         followup_overdue,
         visit_overdue,

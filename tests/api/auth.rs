@@ -409,3 +409,74 @@ async fn sessions_are_listed_and_one_can_end_only_ones_own() {
     );
     assert_eq!(app.get("/api/v1/me", &desktop).await.status, 200);
 }
+
+/// Issue #14: expired sessions, refresh tokens, idempotency keys and throttle counters were
+/// never purged. The hourly housekeeping forgets what has outlived its use, and nothing else.
+#[actix_web::test]
+async fn housekeeping_forgets_what_has_outlived_its_use_and_nothing_else() {
+    use diesel::prelude::*;
+    use mch_handbook::db::schema::{idempotency_keys, sessions};
+    let (app, _) = seeded_app().await;
+    let old = app.token("clinician.a").await;
+    let current = app.token("clinician.b").await;
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        json!({"username": "clinician.c", "password": "wrong password"}),
+    )
+    .await;
+    let hb = app
+        .request(
+            "POST",
+            "/api/v1/handbooks",
+            Some(&current),
+            Some(crate::handbook::new_handbook(3, "李娟")),
+        )
+        .await;
+    assert_eq!(hb.status, 201);
+    let now = chrono::Utc::now().naive_utc();
+    let mut conn = app.conn();
+    // clinician.a's session ended 31 days ago.
+    let a_session: String = sessions::table
+        .order(sessions::created_at.asc())
+        .select(sessions::id)
+        .first(&mut conn)
+        .unwrap();
+    diesel::update(sessions::table.find(&a_session))
+        .set(sessions::expires_at.eq(now - chrono::Duration::days(31)))
+        .execute(&mut conn)
+        .unwrap();
+    let audit_before = app.count("audit_events");
+    let sessions_before = app.count("sessions");
+    diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::caller_id.eq("staff:x"),
+            idempotency_keys::idem_key.eq("old"),
+            idempotency_keys::request_hash.eq("h"),
+            idempotency_keys::status.eq(201),
+            idempotency_keys::response.eq("{}"),
+            idempotency_keys::created_at.eq(now - chrono::Duration::hours(25)),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    assert_eq!(app.count("throttle_attempts"), 1);
+
+    // An hour later than the window: the failed login's counter goes too.
+    let later = now + chrono::Duration::seconds(app.settings.throttle.window.as_secs() as i64 + 1);
+    let purged = mch_handbook::housekeeping::purge(&mut conn, &app.settings, later).unwrap();
+    assert_eq!(purged.sessions, 1);
+    assert!(purged.refresh_tokens >= 1);
+    assert_eq!(purged.idempotency_keys, 1);
+    assert!(purged.throttle_rows >= 1);
+    assert_eq!(app.count("sessions"), sessions_before - 1);
+    assert_eq!(app.count(&format!("sessions WHERE id = '{a_session}'")), 0);
+    assert_eq!(app.count("throttle_attempts"), 0);
+    assert_eq!(
+        app.count("audit_events"),
+        audit_before,
+        "the audit log is kept"
+    );
+    // The live session still works; the purged one was already over.
+    assert_eq!(app.get("/api/v1/me", &current).await.status, 200);
+    let _ = old;
+}

@@ -304,7 +304,7 @@ pub const MATRIX: &[Row] = &[
     ),
     // A visit is corrected by the institution that recorded it.
     (
-        "PUT /api/v1/checkups/{id}",
+        "PATCH /api/v1/checkups/{id}",
         Kind::Checkup,
         "clin hosp",
         "hosp=403",
@@ -934,16 +934,11 @@ pub fn example_body(doc: &Value, method: &str, path: &str) -> Option<Value> {
         }
         None => schema.get("example").cloned().unwrap_or(Value::Null),
     };
-    let mut body = if example.is_null() {
+    Some(if example.is_null() {
         json!({})
     } else {
         example
-    };
-    // A correction says why (the schema is shared with the first recording).
-    if method == "PUT" && path == "/api/v1/checkups/{id}" {
-        body["reason"] = json!("血压误录");
-    }
-    Some(body)
+    })
 }
 
 pub fn fill(path: &str, kind: Kind, resource: &str, card: &str) -> String {

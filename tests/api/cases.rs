@@ -54,7 +54,8 @@ async fn orange_opens_a_case_that_stays_open_when_graded_down_until_closed() {
     assert_eq!(case.body["stage"], "discovered");
     let id = case.body["id"].as_str().unwrap().to_string();
     let stage_path = format!("/api/v1/cases/{id}/stage");
-    let stage = |s: &str| app.post(&stage_path, Some(&t), json!({"stage": s}));
+    let case_path = format!("/api/v1/cases/{id}");
+    let stage = |s: &str| app.post_current(&case_path, &stage_path, &t, json!({"stage": s}));
 
     // Stages in order; no skipping.
     let skip = stage("reported").await;
@@ -62,24 +63,56 @@ async fn orange_opens_a_case_that_stays_open_when_graded_down_until_closed() {
     assert_eq!(skip.body["code"], "illegal_transition");
     // An unknown responsible clinician is a 422 naming the field (it was a foreign-key 500).
     let unknown = app
-        .post(
+        .post_current(
+            &case_path,
             &stage_path,
-            Some(&t),
+            &t,
             json!({"stage": "registered", "responsible_clinician_id": "nobody"}),
         )
         .await;
     assert_eq!(unknown.status, 422, "{}", unknown.body);
     assert_eq!(unknown.error_fields(), vec!["/responsible_clinician_id"]);
-    assert_eq!(stage("registered").await.status, 200);
+    // A case change names the version it read, as every correction does (issue #14: cases
+    // answered 409 case_changed, and the stage was written by a second, unguarded UPDATE).
+    let bare = app
+        .post(&stage_path, Some(&t), json!({"stage": "registered"}))
+        .await;
+    assert_eq!(bare.status, 428);
+    let read = app.get(&case_path, &t).await;
+    let etag = read.header("etag").unwrap();
+    assert_eq!(etag, format!("\"v{}\"", read.body["version"]));
+    let registered = app
+        .request_if_match(
+            "POST",
+            &stage_path,
+            &t,
+            &etag,
+            Some(json!({"stage": "registered"})),
+        )
+        .await;
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    assert_eq!(registered.body["stage"], "registered");
+    let stale = app
+        .request_if_match(
+            "POST",
+            &stage_path,
+            &t,
+            &etag,
+            Some(json!({"stage": "reported"})),
+        )
+        .await;
+    assert_eq!(stale.status, 412);
+    assert_eq!(stale.body["code"], "version_mismatch");
     let reported = stage("reported").await;
     assert_eq!(reported.body["report_overdue"], false);
     assert_eq!(stage("managed").await.body["code"], "designation_required");
 
     // Designation by level: a county hospital is too low for orange.
     let low = app
-        .post(
+        .post_current(
+            &case_path,
             &format!("/api/v1/cases/{id}/designation"),
-            Some(&t),
+            &t,
             json!({"institution_id": county_hospital}),
         )
         .await;
@@ -87,9 +120,10 @@ async fn orange_opens_a_case_that_stays_open_when_graded_down_until_closed() {
     assert_eq!(low.error_fields(), vec!["/institution_id"]);
     assert_eq!(low.body["errors"][0]["code"], "designation_level");
     assert_eq!(
-        app.post(
+        app.post_current(
+            &case_path,
             &format!("/api/v1/cases/{id}/designation"),
-            Some(&t),
+            &t,
             json!({"institution_id": city})
         )
         .await
@@ -108,17 +142,19 @@ async fn orange_opens_a_case_that_stays_open_when_graded_down_until_closed() {
     // Red needs a critical-care centre.
     grade(json!({"age_years": 36, "nyha_class": 3})).await;
     let red_low = app
-        .post(
+        .post_current(
+            &case_path,
             &format!("/api/v1/cases/{id}/designation"),
-            Some(&t),
+            &t,
             json!({"institution_id": city}),
         )
         .await;
     assert_eq!(red_low.status, 422);
     assert_eq!(
-        app.post(
+        app.post_current(
+            &case_path,
             &format!("/api/v1/cases/{id}/designation"),
-            Some(&t),
+            &t,
             json!({"institution_id": critical})
         )
         .await
@@ -127,9 +163,10 @@ async fn orange_opens_a_case_that_stays_open_when_graded_down_until_closed() {
     );
 
     let closed = app
-        .post(
+        .post_current(
+            &case_path,
             &format!("/api/v1/cases/{id}/close"),
-            Some(&t),
+            &t,
             json!({"reason": "near_miss", "note": "产后出血抢救成功"}),
         )
         .await;
@@ -137,9 +174,10 @@ async fn orange_opens_a_case_that_stays_open_when_graded_down_until_closed() {
     assert_eq!(closed.body["stage"], "closed");
     assert_eq!(closed.body["flagged_for_review"], true);
     assert_eq!(
-        app.post(
+        app.post_current(
+            &case_path,
             &format!("/api/v1/cases/{id}/close"),
-            Some(&t),
+            &t,
             json!({"reason": "delivered"})
         )
         .await

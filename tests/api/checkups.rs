@@ -6,6 +6,16 @@ use serde_json::{json, Value};
 use crate::handbook::{days_ago, demo_app, new_handbook, registered_pregnancy};
 use crate::helpers::*;
 
+async fn patch_if_match(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    etag: Option<&str>,
+    body: Value,
+) -> Reply {
+    send_if_match(app, "PATCH", path, token, etag, body).await
+}
+
 async fn put_if_match(
     app: &TestApp,
     path: &str,
@@ -13,9 +23,21 @@ async fn put_if_match(
     etag: Option<&str>,
     body: Value,
 ) -> Reply {
+    send_if_match(app, "PUT", path, token, etag, body).await
+}
+
+async fn send_if_match(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    etag: Option<&str>,
+    body: Value,
+) -> Reply {
+    let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
     let mut req = app
         .client
-        .put(format!("{}{path}", app.address))
+        .request(method, format!("{}{path}", app.address))
         .insert_header(("Authorization", format!("Bearer {token}")));
     if let Some(tag) = etag {
         req = req.insert_header(("If-Match", tag.to_string()));
@@ -179,7 +201,7 @@ async fn corrections_keep_the_old_version_and_a_stale_etag_gets_412() {
         .post(
             &format!("/api/v1/pregnancies/{pregnancy}/checkups"),
             Some(&a),
-            json!({"visit_date": today(), "bp_systolic": 150, "bp_diastolic": 95}),
+            json!({"visit_date": today(), "bp_systolic": 150, "bp_diastolic": 95, "weight_kg": 61.5, "fetal_heart_rates": [142], "advice": "三天后复测血压"}),
         )
         .await;
     let id = created.body["id"].as_str().unwrap();
@@ -187,18 +209,18 @@ async fn corrections_keep_the_old_version_and_a_stale_etag_gets_412() {
     let fixed = json!({"visit_date": today(), "bp_systolic": 125, "bp_diastolic": 80, "reason": "transcription error: 125/80"});
 
     assert_eq!(
-        put_if_match(&app, &path, &a, None, fixed.clone())
+        patch_if_match(&app, &path, &a, None, fixed.clone())
             .await
             .status,
         428
     );
     assert_eq!(
-        put_if_match(&app, &path, &a, Some("\"v7\""), fixed.clone())
+        patch_if_match(&app, &path, &a, Some("\"v7\""), fixed.clone())
             .await
             .status,
         412
     );
-    let no_reason = put_if_match(
+    let no_reason = patch_if_match(
         &app,
         &path,
         &a,
@@ -208,17 +230,46 @@ async fn corrections_keep_the_old_version_and_a_stale_etag_gets_412() {
     .await;
     assert_eq!(no_reason.status, 422);
     assert_eq!(no_reason.error_fields(), vec!["/reason"]);
-    let v2 = put_if_match(&app, &path, &a, Some("\"v1\""), fixed.clone()).await;
+    let v2 = patch_if_match(&app, &path, &a, Some("\"v1\""), fixed.clone()).await;
     assert_eq!(v2.status, 200, "{}", v2.body);
     assert_eq!(v2.header("etag").as_deref(), Some("\"v2\""));
     assert_eq!(v2.body["flags"]["blood_pressure"], "normal");
-    let stale = put_if_match(&app, &path, &a, Some("\"v1\""), fixed.clone()).await;
+    // Only what the correction names changes (issue #14: a correction that replaced the whole
+    // visit erased the weight and heart rate it did not repeat).
+    assert_eq!(v2.body["weight_kg"], 61.5);
+    assert_eq!(v2.body["fetal_heart_rates"], json!([142]));
+    assert_eq!(v2.body["advice"], "三天后复测血压");
+    let stale = patch_if_match(&app, &path, &a, Some("\"v1\""), fixed.clone()).await;
     assert_eq!(stale.status, 412);
     assert_eq!(stale.header("etag").as_deref(), Some("\"v2\""));
 
+    // `null` clears a value; a bad value is named as in a full record, and nothing changes.
+    let cleared = patch_if_match(
+        &app,
+        &path,
+        &a,
+        Some("\"v2\""),
+        json!({"advice": null, "reason": "advice given to another woman"}),
+    )
+    .await;
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    assert_eq!(cleared.body["advice"], Value::Null);
+    assert_eq!(cleared.body["weight_kg"], 61.5);
+    let bad = patch_if_match(
+        &app,
+        &path,
+        &a,
+        Some("\"v3\""),
+        json!({"weight_kg": 900, "bp_diastolic": "high", "colour": "red", "reason": "x"}),
+    )
+    .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(!bad.error_fields().is_empty());
+    assert_eq!(app.get(&path, &a).await.body["version"], 3);
+
     let history = app.get(&format!("{path}/versions"), &a).await;
     let versions = history.body.as_array().unwrap();
-    assert_eq!(versions.len(), 1);
+    assert_eq!(versions.len(), 2);
     assert_eq!(versions[0]["version"], 1);
     assert_eq!(versions[0]["reason"], "transcription error: 125/80");
     assert_eq!(versions[0]["snapshot"]["bp_systolic"], 150);
@@ -233,7 +284,7 @@ async fn corrections_keep_the_old_version_and_a_stale_etag_gets_412() {
         .await;
     assert_eq!(app.get(&path, &b).await.status, 200);
     assert_eq!(
-        put_if_match(&app, &path, &b, Some("\"v2\""), fixed)
+        patch_if_match(&app, &path, &b, Some("\"v3\""), fixed)
             .await
             .status,
         403

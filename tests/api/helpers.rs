@@ -314,6 +314,45 @@ impl TestApp {
         }
     }
 
+    /// A request naming the version it replaces (`If-Match`).
+    pub async fn request_if_match(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        if_match: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let req = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .insert_header(("If-Match", if_match.to_string()));
+        let mut res = match body {
+            Some(body) => req.send_json(&body).await,
+            None => req.send().await,
+        }
+        .expect("request sent");
+        let bytes = res.body().limit(16 * 1024 * 1024).await.expect("body read");
+        Reply {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    /// A POST to an operation of a record that names its current version in `If-Match`, read
+    /// first from `record` (the record's own address, whose ETag it answers with).
+    pub async fn post_current(&self, record: &str, path: &str, token: &str, body: Value) -> Reply {
+        let current = self.get(record, token).await;
+        let etag = current
+            .header("etag")
+            .expect("the record answers with an ETag");
+        self.request_if_match("POST", path, token, &etag, Some(body))
+            .await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.request("GET", path, Some(token), None).await
     }

@@ -113,8 +113,26 @@ async fn a_monthly_distribution_takes_the_earliest_expiry_first_once_a_month() {
     let retry = distribute(&app, &v, &kid, Some("k-1"), json!({"remaining_at_home": 0})).await;
     assert_eq!(retry.status, 201);
     assert_eq!(retry.body["id"], first.body["id"]);
+    // Replayed by the shared rules (issue #14): marked as such, forgotten after 24 hours.
+    assert_eq!(retry.header("idempotent-replayed").as_deref(), Some("true"));
+    assert!(first.header("idempotent-replayed").is_none());
     let reused = distribute(&app, &v, &kid, Some("k-1"), json!({"remaining_at_home": 3})).await;
     assert_eq!(reused.status, 422);
+    {
+        use diesel::prelude::*;
+        let old = (chrono::Utc::now() - chrono::Duration::hours(25)).naive_utc();
+        diesel::update(mch_handbook::db::schema::idempotency_keys::table)
+            .set(mch_handbook::db::schema::idempotency_keys::created_at.eq(old))
+            .execute(&mut app.conn())
+            .unwrap();
+    }
+    let a_day_later =
+        distribute(&app, &v, &kid, Some("k-1"), json!({"remaining_at_home": 0})).await;
+    assert_eq!(
+        a_day_later.status, 409,
+        "the key is forgotten: a new request, refused by the rules"
+    );
+    assert_eq!(a_day_later.body["code"], "already_issued_this_month");
     // A second distribution this month.
     let again = distribute(&app, &v, &kid, Some("k-2"), json!({})).await;
     assert_eq!(again.status, 409);

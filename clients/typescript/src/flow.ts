@@ -140,17 +140,18 @@ const current = await api.GET("/api/v1/checkups/{id}", {
 });
 const etag = current.response.headers.get("ETag");
 check(current.data !== undefined && etag === '"v1"', "the checkup reads as version v1", etag);
-const corrected = await api.PUT("/api/v1/checkups/{id}", {
+// Only what changes (a JSON merge patch) and why: everything else stays as recorded.
+const corrected = await api.PATCH("/api/v1/checkups/{id}", {
   headers: staffHeaders,
   params: { path: { id: checkup.id }, header: { "If-Match": etag } },
-  body: { ...visit, bp_systolic: 128, bp_diastolic: 80, reason: "misread" },
+  body: { bp_systolic: 128, bp_diastolic: 80, reason: "misread" },
 });
 check(corrected.data?.version === 2, "the correction is version 2", corrected.error);
 check(corrected.data.weight_kg === 58.5, "the values not corrected are kept", corrected.data);
-const stale = await api.PUT("/api/v1/checkups/{id}", {
+const stale = await api.PATCH("/api/v1/checkups/{id}", {
   headers: staffHeaders,
   params: { path: { id: checkup.id }, header: { "If-Match": etag } },
-  body: { ...visit, reason: "again" },
+  body: { advice: "复查血压", reason: "again" },
 });
 check(stale.response.status === 412 && stale.error?.code === "version_mismatch", "a stale If-Match is refused", stale.error);
 const versions = await api.GET("/api/v1/checkups/{id}/versions", {
