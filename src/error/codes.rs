@@ -45,6 +45,7 @@ problem_codes! {
     InvalidRefreshToken = "invalid_refresh_token", 401, "The refresh token is invalid, expired or already used", "登录已过期", "请重新登录";
     WechatCodeInvalid = "wechat_code_invalid", 401, "WeChat rejected the login code", "微信登录失败", "微信登录凭证无效或已使用，请重新登录";
     Forbidden = "forbidden", 403, "Your role may not do this", "无权进行此操作", "您的账号角色不能进行此操作";
+    GradingNeedsHospital = "grading_needs_hospital", 403, "Grading needs a secondary or higher institution", "需二级及以上机构评估", "妊娠风险评估分级由二级及以上医疗机构进行；基层机构负责初筛，请转诊评估";
     NotFound = "not_found", 404, "Not found", "未找到", "记录不存在，或不在您的权限范围内";
     TooManyRequests = "too_many_requests", 429, "Too many attempts; try again later", "尝试次数过多", "尝试次数过多，请稍后再试";
     // Versions and retries.
@@ -78,7 +79,7 @@ problem_codes! {
     IllegalTransition = "illegal_transition", 409, "Conflict with the current state", "当前状态不允许此操作", "记录的当前状态不允许此操作，请刷新后查看";
     AlreadyAnswered = "already_answered", 409, "Conflict with the current state", "会诊已答复", "该会诊已答复";
     // The nutrition-pack programme.
-    EnrolmentEnded = "enrolment_ended", 409, "Conflict with the current state", "已结束营养包项目", "该儿童已结束营养包项目";
+    Ended = "ended", 409, "Conflict with the current state", "已结束营养包项目", "该儿童已结束营养包项目";
     NotEligible = "not_eligible", 409, "Conflict with the current state", "不符合发放条件", "该儿童不符合营养包发放条件";
     TooYoung = "too_young", 409, "Conflict with the current state", "月龄未满6个月", "儿童满6月龄后才能领取营养包";
     AgedOut = "aged_out", 409, "Conflict with the current state", "已超过36月龄", "儿童已满36月龄，不再发放营养包";

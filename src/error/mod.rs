@@ -103,6 +103,9 @@ pub enum AppError {
     WechatCodeInvalid,
     #[error("forbidden")]
     Forbidden,
+    /// 403 for a reason the caller can act on (a code of status 403 other than `forbidden`).
+    #[error("{detail}")]
+    Refused { code: Code, detail: String },
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -167,7 +170,9 @@ impl AppError {
             AppError::Forbidden => Code::Forbidden,
             AppError::NotFound => Code::NotFound,
             AppError::MethodNotAllowed(_) => Code::MethodNotAllowed,
-            AppError::Conflict { code, .. } | AppError::Unavailable { code, .. } => *code,
+            AppError::Conflict { code, .. }
+            | AppError::Unavailable { code, .. }
+            | AppError::Refused { code, .. } => *code,
             AppError::PreconditionFailed { .. } => Code::VersionMismatch,
             AppError::PreconditionRequired => Code::IfMatchRequired,
             AppError::TooManyRequests { .. } => Code::TooManyRequests,
@@ -200,9 +205,9 @@ impl AppError {
             )),
             _ if zh => Some(self.code().zh_detail().to_string()),
             AppError::MalformedBody(d) | AppError::BadRequest(d) => Some(d.clone()),
-            AppError::Conflict { detail, .. } | AppError::Unavailable { detail, .. } => {
-                Some(detail.clone())
-            }
+            AppError::Conflict { detail, .. }
+            | AppError::Unavailable { detail, .. }
+            | AppError::Refused { detail, .. } => Some(detail.clone()),
             _ => None,
         }
     }

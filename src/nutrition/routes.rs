@@ -458,10 +458,12 @@ pub async fn record_nutrition_distribution(
     })
 }
 
+/// The problem code of a refusal: the refusal's own name (§5), as the child's nutrition page
+/// shows it (issue #14: `ended` there was `enrolment_ended` here).
 fn refusal_code(r: rules::Refusal) -> Code {
     use rules::Refusal::*;
     match r {
-        Ended => Code::EnrolmentEnded,
+        Ended => Code::Ended,
         NotEligible => Code::NotEligible,
         TooYoung => Code::TooYoung,
         AgedOut => Code::AgedOut,
@@ -505,4 +507,28 @@ fn previous_collection(
         Ok((date, i64::from(sachets.unwrap_or(0)), remaining))
     })
     .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_has_one_name_on_the_page_and_in_the_problem() {
+        use rules::Refusal::*;
+        for r in [
+            Ended,
+            NotEligible,
+            TooYoung,
+            AgedOut,
+            NoConsent,
+            NeedsMedicalClearance,
+            AlreadyIssuedThisMonth,
+            LegacyReentryNotAllowed,
+            FirstEntryOver30,
+            ResumeOver30,
+        ] {
+            assert_eq!(refusal_code(r).as_str(), crate::db::stored::to_text(&r));
+        }
+    }
 }

@@ -108,7 +108,25 @@ pub fn from_record(conn: &mut DbConn, pregnancy: &PregnancyRow) -> QueryResult<R
         .as_deref()
         .map(|r| r == "negative")
         .or_else(|| positive(LabTest::Rh).map(|p| !p));
+    // A pregnancy dated by an IVF transfer is an assisted-reproduction pregnancy (yellow:
+    // `yellow_art_pregnancy`, shared/domain/maternal/risk-rules.json), also after a clinician re-dated it (issue #14: it counted only when a
+    // clinician ticked it again).
+    let ivf = crate::pregnancy::dating::DatingSource::IvfTransfer.as_str();
+    let art_pregnancy = pregnancy.dating_source == ivf || {
+        let snapshots: Vec<String> = pregnancy_versions::table
+            .filter(pregnancy_versions::pregnancy_id.eq(&pregnancy.id))
+            .select(pregnancy_versions::snapshot)
+            .load(conn)?;
+        let mut earlier = false;
+        for s in &snapshots {
+            let v: serde_json::Value =
+                crate::db::stored::json_from_db("pregnancy_versions.snapshot", s)?;
+            earlier |= v["dating_source"].as_str() == Some(ivf);
+        }
+        earlier
+    };
     Ok(RiskInput {
+        art_pregnancy: art_pregnancy.then_some(true),
         age_years: Some(i64::from(profile::age_on(hb.birth_date, today))),
         height_cm: hb.height_cm,
         bmi,

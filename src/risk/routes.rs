@@ -378,13 +378,18 @@ fn load_gradings(conn: &mut DbConn, pregnancy_id: &str) -> QueryResult<Vec<Gradi
 }
 
 /// Primary care (village clinics, township centres) screens but never assigns a colour
-/// (risk-grading.md §1).
+/// (risk-grading.md §1); the refusal says so (issue #14: it was a bare 403).
 fn may_grade(staff: &StaffPrincipal) -> Result<(), AppError> {
     if matches!(
         staff.institution_level.as_str(),
         "village_clinic" | "township_centre"
     ) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::Refused {
+            code: crate::error::Code::GradingNeedsHospital,
+            detail: "risk grading is done by a secondary or higher institution; primary care \
+                     screens and refers"
+                .into(),
+        });
     }
     Ok(())
 }
@@ -427,7 +432,7 @@ fn check_decision(proposal: &Grading, input: &NewGrading) -> Result<(Colour, boo
     request_body = NewGrading,
     responses(
         (status = 201, description = "The grading, with proposal and decision", body = GradingView),
-        (status = 403, description = "Only clinicians of secondary or higher institutions grade", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clinicians grade (`forbidden`), and only at a secondary or higher institution (`grading_needs_hospital`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The pregnancy ended, or delivery was more than 42 days ago", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown criterion, or a lower colour without a reason", body = Problem, content_type = "application/problem+json"),

@@ -267,7 +267,7 @@ async fn the_rules_refuse_with_their_reason_and_intake_is_computed() {
     )
     .await;
     let ended = distribute(&app, &v, &gone, None, json!({})).await;
-    assert_eq!(ended.body["code"], "enrolment_ended");
+    assert_eq!(ended.body["code"], "ended");
     let future = app
         .post(
             &format!("/api/v1/children/{gone}/nutrition/events"),

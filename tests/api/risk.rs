@@ -311,6 +311,12 @@ async fn primary_care_screens_but_does_not_grade() {
         )
         .await;
     assert_eq!(graded.status, 403);
+    // Saying why, so the township clinician knows to refer (issue #14: a bare 403).
+    assert_eq!(graded.body["code"], "grading_needs_hospital");
+    assert!(graded.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("secondary"));
     assert_eq!(app.count("risk_gradings"), 0);
     let _ = id_number(4);
 }
@@ -442,4 +448,67 @@ async fn an_unknown_stored_colour_is_an_error_not_green() {
         .get(&format!("/api/v1/pregnancies/{pregnancy}/gradings"), &token)
         .await;
     assert_eq!(history.status, 200, "the gradings themselves are intact");
+}
+
+/// Issue #14: a pregnancy dated by an IVF transfer was not an assisted-reproduction pregnancy
+/// to the engine unless a clinician ticked it again.
+#[actix_web::test]
+async fn an_ivf_dated_pregnancy_is_proposed_yellow_for_assisted_reproduction() {
+    let (app, _) = seeded_app().await;
+    add_hospital_clinician(&app);
+    let token = app.token("obstetrician").await;
+    let codes = |body: &serde_json::Value| -> Vec<String> {
+        body["proposal"]["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut proposals = Vec::new();
+    for (seq, dating) in [
+        (
+            7,
+            json!({"ivf": {"transfer_date": days_ago(60), "embryo_age_days": 5}}),
+        ),
+        (8, json!({"lmp": days_ago(70)})),
+    ] {
+        let created = app
+            .post("/api/v1/handbooks", Some(&token), new_handbook(seq, "孕妇"))
+            .await;
+        let id = created.body["id"].as_str().unwrap();
+        let mut body = json!({"gravidity": 1, "parity": 0});
+        body.as_object_mut()
+            .unwrap()
+            .extend(dating.as_object().unwrap().clone());
+        let p = app
+            .post(
+                &format!("/api/v1/handbooks/{id}/pregnancies"),
+                Some(&token),
+                body,
+            )
+            .await;
+        assert_eq!(p.status, 201, "{}", p.body);
+        let state = app
+            .get(
+                &format!(
+                    "/api/v1/pregnancies/{}/risk",
+                    p.body["id"].as_str().unwrap()
+                ),
+                &token,
+            )
+            .await;
+        assert_eq!(state.status, 200, "{}", state.body);
+        proposals.push((
+            state.body["input"]["art_pregnancy"].clone(),
+            codes(&state.body),
+        ));
+    }
+    assert_eq!(proposals[0].0, true);
+    assert!(
+        proposals[0].1.iter().any(|c| c == "yellow_art_pregnancy"),
+        "{:?}",
+        proposals[0]
+    );
+    assert!(!proposals[1].1.iter().any(|c| c == "yellow_art_pregnancy"));
 }
