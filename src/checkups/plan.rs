@@ -67,19 +67,33 @@ fn plan_view(edd: NaiveDate, checkup_gas: &[i32], today: NaiveDate) -> Vec<Sched
         .collect()
 }
 
-/// Whether the latest visit window that has closed passed without a checkup.
-pub fn visit_overdue(conn: &mut DbConn, pregnancy_id: &str, edd: NaiveDate) -> QueryResult<bool> {
-    let gas: Vec<i32> = checkups::table
-        .filter(checkups::pregnancy_id.eq(pregnancy_id))
-        .select(checkups::ga_days)
-        .load(conn)?;
-    let today = crate::time::china_today();
-    let plan = plan_view(edd, &gas, today);
-    Ok(plan
-        .iter()
+/// The visit she is overdue for: the latest window that has closed passed without a checkup,
+/// and she has not been seen since it closed. A woman seen after a missed window (today, say)
+/// is not overdue for it: what she needs next is the next visit (issue #14: she stayed overdue
+/// until the next window opened).
+fn overdue_visit(
+    plan: &[ScheduledVisit],
+    last_visit: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Option<&ScheduledVisit> {
+    plan.iter()
         .rev()
         .find(|v| v.date_to < today)
-        .is_some_and(|v| v.status == VisitStatus::Missed))
+        .filter(|v| v.status == VisitStatus::Missed)
+        .filter(|v| last_visit.is_none_or(|seen| seen <= v.date_to))
+}
+
+/// Whether she is overdue for a visit ([`overdue_visit`]).
+pub fn visit_overdue(conn: &mut DbConn, pregnancy_id: &str, edd: NaiveDate) -> QueryResult<bool> {
+    let visits: Vec<(i32, NaiveDate)> = checkups::table
+        .filter(checkups::pregnancy_id.eq(pregnancy_id))
+        .select((checkups::ga_days, checkups::visit_date))
+        .load(conn)?;
+    let today = crate::time::china_today();
+    let gas: Vec<i32> = visits.iter().map(|v| v.0).collect();
+    let plan = plan_view(edd, &gas, today);
+    let last_visit = visits.iter().map(|v| v.1).max();
+    Ok(overdue_visit(&plan, last_visit, today).is_some())
 }
 
 /// The recommended visit plan of a pregnancy, each visit done, due, missed or upcoming.
@@ -236,11 +250,8 @@ pub async fn get_antenatal_worklist(
                 let due = plan.iter().find(|v| {
                     v.status != VisitStatus::Done && v.date_to >= today && v.date_from <= week_end
                 });
-                let overdue = plan
-                    .iter()
-                    .rev()
-                    .find(|v| v.date_to < today && v.status != VisitStatus::Upcoming)
-                    .filter(|v| v.status == VisitStatus::Missed);
+                let last_visit = mine.iter().map(|v| v.1).max();
+                let overdue = overdue_visit(&plan, last_visit, today);
                 let (status, visit) = match (due, overdue) {
                     (_, Some(v)) => (WorkStatus::Overdue, v.clone()),
                     (Some(v), None) => (WorkStatus::DueThisWeek, v.clone()),
@@ -259,7 +270,7 @@ pub async fn get_antenatal_worklist(
                     ga_today: dating::ga_on(edd, today).to_string(),
                     status,
                     visit,
-                    last_visit_date: mine.iter().map(|v| v.1).max(),
+                    last_visit_date: last_visit,
                 });
                 if items.len() as i64 > limit {
                     break 'chunks;

@@ -346,3 +346,42 @@ async fn region_filters_match_only_their_own_region_when_the_code_ends_in_zero()
         ["/region"]
     );
 }
+
+/// Issue #14: a woman seen today stayed `overdue` for the visit she had missed until the next
+/// window opened. Seen since, she is not overdue: the list shows what she needs next.
+#[actix_web::test]
+async fn a_woman_seen_after_a_missed_visit_is_no_longer_overdue() {
+    let (app, _) = seeded_app().await;
+    // 20+0 today, visits 1 and 2 missed.
+    let (_, pregnancy) = registered_pregnancy(&app, "clinician.a").await;
+    let a = app.token("clinician.a").await;
+    let overdue = app
+        .get("/api/v1/worklist/antenatal?status=overdue", &a)
+        .await;
+    assert_eq!(overdue.body["items"].as_array().unwrap().len(), 1);
+    let seen = app
+        .post(
+            &format!("/api/v1/pregnancies/{pregnancy}/checkups"),
+            Some(&a),
+            json!({"visit_date": days_ago(0)}),
+        )
+        .await;
+    assert_eq!(seen.status, 201, "{}", seen.body);
+    let overdue = app
+        .get("/api/v1/worklist/antenatal?status=overdue", &a)
+        .await;
+    assert_eq!(
+        overdue.body["items"].as_array().unwrap().len(),
+        0,
+        "{}",
+        overdue.body
+    );
+    // Today's visit is visit 3 (20–24+6); visit 4 opens at 25 weeks, not this week.
+    let all = app.get("/api/v1/worklist/antenatal", &a).await;
+    assert_eq!(
+        all.body["items"].as_array().unwrap().len(),
+        0,
+        "{}",
+        all.body
+    );
+}
