@@ -61,7 +61,8 @@ fn serve(settings: Settings) -> Result<(), String> {
             .map(|file| mch_handbook::db::files::ServerLock::acquire(&file))
             .transpose()?;
         let app = Application::build(settings).map_err(|e| e.to_string())?;
-        tracing::info!(%bind, port = app.port(), ?backend, "serving; Ctrl-C or SIGTERM stops gracefully");
+        let port = app.port();
+        tracing::info!(%bind, port, ?backend, "serving; Ctrl-C or SIGTERM stops gracefully");
         app.run_until_stopped().await.map_err(|e| e.to_string())?;
         tracing::info!("stopped");
         Ok(())

@@ -66,7 +66,9 @@ impl WechatClient {
             } else {
                 AppError::Unavailable {
                     code: Code::WechatNotConfigured,
-                    detail: "WeChat login is not configured on this server (MCH_WECHAT_APP_ID, MCH_WECHAT_APP_SECRET)".into(),
+                    detail: "WeChat login is not configured on this server \
+                         (MCH_WECHAT_APP_ID, MCH_WECHAT_APP_SECRET)"
+                        .into(),
                 }
             });
         };
@@ -116,7 +118,11 @@ fn interpret(body: Jscode2Session) -> Result<WechatIdentity, AppError> {
             detail: "WeChat is busy; try again in a moment".into(),
         }),
         (code, _) => {
-            tracing::error!(errcode = code, errmsg = %body.errmsg, "WeChat refused the server's credentials or request");
+            tracing::error!(
+                errcode = code,
+                errmsg = %body.errmsg,
+                "WeChat refused the server's credentials or request"
+            );
             Err(unavailable(format!("errcode {code}")))
         }
     }

@@ -191,6 +191,10 @@ fn the_fixture_is_the_shared_specification() {
         "/../shared/domain/maternal/checkup-examples.json"
     );
     if let Ok(spec) = std::fs::read_to_string(shared) {
-        assert_eq!(spec, EXAMPLES, "copy shared/domain/maternal/checkup-examples.json into tests/fixtures/domain/maternal/");
+        assert_eq!(
+            spec, EXAMPLES,
+            "copy shared/domain/maternal/checkup-examples.json \
+             into tests/fixtures/domain/maternal/"
+        );
     }
 }

@@ -26,7 +26,8 @@ struct Count {
 
 fn sqlite_file(settings: &Settings) -> Result<PathBuf, String> {
     db::sqlite_file(&settings.database_url).ok_or_else(|| {
-        "backup and restore are for the embedded SQLite database (a file); back up PostgreSQL with pg_dump (see README)"
+        "backup and restore are for the embedded SQLite database (a file); \
+         back up PostgreSQL with pg_dump (see README)"
             .into()
     })
 }
@@ -73,7 +74,8 @@ pub fn check(file: &Path) -> Result<Summary, String> {
     for m in &applied {
         if !known.iter().any(|k| k == &m.line) {
             return Err(format!(
-                "the backup has migration {} that this version does not know; restore it with a newer mch-handbook",
+                "the backup has migration {} that this version does not know; \
+                 restore it with a newer mch-handbook",
                 m.line
             ));
         }

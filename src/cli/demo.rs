@@ -100,7 +100,8 @@ pub fn load(conn: &mut DbConn, force: bool) -> Result<Vec<String>, String> {
         .map_err(|e| e.to_string())?;
     if (institutions_n > 0 || staff_n > 0) && !force {
         return Err(format!(
-            "the database is not empty ({institutions_n} institutions, {staff_n} staff); use --force to load the demo anyway"
+            "the database is not empty ({institutions_n} institutions, {staff_n} staff); \
+             use --force to load the demo anyway"
         ));
     }
     // Hash outside the transaction: argon2 is slow on purpose.
@@ -122,7 +123,11 @@ pub fn load(conn: &mut DbConn, force: bool) -> Result<Vec<String>, String> {
         for (code, name, elevation_m) in REGIONS {
             let exists: i64 = schema::regions::table.find(code).count().get_result(c)?;
             if exists == 0 {
-                let input = regions::NewRegion { code: code.to_string(), name: name.to_string(), elevation_m: *elevation_m };
+                let input = regions::NewRegion {
+                    code: code.to_string(),
+                    name: name.to_string(),
+                    elevation_m: *elevation_m,
+                };
                 regions::create(c, &input)?;
             }
         }
@@ -137,17 +142,29 @@ pub fn load(conn: &mut DbConn, force: bool) -> Result<Vec<String>, String> {
             let id = match existing {
                 Some(id) => id,
                 None => {
-                    let input = institutions::NewInstitution { name: name.to_string(), level: *level, region_code: region.to_string() };
+                    let input = institutions::NewInstitution {
+                        name: name.to_string(),
+                        level: *level,
+                        region_code: region.to_string(),
+                    };
                     institutions::create(c, &input)?.id
                 }
             };
-            out.push(format!("institution {:<28} {:<22} {id}", name, level.as_str()));
+            out.push(format!(
+                "institution {:<28} {:<22} {id}",
+                name,
+                level.as_str()
+            ));
             ids.push((*key, id));
         }
         out.push(String::new());
         out.push("staff accounts (passwords are shown only now):".into());
         for ((username, full_name, key, role), (plain, hash)) in STAFF.iter().zip(&passwords) {
-            let institution_id = ids.iter().find(|(k, _)| k == key).map(|(_, id)| id.clone()).unwrap_or_default();
+            let institution_id = ids
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, id)| id.clone())
+                .unwrap_or_default();
             let existing: Option<String> = schema::staff_accounts::table
                 .filter(schema::staff_accounts::username.eq(username))
                 .select(schema::staff_accounts::id)
@@ -175,7 +192,12 @@ pub fn load(conn: &mut DbConn, force: bool) -> Result<Vec<String>, String> {
                     staff::create(c, &input, hash)?;
                 }
             }
-            out.push(format!("  {:<14} {:<16} {:<18} password: {plain}", username, role.as_str(), full_name));
+            out.push(format!(
+                "  {:<14} {:<16} {:<18} password: {plain}",
+                username,
+                role.as_str(),
+                full_name
+            ));
         }
         out.push(String::new());
         for n in 1..=MOTHERS {
@@ -189,7 +211,8 @@ pub fn load(conn: &mut DbConn, force: bool) -> Result<Vec<String>, String> {
             }
         }
         out.push(format!(
-            "family accounts for WeChat codes demo-mother-1 … demo-mother-{MOTHERS} (start the server with MCH_DEMO_MODE=true)"
+            "family accounts for WeChat codes demo-mother-1 … demo-mother-{MOTHERS} \
+             (start the server with MCH_DEMO_MODE=true)"
         ));
         Event::new(Actor::system(), "demo.load", "database").record(c, &ctx)?;
         Ok::<_, AppError>(out)

@@ -379,25 +379,42 @@ mod tests {
     }
 
     /// A job still queued when the checkout timeout has passed answers 503 and writes nothing.
+    /// Deterministic (issue #14: it raced 20 ms sleeps against the writer thread): the first
+    /// job holds the writer until the second's deadline has certainly passed.
     #[actix_rt::test]
     async fn a_job_queued_past_its_deadline_is_refused_and_not_run() {
         let (_dir, url) = database_with_table();
         let writer = Writer::start(&url, Duration::from_millis(50)).unwrap();
+        let (started, has_started) = std::sync::mpsc::channel::<()>();
+        let (release, released) = std::sync::mpsc::channel::<()>();
         let slow = {
             let writer = writer.clone();
             actix_rt::spawn(async move {
                 writer
-                    .run(|conn| {
-                        std::thread::sleep(Duration::from_millis(300));
+                    .run(move |conn| {
+                        started.send(()).unwrap();
+                        released.recv().unwrap();
                         Ok(sql_query("INSERT INTO t (n) VALUES (1)").execute(conn)?)
                     })
                     .await
             })
         };
-        actix_rt::time::sleep(Duration::from_millis(20)).await;
-        let late = writer
-            .run(|conn| Ok(sql_query("INSERT INTO t (n) VALUES (2)").execute(conn)?))
-            .await;
+        // The writer is inside the first job before the second is queued …
+        actix_rt::task::spawn_blocking(move || has_started.recv().unwrap())
+            .await
+            .unwrap();
+        let late = {
+            let writer = writer.clone();
+            actix_rt::spawn(async move {
+                writer
+                    .run(|conn| Ok(sql_query("INSERT INTO t (n) VALUES (2)").execute(conn)?))
+                    .await
+            })
+        };
+        // … and stays there past the second's deadline (50 ms from when it was queued).
+        actix_rt::time::sleep(Duration::from_millis(120)).await;
+        release.send(()).unwrap();
+        let late = late.await.unwrap();
         assert!(
             matches!(late, Err(AppError::DatabaseUnavailable)),
             "{late:?}"

@@ -544,7 +544,9 @@ pub fn amend(
         row.full_name = v.trim().to_string();
     }
     macro_rules! set {
-        ($($field:ident),*) => { $( if changes.$field.is_some() { row.$field = changes.$field; } )* };
+        ($($field:ident),*) => {
+            $( if changes.$field.is_some() { row.$field = changes.$field; } )*
+        };
     }
     set!(
         phone,
@@ -607,7 +609,11 @@ pub fn amend(
 pub(crate) fn move_county(conn: &mut DbConn, handbook_id: &str, county: &str) -> QueryResult<()> {
     macro_rules! by_handbook {
         ($($t:ident),* $(,)?) => {
-            $( diesel::update($t::table.filter($t::handbook_id.eq(handbook_id))).set($t::county_code.eq(county)).execute(conn)?; )*
+            $(
+                diesel::update($t::table.filter($t::handbook_id.eq(handbook_id)))
+                    .set($t::county_code.eq(county))
+                    .execute(conn)?;
+            )*
         };
     }
     by_handbook!(
@@ -646,8 +652,12 @@ pub(crate) fn move_county(conn: &mut DbConn, handbook_id: &str, county: &str) ->
     macro_rules! by_child {
         ($($t:ident),* $(,)?) => {
             $(
-                let child_ids = children::table.filter(children::handbook_id.eq(handbook_id)).select(children::id);
-                diesel::update($t::table.filter($t::child_id.eq_any(child_ids))).set($t::county_code.eq(county)).execute(conn)?;
+                let child_ids = children::table
+                    .filter(children::handbook_id.eq(handbook_id))
+                    .select(children::id);
+                diesel::update($t::table.filter($t::child_id.eq_any(child_ids)))
+                    .set($t::county_code.eq(county))
+                    .execute(conn)?;
             )*
         };
     }
@@ -660,8 +670,12 @@ pub(crate) fn move_county(conn: &mut DbConn, handbook_id: &str, county: &str) ->
     macro_rules! by_case {
         ($($t:ident),* $(,)?) => {
             $(
-                let case_ids = risk_cases::table.filter(risk_cases::handbook_id.eq(handbook_id)).select(risk_cases::id);
-                diesel::update($t::table.filter($t::case_id.eq_any(case_ids))).set($t::county_code.eq(county)).execute(conn)?;
+                let case_ids = risk_cases::table
+                    .filter(risk_cases::handbook_id.eq(handbook_id))
+                    .select(risk_cases::id);
+                diesel::update($t::table.filter($t::case_id.eq_any(case_ids)))
+                    .set($t::county_code.eq(county))
+                    .execute(conn)?;
             )*
         };
     }

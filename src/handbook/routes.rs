@@ -162,7 +162,8 @@ fn name_differs(
         .record(conn, ctx)?;
     Ok(Err(AppError::conflict(
         Code::IdentityMismatch,
-        "a handbook with this identity document exists under another name; check the document, or ask the mother for a share code",
+        "a handbook with this identity document exists under another name; check the \
+         document, or ask the mother for a share code",
     )))
 }
 

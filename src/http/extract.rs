@@ -84,7 +84,8 @@ where
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req.app_data::<BodyLimit>().map_or(256 * 1024, |l| l.0);
         let is_json = matches!(req.mime_type(), Ok(Some(m))
-            if m.type_() == "application" && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json")));
+            if m.type_() == "application"
+                && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json")));
         let declared_too_large = req
             .headers()
             .get(actix_web::http::header::CONTENT_LENGTH)

@@ -76,10 +76,16 @@ pub async fn request_context(
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
         if status >= 500 {
-            let error = res.response().error().map(|e| e.to_string()).unwrap_or_default();
-            tracing::error!(%method, %path, status, latency_ms, client = client_addr.as_deref().unwrap_or("-"), %error, "request failed");
+            let error = res
+                .response()
+                .error()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            let client = client_addr.as_deref().unwrap_or("-");
+            tracing::error!(%method, %path, status, latency_ms, client, %error, "request failed");
         } else {
-            tracing::info!(%method, %path, status, latency_ms, client = client_addr.as_deref().unwrap_or("-"), "request");
+            let client = client_addr.as_deref().unwrap_or("-");
+            tracing::info!(%method, %path, status, latency_ms, client, "request");
         }
     });
 

@@ -29,14 +29,56 @@ const PUBLIC: &[(&str, &str)] = &[
 
 /// The named responses: `(name, status, description, has a problem body)`.
 const SHARED: &[(&str, &str, &str, bool)] = &[
-    ("BadRequest", "400", "A body that does not parse, a malformed Idempotency-Key or If-Match header, or a NUL character (%00) in the path or query", true),
-    ("Unauthenticated", "401", "Not signed in, or the session has ended (signed out, revoked, expired)", true),
-    ("PreconditionFailed", "412", "The record changed since the version named in If-Match: read it again (the ETag header names the current version)", true),
-    ("PayloadTooLarge", "413", "The body is larger than the configured limit", true),
-    ("UnsupportedMediaType", "415", "The body is not application/json", true),
-    ("PreconditionRequired", "428", "Name the version being replaced in If-Match", true),
-    ("ServiceUnavailable", "503", "The database is busy or unreachable: retry after Retry-After seconds", true),
-    ("NotModified", "304", "Not modified: If-None-Match named the current ETag", false),
+    (
+        "BadRequest",
+        "400",
+        "A body that does not parse, a malformed Idempotency-Key or If-Match header, \
+         or a NUL character (%00) in the path or query",
+        true,
+    ),
+    (
+        "Unauthenticated",
+        "401",
+        "Not signed in, or the session has ended (signed out, revoked, expired)",
+        true,
+    ),
+    (
+        "PreconditionFailed",
+        "412",
+        "The record changed since the version named in If-Match: read it again \
+         (the ETag header names the current version)",
+        true,
+    ),
+    (
+        "PayloadTooLarge",
+        "413",
+        "The body is larger than the configured limit",
+        true,
+    ),
+    (
+        "UnsupportedMediaType",
+        "415",
+        "The body is not application/json",
+        true,
+    ),
+    (
+        "PreconditionRequired",
+        "428",
+        "Name the version being replaced in If-Match",
+        true,
+    ),
+    (
+        "ServiceUnavailable",
+        "503",
+        "The database is busy or unreachable: retry after Retry-After seconds",
+        true,
+    ),
+    (
+        "NotModified",
+        "304",
+        "Not modified: If-None-Match named the current ETag",
+        false,
+    ),
 ];
 
 /// Fields of answers that are left out when empty (`skip_serializing_if`): every other field of

@@ -293,7 +293,10 @@ pub async fn create_staff(
         Event::new(actor, "staff.create", "staff")
             .resource(&created.id)
             .county(&created.county_code)
-            .detail(serde_json::json!({"roles": created.roles, "institution_id": created.institution_id}))
+            .detail(serde_json::json!({
+                "roles": created.roles,
+                "institution_id": created.institution_id,
+            }))
             .record(conn, &ctx)?;
         Ok(created)
     })

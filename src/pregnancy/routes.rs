@@ -395,22 +395,38 @@ pub async fn redate_pregnancy(
         let old = store::load_for_staff(conn, &staff, &id)?;
         if_match.check(old.version)?;
         if old.status != "ongoing" {
-            return Err(AppError::conflict(Code::PregnancyNotOngoing, "only an ongoing pregnancy can be re-dated"));
+            return Err(AppError::conflict(
+                Code::PregnancyNotOngoing,
+                "only an ongoing pregnancy can be re-dated",
+            ));
         }
         let mut row = old.clone();
         let reason = match body.0 {
             Redating::Ultrasound { scan_date, ga } => {
                 if crate::http::extract::not_future(&scan_date).is_err() {
-                    return Err(AppError::invalid_field("/scan_date", "range", "must be between 1900-01-01 and today"));
+                    return Err(AppError::invalid_field(
+                        "/scan_date",
+                        "range",
+                        "must be between 1900-01-01 and today",
+                    ));
                 }
                 if old.dating_source == "ultrasound" {
                     return Err(AppError::conflict(
                         Code::AlreadyDatedByUltrasound,
-                        "the EDD was set by an earlier scan and later scans do not change it; a clinician may override with a reason",
+                        "the EDD was set by an earlier scan and later scans do not change it; \
+                         a clinician may override with a reason",
                     ));
                 }
-                let d = dating::date_by_ultrasound(old.lmp, scan_date, GestationalAge::parse(&ga).unwrap_or(GestationalAge(0)));
-                let why = format!("scan {scan_date} at {ga}: {} days from LMP dating, tolerance {}", d.difference_days, d.tolerance_days);
+                let d = dating::date_by_ultrasound(
+                    old.lmp,
+                    scan_date,
+                    GestationalAge::parse(&ga).unwrap_or(GestationalAge(0)),
+                );
+                let why = format!(
+                    "scan {scan_date} at {ga}: {} days from LMP dating, \
+                     tolerance {}",
+                    d.difference_days, d.tolerance_days
+                );
                 if d.source == DatingSource::Ultrasound {
                     row.edd = d.edd;
                     row.dating_source = DatingSource::Ultrasound.as_str().into();
@@ -420,7 +436,11 @@ pub async fn redate_pregnancy(
             }
             Redating::Clinician { edd, reason } => {
                 if (edd - today).num_days() > 44 * 7 || (today - edd).num_days() > 8 * 7 {
-                    return Err(AppError::invalid_field("/edd", "range", "not a plausible EDD for an ongoing pregnancy"));
+                    return Err(AppError::invalid_field(
+                        "/edd",
+                        "range",
+                        "not a plausible EDD for an ongoing pregnancy",
+                    ));
                 }
                 row.edd = edd;
                 row.dating_source = DatingSource::Clinician.as_str().into();
@@ -432,7 +452,10 @@ pub async fn redate_pregnancy(
             return Ok(old);
         }
         let row = store::save_version(conn, &old, row, &staff.id, Some(reason))?;
-        Event::new(&staff, "pregnancy.redate", "pregnancy").resource(&id).county(&row.county_code).record(conn, &ctx)?;
+        Event::new(&staff, "pregnancy.redate", "pregnancy")
+            .resource(&id)
+            .county(&row.county_code)
+            .record(conn, &ctx)?;
         Ok(row)
     })
     .await?;

@@ -178,7 +178,8 @@ pub async fn list_case_registry(
         });
         return Ok(crate::http::csv::download(
             "high-risk-registry.csv",
-            "case_id,case_number,full_name,residence_region_code,colour,stage,ga_today,report_due_at,report_overdue,unacknowledged_notices,institution_id",
+            "case_id,case_number,full_name,residence_region_code,colour,stage,ga_today,\
+             report_due_at,report_overdue,unacknowledged_notices,institution_id",
             rows,
         ));
     }

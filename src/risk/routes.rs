@@ -457,10 +457,14 @@ pub async fn grade_pregnancy(
             .delivered_at
             .is_some_and(|d| Utc::now().naive_utc() - d > chrono::Duration::days(42));
         if pregnancy.status == "ended" || past_42_days {
-            return Err(AppError::conflict(Code::GradingClosed, "grading ends with the pregnancy or 42 days after delivery"));
+            return Err(AppError::conflict(
+                Code::GradingClosed,
+                "grading ends with the pregnancy or 42 days after delivery",
+            ));
         }
         let facts = record::merge(&record::from_record(conn, &pregnancy)?, &input.facts);
-        let proposal = engine::grade(&facts, &input.criteria).map_err(|e| unknown_code_error("criteria", &input.criteria, &e.0))?;
+        let proposal = engine::grade(&facts, &input.criteria)
+            .map_err(|e| unknown_code_error("criteria", &input.criteria, &e.0))?;
         let (base, purple) = check_decision(&proposal, &input)?;
         let now = Utc::now().naive_utc();
         let grading_id = uuid::Uuid::now_v7().to_string();
@@ -485,8 +489,14 @@ pub async fn grade_pregnancy(
                 risk_gradings::graded_at.eq(now),
             ))
             .execute(conn)?;
-        let highest: Option<String> = pregnancy_risk::table.find(&id).select(pregnancy_risk::highest_base).first(conn).optional()?;
-        let highest = stored::from_text_opt::<Colour>("risk_cases.highest_base", highest.as_deref())?.map_or(base, |h| h.max(base));
+        let highest: Option<String> = pregnancy_risk::table
+            .find(&id)
+            .select(pregnancy_risk::highest_base)
+            .first(conn)
+            .optional()?;
+        let highest =
+            stored::from_text_opt::<Colour>("risk_cases.highest_base", highest.as_deref())?
+                .map_or(base, |h| h.max(base));
         let updated = diesel::update(pregnancy_risk::table.find(&id))
             .set((
                 pregnancy_risk::current_base.eq(base.as_str()),
@@ -512,11 +522,21 @@ pub async fn grade_pregnancy(
                 ))
                 .execute(conn)?;
         }
-        super::case_store::on_grading(conn, &pregnancy, &grading_id, base, purple, &staff.institution_id)?;
+        super::case_store::on_grading(
+            conn,
+            &pregnancy,
+            &grading_id,
+            base,
+            purple,
+            &staff.institution_id,
+        )?;
         Event::new(&staff, "risk.grade", "pregnancy")
             .resource(&id)
             .county(&pregnancy.county_code)
-            .detail(serde_json::json!({"proposal": proposal.label, "decision": engine::label(base, purple)}))
+            .detail(serde_json::json!({
+                "proposal": proposal.label,
+                "decision": engine::label(base, purple),
+            }))
             .record(conn, &ctx)?;
         Ok(load_gradings(conn, &id)?.pop())
     })

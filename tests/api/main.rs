@@ -26,4 +26,5 @@ mod risk;
 mod schema;
 mod scope;
 mod shutdown;
+mod source;
 mod wechat;
