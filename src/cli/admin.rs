@@ -2,8 +2,6 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use validator::Validate;
-
 use super::AdminCommand;
 use crate::{
     audit::{Actor, Event},
@@ -72,7 +70,7 @@ pub fn run(settings: &Settings, command: AdminCommand) -> Result<(), String> {
                     roles
                 },
             };
-            input.validate().map_err(|e| e.to_string())?;
+            crate::http::extract::validate(&input).map_err(describe)?;
             let hash = password::hash(&input.password).map_err(|e| e.to_string())?;
             let created = write_tx(&mut conn, |c| {
                 let created = staff::create(c, &input, &hash)?;
@@ -98,7 +96,7 @@ pub fn run(settings: &Settings, command: AdminCommand) -> Result<(), String> {
                 name,
                 elevation_m: elevation,
             };
-            input.validate().map_err(|e| e.to_string())?;
+            crate::http::extract::validate(&input).map_err(describe)?;
             let region = write_tx(&mut conn, |c| {
                 let region = regions::create(c, &input)?;
                 Event::new(Actor::system(), "region.create", "region")
@@ -124,7 +122,7 @@ pub fn run(settings: &Settings, command: AdminCommand) -> Result<(), String> {
                 level,
                 region_code: region,
             };
-            input.validate().map_err(|e| e.to_string())?;
+            crate::http::extract::validate(&input).map_err(describe)?;
             let inst = write_tx(&mut conn, |c| {
                 let inst = institutions::create(c, &input)?;
                 Event::new(Actor::system(), "institution.create", "institution")

@@ -137,6 +137,16 @@ pub const FIELD_CODES: &[(&str, &str, &str)] = &[
         "批号与库存记录不符",
     ),
     (
+        "requires_flag",
+        "Given without the flag it belongs to",
+        "缺少对应的标记",
+    ),
+    (
+        "period_closed",
+        "The date falls in a month whose report was already submitted",
+        "该月报表已上报，不能补录",
+    ),
+    (
         "code_invalid",
         "The binding or share code is wrong, used or expired",
         "绑定码错误、已使用或已过期",

@@ -169,7 +169,9 @@ fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
     form_urlencoded::parse(query.as_bytes())
 }
 
-fn validate<T: Validate>(value: &T) -> Result<(), AppError> {
+/// Runs `value`'s validation rules: 422 naming each field with a message that never repeats
+/// the value (a rejected password is not echoed).
+pub fn validate<T: Validate>(value: &T) -> Result<(), AppError> {
     value.validate().map_err(|errors| {
         let mut out = Vec::new();
         flatten(&errors, String::new(), &mut out);

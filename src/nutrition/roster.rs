@@ -186,9 +186,8 @@ pub fn load(
                         });
                     }
                 }
-                if let Some(kind) = super::routes::event_kind(kind, *sachets, *suitable) {
-                    child_events.push(Event { date: *date, kind });
-                }
+                let kind = super::routes::event_kind(kind, *sachets, *suitable)?;
+                child_events.push(Event { date: *date, kind });
             }
             let views: Vec<followups::FollowupView> = cards
                 .iter()

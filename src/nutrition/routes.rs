@@ -56,29 +56,38 @@ fn history(conn: &mut DbConn, child_id: &str) -> QueryResult<Vec<Event>> {
             nutrition_events::suitable,
         ))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(kind, date, sachets, suitable)| {
+    rows.into_iter()
+        .map(|(kind, date, sachets, suitable)| {
             event_kind(&kind, sachets, suitable).map(|kind| Event { date, kind })
         })
-        .collect())
+        .collect()
 }
 
-/// A stored event's kind, as the rules know it.
-pub fn event_kind(kind: &str, sachets: Option<i32>, suitable: Option<bool>) -> Option<EventKind> {
-    Some(match kind {
+/// A stored event's kind, as the rules know it; an unknown kind, an issue without its
+/// sachets or a clearance without its decision is a corrupt record, not a silent default.
+pub fn event_kind(
+    kind: &str,
+    sachets: Option<i32>,
+    suitable: Option<bool>,
+) -> QueryResult<EventKind> {
+    let corrupt = |what: &str| {
+        diesel::result::Error::DeserializationError(
+            format!("nutrition_events: {what} for kind {kind:?}").into(),
+        )
+    };
+    Ok(match kind {
         "consent" => EventKind::Consent,
         "medical_clearance" => EventKind::MedicalClearance {
-            suitable: suitable.unwrap_or(false),
+            suitable: suitable.ok_or_else(|| corrupt("no decision"))?,
         },
         "issue" => EventKind::Issue {
-            sachets: i64::from(sachets.unwrap_or(0)),
+            sachets: i64::from(sachets.ok_or_else(|| corrupt("no sachets"))?),
         },
         "withdraw" => EventKind::Withdraw,
         "moved_out" => EventKind::MovedOut,
         "died" => EventKind::Died,
         "legacy_stopped_at_24" => EventKind::LegacyStoppedAt24,
-        _ => return None,
+        _ => return Err(corrupt("an unknown kind")),
     })
 }
 
@@ -146,6 +155,11 @@ pub enum RecordedKind {
     Withdraw,
     MovedOut,
     Died,
+    /// From a paper register: the child stopped at 24 months under the old 6–24-month rule
+    /// (nutrition-pack.md E5). It may re-enter to 36 months if it was under 30 months on
+    /// 2020-04-01, and is refused `legacy_reentry_not_allowed` otherwise.
+    #[serde(rename = "legacy_stopped_at_24")]
+    LegacyStoppedAt24,
 }
 
 /// A dated programme event.
@@ -298,11 +312,17 @@ pub async fn record_nutrition_event(
 /// A monthly distribution.
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"remaining_at_home": 2}))]
+#[schema(example = json!({"remaining_at_home": 2, "date": "2026-11-24"}))]
 pub struct NewDistribution {
     /// Sachets the carer reports left at home from the last collection (for the intake figures).
     #[validate(range(min = 0, max = 60))]
     pub remaining_at_home: Option<i64>,
+    /// When the packs were handed out, for a paper register entered later (default: today,
+    /// China Standard Time). Not in the future, not before the child's birth, and not in a month
+    /// for which this institution has submitted its report (422 `period_closed` on `/date`).
+    /// The programme rules are applied as on that day.
+    #[validate(custom(function = "not_future"))]
+    pub date: Option<NaiveDate>,
 }
 
 /// A distribution as recorded.
@@ -360,12 +380,21 @@ pub async fn record_nutrition_distribution(
             return Ok(Err(earlier));
         }
         let (county, birth) = child_for_staff(conn, &staff, &id)?;
+        let today = input.date.unwrap_or(today);
+        if today < birth {
+            return Err(AppError::invalid_field(
+                "/date",
+                "before_birth",
+                "is before the child's birth",
+            ));
+        }
+        period_open(conn, &staff.institution_id, today)?;
         let before = evaluate(conn, &id, birth, today)?;
         if let Some(refusal) = before.refusal {
             let code = crate::db::stored::to_text(&refusal);
             return Err(AppError::Conflict {
                 code: refusal_code(refusal),
-                detail: format!("the programme rules refuse a pack today: {code}"),
+                detail: format!("the programme rules refuse a pack on {today}: {code}"),
             });
         }
         let lots = take_stock(conn, &staff.institution_id, before.sachets, today)?;
@@ -420,16 +449,16 @@ pub async fn record_nutrition_distribution(
                 .execute(conn)?;
         }
         let intake = match input.remaining_at_home {
-            Some(now_remaining) => {
-                previous_collection(conn, &id, &event_id)?.and_then(|(date, sachets, remaining)| {
+            Some(now_remaining) => previous_collection(conn, &id, &event_id, today)?.and_then(
+                |(date, sachets, remaining)| {
                     rules::weekly_intake(
                         remaining,
                         sachets,
                         now_remaining,
                         (today - date).num_days(),
                     )
-                })
-            }
+                },
+            ),
             None => None,
         };
         let result = Distribution {
@@ -476,16 +505,41 @@ fn refusal_code(r: rules::Refusal) -> Code {
     }
 }
 
+/// A distribution dated `on` may be recorded only while the institution has not reported that
+/// month or a later one (a report returned for correction reopens it): a submitted report's
+/// figures must not change under it (issue #14).
+fn period_open(conn: &mut DbConn, institution_id: &str, on: NaiveDate) -> Result<(), AppError> {
+    let month = on.format("%Y-%m").to_string();
+    let reported: Option<String> = nutrition_reports::table
+        .filter(nutrition_reports::institution_id.eq(institution_id))
+        .filter(nutrition_reports::month.ge(&month))
+        .filter(nutrition_reports::status.ne("returned"))
+        .order(nutrition_reports::month.desc())
+        .select(nutrition_reports::month)
+        .first(conn)
+        .optional()?;
+    match reported {
+        Some(last) => Err(AppError::invalid_field(
+            "/date",
+            "period_closed",
+            format!("the report for {last} is submitted; {month} can no longer change"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The collection before `current`, with what the carer had left then: `(date, sachets, remaining)`.
 fn previous_collection(
     conn: &mut DbConn,
     child_id: &str,
     current: &str,
+    on: NaiveDate,
 ) -> QueryResult<Option<(NaiveDate, i64, i64)>> {
     let prev: Option<(NaiveDate, Option<i32>, Option<String>)> = nutrition_events::table
         .filter(nutrition_events::child_id.eq(child_id))
         .filter(nutrition_events::kind.eq("issue"))
         .filter(nutrition_events::id.ne(current))
+        .filter(nutrition_events::event_date.le(on))
         .order((
             nutrition_events::event_date.desc(),
             nutrition_events::id.desc(),

@@ -24,39 +24,56 @@ use crate::{
     state::AppState,
 };
 
-/// Priority groups for a shortage (§6).
+/// A child's standing flags in the programme: the priority groups for a shortage (§6) and
+/// whether packs wait for a doctor's clearance (a special condition, e.g. thalassaemia). The
+/// whole record is sent: a flag not sent is refused, not silently cleared.
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"registered_poor": true, "relocation_site": false}))]
-pub struct PriorityFlags {
+#[schema(as = NutritionFlags, example = json!({"registered_poor": true, "relocation_site": false, "needs_medical_clearance": false, "condition": null}))]
+pub struct Flags {
     /// 建档立卡 registered poor household.
     pub registered_poor: bool,
     /// Lives at a 易地扶贫搬迁 relocation site.
     pub relocation_site: bool,
+    /// Packs wait for a doctor's clearance (`medical_clearance` event). Set it when a condition
+    /// is found; clear it when it was recorded in error (issue #14: it could be set only as a
+    /// side effect of an event, and never cleared).
+    pub needs_medical_clearance: bool,
+    /// The condition, with `needs_medical_clearance`.
+    #[validate(length(min = 1, max = 100))]
+    pub condition: Option<String>,
 }
 
-/// Set the child's priority groups (used to order the list when stock is short).
+/// Set the child's flags: priority groups (which order the list when stock is short) and the
+/// medical-clearance flag, set or cleared. Audited with the flags before and after.
 #[utoipa::path(
     tag = "nutrition",
     params(("id" = String, Path, description = "Child id")),
-    request_body = PriorityFlags,
+    request_body = Flags,
     responses(
-        (status = 200, description = "Saved", body = PriorityFlags),
+        (status = 200, description = "Saved", body = Flags),
         (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (a condition without the flag)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/children/{id}/nutrition/flags")]
 pub async fn set_nutrition_flags(
     staff: Staff<CareProvider>,
     path: web::Path<String>,
-    body: ValidJson<PriorityFlags>,
+    body: ValidJson<Flags>,
     ctx: RequestCtx,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let flags = body.0;
+    if flags.condition.is_some() && !flags.needs_medical_clearance {
+        return Err(AppError::invalid_field(
+            "/condition",
+            "requires_flag",
+            "a condition is recorded with needs_medical_clearance: true",
+        ));
+    }
     let staff = staff.principal;
     let saved = db::run_tx(&state.pool, move |conn| {
         let (handbook_id, county): (String, String) = children::table
@@ -64,12 +81,21 @@ pub async fn set_nutrition_flags(
             .select((children::handbook_id, children::county_code))
             .first(conn)?;
         access::child_scope(conn, &staff, &handbook_id)?;
+        let before: Option<(bool, Option<String>)> = nutrition_flags::table
+            .find(&id)
+            .select((
+                nutrition_flags::needs_medical_clearance,
+                nutrition_flags::condition,
+            ))
+            .first(conn)
+            .optional()?;
         let now = Utc::now().naive_utc();
         let upsert = diesel::insert_into(nutrition_flags::table)
             .values((
                 nutrition_flags::child_id.eq(&id),
                 nutrition_flags::county_code.eq(&county),
-                nutrition_flags::needs_medical_clearance.eq(false),
+                nutrition_flags::needs_medical_clearance.eq(flags.needs_medical_clearance),
+                nutrition_flags::condition.eq(&flags.condition),
                 nutrition_flags::registered_poor.eq(flags.registered_poor),
                 nutrition_flags::relocation_site.eq(flags.relocation_site),
                 nutrition_flags::updated_at.eq(now),
@@ -77,6 +103,8 @@ pub async fn set_nutrition_flags(
             .on_conflict(nutrition_flags::child_id)
             .do_update()
             .set((
+                nutrition_flags::needs_medical_clearance.eq(flags.needs_medical_clearance),
+                nutrition_flags::condition.eq(&flags.condition),
                 nutrition_flags::registered_poor.eq(flags.registered_poor),
                 nutrition_flags::relocation_site.eq(flags.relocation_site),
                 nutrition_flags::updated_at.eq(now),
@@ -85,7 +113,11 @@ pub async fn set_nutrition_flags(
         Audit::new(&staff, "nutrition.flags", "child")
             .resource(&id)
             .county(&county)
-            .detail(&flags)
+            .detail(serde_json::json!({
+                "after": &flags,
+                "medical_clearance_before": before.as_ref().map(|b| b.0),
+                "condition_before": before.and_then(|b| b.1),
+            }))
             .record(conn, &ctx)?;
         Ok(flags)
     })

@@ -506,3 +506,128 @@ async fn transfers_adjustments_and_the_storage_log() {
         2
     );
 }
+
+/// Issue #14: what a village doctor could not enter. A distribution from last week's paper
+/// register, with its date (not in the future, not in a month already reported); a child whose
+/// packs wait for a doctor, and the flag cleared again; a legacy record stopped at 24 months.
+#[actix_web::test]
+async fn a_paper_register_the_clearance_flag_and_legacy_records_go_in_through_the_api() {
+    let (app, world) = seeded_app().await;
+    let v = app.token("village.a").await;
+    let later = (mch_handbook::time::china_today() + chrono::Duration::days(300)).to_string();
+    app.post(
+        "/api/v1/stock/receipts",
+        Some(&v),
+        json!({"lot": "P", "expiry": later, "quantity": 90}),
+    )
+    .await;
+    let kid = child(&app, 1, 240).await;
+    let r = app
+        .post(
+            &format!("/api/v1/children/{kid}/nutrition/events"),
+            Some(&v),
+            json!({"kind": "consent", "date": days_ago(30), "signed_by": "王芳（母亲）", "consent_form": "paper"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+
+    // Packs handed out a week ago, entered today.
+    let future = distribute(&app, &v, &kid, None, json!({"date": days_ago(-1)})).await;
+    assert_eq!(future.error_fields(), vec!["/date"]);
+    let last_week = distribute(&app, &v, &kid, None, json!({"date": days_ago(7)})).await;
+    assert_eq!(last_week.status, 201, "{}", last_week.body);
+    assert_eq!(last_week.body["date"], days_ago(7));
+    assert_eq!(
+        app.count(&format!(
+            "nutrition_events WHERE child_id = '{kid}' AND kind = 'issue' AND event_date = '{}'",
+            days_ago(7)
+        )),
+        1
+    );
+    // A month the village has reported is closed to late entries.
+    let reported = mch_handbook::time::china_today() - chrono::Duration::days(60);
+    {
+        use diesel::prelude::*;
+        use mch_handbook::db::schema::nutrition_reports as r;
+        diesel::insert_into(r::table)
+            .values((
+                r::id.eq("report-1"),
+                r::institution_id.eq(&world.inst_a),
+                r::county_code.eq("990101"),
+                r::region_code.eq("990101001000"),
+                r::level.eq("village"),
+                r::month.eq(reported.format("%Y-%m").to_string()),
+                r::version.eq(1),
+                r::status.eq("submitted"),
+                r::figures.eq("{}"),
+                r::sources.eq("[]"),
+                r::late.eq(false),
+                r::submitted_by.eq(&world.staff["village.a"]),
+                r::submitted_at.eq(chrono::Utc::now().naive_utc()),
+            ))
+            .execute(&mut app.conn())
+            .unwrap();
+    }
+    let closed = distribute(&app, &v, &kid, None, json!({"date": reported.to_string()})).await;
+    assert_eq!(closed.status, 422, "{}", closed.body);
+    assert_eq!(closed.body["errors"][0]["code"], "period_closed");
+
+    // A condition found: packs wait for a doctor; recorded in error: cleared again.
+    let other = child(&app, 2, 240).await;
+    app.post(
+        &format!("/api/v1/children/{other}/nutrition/events"),
+        Some(&v),
+        json!({"kind": "consent", "date": days_ago(1), "signed_by": "母亲", "consent_form": "paper"}),
+    )
+    .await;
+    let flags = |needs: bool, condition: Value| {
+        json!({"registered_poor": false, "relocation_site": false,
+               "needs_medical_clearance": needs, "condition": condition})
+    };
+    let path = format!("/api/v1/children/{other}/nutrition/flags");
+    let odd = app
+        .request(
+            "PUT",
+            &path,
+            Some(&v),
+            Some(flags(false, json!("地中海贫血"))),
+        )
+        .await;
+    assert_eq!(odd.error_fields(), vec!["/condition"]);
+    let set = app
+        .request(
+            "PUT",
+            &path,
+            Some(&v),
+            Some(flags(true, json!("地中海贫血"))),
+        )
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let waits = distribute(&app, &v, &other, None, json!({})).await;
+    assert_eq!(waits.body["code"], "needs_medical_clearance");
+    let cleared = app
+        .request("PUT", &path, Some(&v), Some(flags(false, Value::Null)))
+        .await;
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    let issued = distribute(&app, &v, &other, None, json!({})).await;
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    assert_eq!(
+        app.count("audit_events WHERE action = 'nutrition.flags'"),
+        2,
+        "set and cleared, each audited"
+    );
+
+    // A legacy record: stopped at 24 months under the old rule.
+    let old = child(&app, 3, 760).await;
+    let born = mch_handbook::time::china_today() - chrono::Duration::days(760);
+    let d24 = born + chrono::Months::new(24);
+    let legacy = app
+        .post(
+            &format!("/api/v1/children/{old}/nutrition/events"),
+            Some(&v),
+            json!({"kind": "legacy_stopped_at_24", "date": d24.to_string(), "detail": "2019年纸质登记册"}),
+        )
+        .await;
+    assert_eq!(legacy.status, 201, "{}", legacy.body);
+    assert_eq!(legacy.body["state"], "legacy_stopped_at_24");
+}

@@ -188,7 +188,7 @@ async fn the_work_list_shows_the_village_in_shortage_order_and_brings_follow_ups
             "PUT",
             &format!("/api/v1/children/{poor}/nutrition/flags"),
             Some(&v),
-            Some(json!({"registered_poor": true, "relocation_site": false})),
+            Some(json!({"registered_poor": true, "relocation_site": false, "needs_medical_clearance": false})),
         )
         .await;
     assert_eq!(flags.status, 200, "{}", flags.body);
@@ -197,7 +197,7 @@ async fn the_work_list_shows_the_village_in_shortage_order_and_brings_follow_ups
             "PUT",
             &format!("/api/v1/children/{poor}/nutrition/flags"),
             Some(&v),
-            Some(json!({"registered_poor": true, "relocation_site": false, "child_id": "x"})),
+            Some(json!({"registered_poor": true, "relocation_site": false, "needs_medical_clearance": false, "child_id": "x"})),
         )
         .await;
     assert_eq!(bad.status, 422);
@@ -256,7 +256,7 @@ async fn the_work_list_shows_the_village_in_shortage_order_and_brings_follow_ups
             "PUT",
             &format!("/api/v1/children/{poor}/nutrition/flags"),
             Some(&c),
-            Some(json!({"registered_poor": false, "relocation_site": false})),
+            Some(json!({"registered_poor": false, "relocation_site": false, "needs_medical_clearance": false})),
         )
         .await;
     assert_eq!(r.status, 404);
