@@ -140,6 +140,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    force_majeure_periods (id) {
+        id -> Text,
+        county_code -> Text,
+        region_code -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        reason -> Text,
+        declared_by -> Text,
+        declared_at -> Timestamp,
+        withdrawn_by -> Nullable<Text>,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     throttle_attempts (id) {
         id -> Text,
         action -> Text,

@@ -91,6 +91,7 @@ problem_codes! {
     ResumeOver30 = "resume_over_30", 409, "Conflict with the current state", "恢复领取超过30月龄", "超过30月龄不能恢复领取营养包";
     OutOfStock = "out_of_stock", 409, "Conflict with the current state", "库存不足", "有效期内的营养包库存不足";
     InsufficientStock = "insufficient_stock", 409, "Conflict with the current state", "批次库存不足", "该批次库存不足";
+    AlreadyWithdrawn = "already_withdrawn", 409, "Conflict with the current state", "已撤销", "该记录已撤销";
     AlreadyCorrected = "already_corrected", 409, "Conflict with the current state", "记录已被更正", "该记录已被更正，请更正最新版本";
     // Reports.
     AlreadySubmitted = "already_submitted", 409, "Conflict with the current state", "报表已提交", "本月报表已提交，待审核";

@@ -7,6 +7,7 @@ pub mod rules;
 #[cfg(test)]
 mod domain_examples;
 pub mod followups;
+pub mod force_majeure;
 pub mod reports;
 pub mod roster;
 pub mod routes;

@@ -68,6 +68,7 @@ pub fn load(
             children::sex,
             children::born_at,
             handbooks::full_name,
+            (children::county_code, handbooks::residence_region_code),
         ))
         .order(children::id.asc())
         .into_boxed();
@@ -102,10 +103,30 @@ pub fn load(
                 .filter(handbooks::residence_region_code.ne_all(served_villages));
         }
     }
-    let rows: Vec<(String, Option<String>, String, NaiveDateTime, String)> = query.load(conn)?;
+    type ChildRow = (
+        String,
+        Option<String>,
+        String,
+        NaiveDateTime,
+        String,
+        (String, String),
+    );
+    let rows: Vec<ChildRow> = query.load(conn)?;
+    // The force-majeure periods of each county the children live in (S1).
+    let mut periods: std::collections::HashMap<String, Vec<super::force_majeure::Period>> =
+        Default::default();
+    let mut contexts = std::collections::HashMap::new();
+    for (id, .., (county, residence)) in &rows {
+        if !periods.contains_key(county) {
+            let declared = super::force_majeure::of_county(conn, county)?;
+            periods.insert(county.clone(), declared);
+        }
+        let context = super::force_majeure::context_at(&periods[county], residence);
+        contexts.insert(id.clone(), context);
+    }
     let rows: Vec<_> = rows
         .into_iter()
-        .map(|(id, name, sex, born_at, mother)| {
+        .map(|(id, name, sex, born_at, mother, _)| {
             let birth = crate::time::china_date(born_at.and_utc());
             (id, name, sex, birth, mother)
         })
@@ -224,6 +245,7 @@ pub fn load(
                 last_followup: views.last().map(|v| v.followed_on),
                 last_issue,
                 facts: ChildFacts {
+                    context: contexts.remove(&id).unwrap_or_default(),
                     birth,
                     needs_medical_clearance: f.is_some_and(|f| f.1),
                     events: child_events,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::rules::{self, Context, Evaluation, Event, EventKind};
+use super::rules::{self, Evaluation, Event, EventKind};
 use super::stock::{take_stock, LotTaken};
 use crate::{
     audit::{self, Event as Audit},
@@ -108,7 +108,7 @@ fn evaluate(
         needs,
         &history(conn, child_id)?,
         today,
-        &Context::default(),
+        &super::force_majeure::context_for_child(conn, child_id)?,
     ))
 }
 

@@ -11,7 +11,7 @@ use validator::Validate;
 use super::{
     plan::{self, Candidate, Tier},
     roster::{self, RosterChild, Scope},
-    rules::{self, add_months, Context, State},
+    rules::{self, add_months, State},
     stock::stock_of,
 };
 use crate::{
@@ -181,7 +181,7 @@ fn item(c: &RosterChild, today: NaiveDate) -> WorkItem {
         f.needs_medical_clearance,
         &f.events,
         today,
-        &Context::default(),
+        &f.context,
     );
     let intake = plan::intake(&f.contacts, &f.issues(), today);
     let mut extra = Vec::new();

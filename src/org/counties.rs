@@ -1,6 +1,6 @@
 //! Per-county settings: the high-risk reporting deadlines (national defaults unless set).
 
-use actix_web::{get, put, web, HttpResponse};
+use actix_web::{get, patch, post, put, web, HttpResponse};
 use chrono::Utc;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,8 @@ use crate::{
     auth::{roles::AuditReader, Role, Staff, StaffPrincipal},
     db::{self, schema::county_settings},
     error::{AppError, Problem},
-    http::{RequestCtx, ValidJson},
+    http::{versioning::MergePatch, RequestCtx, ValidJson},
+    nutrition::force_majeure::{self, NewPeriod, Period},
     risk::case_store,
     state::AppState,
 };
@@ -29,13 +30,24 @@ pub struct CountySettings {
     #[validate(range(min = 1, max = 720))]
     pub report_hours_orange_purple: i64,
     /// Nutrition-pack programme baseline survey: anaemia prevalence, % (reports show the change
-    /// in percentage points).
+    /// in percentage points); `null` when there was none. Required in a `PUT` (which replaces
+    /// every setting): to change some, use `PATCH`.
     #[validate(range(min = 0.0, max = 100.0))]
+    #[schema(required = true)]
     pub baseline_anaemia_pct: Option<f64>,
-    /// Baseline stunting prevalence, %.
+    /// Baseline stunting prevalence, %; `null` when there was none.
     #[validate(range(min = 0.0, max = 100.0))]
+    #[schema(required = true)]
     pub baseline_stunting_pct: Option<f64>,
 }
+
+/// Every field of [`CountySettings`], each required in a `PUT`.
+const SETTINGS: [&str; 4] = [
+    "report_hours_red",
+    "report_hours_orange_purple",
+    "baseline_anaemia_pct",
+    "baseline_stunting_pct",
+];
 
 /// System administrators for any county; county reviewers for their own (others: 404).
 fn may_manage(staff: &StaffPrincipal, county: &str) -> Result<(), AppError> {
@@ -73,22 +85,24 @@ pub async fn get_county_settings(
     let code = path.into_inner();
     valid_county(&code)?;
     may_manage(&staff, &code)?;
-    let (d, baseline) = db::run(&state.pool, move |conn| {
-        Ok((
-            case_store::deadlines(conn, &code)?,
-            crate::nutrition::reports::baseline(conn, &code)?,
-        ))
-    })
-    .await?;
-    Ok(HttpResponse::Ok().json(CountySettings {
+    let settings = db::run(&state.pool, move |conn| current(conn, &code)).await?;
+    Ok(HttpResponse::Ok().json(settings))
+}
+
+/// The settings in force (national defaults for what the county has not set).
+fn current(conn: &mut db::DbConn, code: &str) -> Result<CountySettings, AppError> {
+    let d = case_store::deadlines(conn, code)?;
+    let baseline = crate::nutrition::reports::baseline(conn, code)?;
+    Ok(CountySettings {
         report_hours_red: d.red_hours,
         report_hours_orange_purple: d.orange_purple_hours,
         baseline_anaemia_pct: baseline.anaemia_pct,
         baseline_stunting_pct: baseline.stunting_pct,
-    }))
+    })
 }
 
-/// Set a county's reporting deadlines. New cases use them; open cases keep their due time.
+/// Replace a county's settings: every one is named (`null` for a baseline there is none of).
+/// New cases use the deadlines; open cases keep their due time.
 #[utoipa::path(
     tag = "regions",
     params(("code" = String, Path, description = "6-digit county code")),
@@ -104,23 +118,99 @@ pub async fn get_county_settings(
 pub async fn replace_county_settings(
     staff: Staff<AuditReader>,
     path: web::Path<String>,
-    body: ValidJson<CountySettings>,
+    body: ValidJson<MergePatch>,
     ctx: RequestCtx,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let code = path.into_inner();
     valid_county(&code)?;
     may_manage(&staff, &code)?;
-    let s = body.0;
+    // A replacement names every setting (`null` for a baseline there is none of): one left
+    // out is refused, not cleared (issue #14).
+    let missing: Vec<crate::error::FieldError> = SETTINGS
+        .iter()
+        .filter(|f| !body.0 .0.contains_key(**f))
+        .map(|f| {
+            crate::error::FieldError::new(
+                format!("/{f}"),
+                "required",
+                "a replacement names every setting; use PATCH to change some",
+            )
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(AppError::Validation(missing));
+    }
+    let s: CountySettings = crate::http::extract::parse_json(
+        &serde_json::to_vec(&body.0 .0).map_err(|e| AppError::internal(e.to_string()))?,
+    )?;
+    let staff = staff.principal;
+    let saved = db::run_tx(&state.pool, move |conn| save(conn, &code, s, &staff, &ctx)).await?;
+    Ok(HttpResponse::Ok().json(saved))
+}
+
+/// Change some of a county's settings: only the fields sent (a JSON merge patch; `null` clears
+/// a baseline). The others keep their values (issue #14: a body of only the baselines was
+/// refused, and a partial one cleared the rest).
+#[utoipa::path(
+    tag = "regions",
+    params(("code" = String, Path, description = "6-digit county code")),
+    request_body(content = Object, description = "Any of the fields of CountySettings", example = json!({"baseline_anaemia_pct": 24.5})),
+    responses(
+        (status = 200, description = "Saved: every setting now in force", body = CountySettings),
+        (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not your county", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Out of range, or an unknown field", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/counties/{code}/settings")]
+pub async fn amend_county_settings(
+    staff: Staff<AuditReader>,
+    path: web::Path<String>,
+    body: ValidJson<MergePatch>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let code = path.into_inner();
+    valid_county(&code)?;
+    may_manage(&staff, &code)?;
+    let patch = body.0;
     let staff = staff.principal;
     let saved = db::run_tx(&state.pool, move |conn| {
-        let now = Utc::now().naive_utc();
-        let (red, other) = (
-            s.report_hours_red as i32,
-            s.report_hours_orange_purple as i32,
-        );
-        let n = diesel::update(county_settings::table.find(&code))
-            .set((
+        let changed = patch.apply_to(&current(conn, &code)?)?;
+        save(conn, &code, changed, &staff, &ctx)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(saved))
+}
+
+/// Writes every setting of `code` and audits it.
+fn save(
+    conn: &mut db::DbConn,
+    code: &str,
+    s: CountySettings,
+    staff: &StaffPrincipal,
+    ctx: &RequestCtx,
+) -> Result<CountySettings, AppError> {
+    let now = Utc::now().naive_utc();
+    let (red, other) = (
+        s.report_hours_red as i32,
+        s.report_hours_orange_purple as i32,
+    );
+    let n = diesel::update(county_settings::table.find(code))
+        .set((
+            county_settings::report_hours_red.eq(red),
+            county_settings::report_hours_orange_purple.eq(other),
+            county_settings::baseline_anaemia_pct.eq(s.baseline_anaemia_pct),
+            county_settings::baseline_stunting_pct.eq(s.baseline_stunting_pct),
+            county_settings::updated_by.eq(&staff.id),
+            county_settings::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(county_settings::table)
+            .values((
+                county_settings::county_code.eq(code),
                 county_settings::report_hours_red.eq(red),
                 county_settings::report_hours_orange_purple.eq(other),
                 county_settings::baseline_anaemia_pct.eq(s.baseline_anaemia_pct),
@@ -129,26 +219,115 @@ pub async fn replace_county_settings(
                 county_settings::updated_at.eq(now),
             ))
             .execute(conn)?;
-        if n == 0 {
-            diesel::insert_into(county_settings::table)
-                .values((
-                    county_settings::county_code.eq(&code),
-                    county_settings::report_hours_red.eq(red),
-                    county_settings::report_hours_orange_purple.eq(other),
-                    county_settings::baseline_anaemia_pct.eq(s.baseline_anaemia_pct),
-                    county_settings::baseline_stunting_pct.eq(s.baseline_stunting_pct),
-                    county_settings::updated_by.eq(&staff.id),
-                    county_settings::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-        }
-        Event::new(&staff, "county.settings", "county")
-            .resource(&code)
-            .county(&code)
-            .detail(&s)
-            .record(conn, &ctx)?;
-        Ok(s)
+    }
+    Event::new(staff, "county.settings", "county")
+        .resource(code)
+        .county(code)
+        .detail(&s)
+        .record(conn, ctx)?;
+    Ok(s)
+}
+
+/// The county's force-majeure periods (nutrition packs: days that do not count towards a stop),
+/// withdrawn ones too. Any staff member of the county.
+#[utoipa::path(
+    tag = "regions",
+    params(("code" = String, Path, description = "6-digit county code")),
+    responses(
+        (status = 200, description = "Periods, earliest first", body = Vec<Period>),
+        (status = 404, description = "Not your county", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/counties/{code}/force-majeure")]
+pub async fn list_force_majeure_periods(
+    staff: Staff,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let code = path.into_inner();
+    valid_county(&code)?;
+    may_manage(&staff, &code)?;
+    let periods = db::run(&state.pool, move |conn| {
+        Ok(force_majeure::of_county(conn, &code)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(saved))
+    Ok(HttpResponse::Ok().json(periods))
+}
+
+/// Declare a force-majeure period (an epidemic closure, a flood) for the county or one of its
+/// townships or villages: not collecting packs in those days does not count towards a stop
+/// (nutrition-pack.md S1). Audited.
+#[utoipa::path(
+    tag = "regions",
+    params(("code" = String, Path, description = "6-digit county code")),
+    request_body = NewPeriod,
+    responses(
+        (status = 201, description = "Declared", body = Period),
+        (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not your county", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A region outside the county, or the end before the start", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/counties/{code}/force-majeure")]
+pub async fn declare_force_majeure(
+    staff: Staff<AuditReader>,
+    path: web::Path<String>,
+    body: ValidJson<NewPeriod>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let code = path.into_inner();
+    valid_county(&code)?;
+    may_manage(&staff, &code)?;
+    let input = body.0;
+    let staff = staff.principal;
+    let period = db::run_tx(&state.pool, move |conn| {
+        let period = force_majeure::declare(conn, &code, &input, &staff.id)?;
+        Event::new(&staff, "county.force_majeure_declare", "force_majeure")
+            .resource(&period.id)
+            .county(&code)
+            .detail(&period)
+            .record(conn, &ctx)?;
+        Ok(period)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(period))
+}
+
+/// Withdraw a period declared in error: it no longer counts; it stays listed, withdrawn.
+/// Audited.
+#[utoipa::path(
+    tag = "regions",
+    params(
+        ("code" = String, Path, description = "6-digit county code"),
+        ("id" = String, Path, description = "Period id"),
+    ),
+    responses(
+        (status = 200, description = "Withdrawn", body = Period),
+        (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such period in your county", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already withdrawn", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/counties/{code}/force-majeure/{id}/withdraw")]
+pub async fn withdraw_force_majeure(
+    staff: Staff<AuditReader>,
+    path: web::Path<(String, String)>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let (code, id) = path.into_inner();
+    valid_county(&code)?;
+    may_manage(&staff, &code)?;
+    let staff = staff.principal;
+    let period = db::run_tx(&state.pool, move |conn| {
+        let period = force_majeure::withdraw(conn, &code, &id, &staff.id)?;
+        Event::new(&staff, "county.force_majeure_withdraw", "force_majeure")
+            .resource(&period.id)
+            .county(&code)
+            .record(conn, &ctx)?;
+        Ok(period)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(period))
 }

@@ -49,6 +49,8 @@ pub enum Kind {
     /// Readable by every staff member (reference data): no out-of-scope probe.
     Institution,
     Region,
+    /// A county's force-majeure period: `county|period id`.
+    ForceMajeure,
 }
 
 /// `(operation, kind, allowed roles, overrides)`. Overrides: `role=status` for cells that differ
@@ -133,6 +135,30 @@ pub const MATRIX: &[Row] = &[
     (
         "PUT /api/v1/counties/{code}/settings",
         Kind::County,
+        "rev orev sys",
+        "",
+    ),
+    (
+        "PATCH /api/v1/counties/{code}/settings",
+        Kind::County,
+        "rev orev sys",
+        "",
+    ),
+    (
+        "GET /api/v1/counties/{code}/force-majeure",
+        Kind::County,
+        "clin village hosp rev orev iadmin sys",
+        "",
+    ),
+    (
+        "POST /api/v1/counties/{code}/force-majeure",
+        Kind::County,
+        "rev orev sys",
+        "",
+    ),
+    (
+        "POST /api/v1/counties/{code}/force-majeure/{id}/withdraw",
+        Kind::ForceMajeure,
         "rev orev sys",
         "",
     ),
@@ -856,6 +882,24 @@ pub async fn build() -> (TestApp, Resources) {
     // Organisation: counties, staff, institutions, regions.
     inside.insert(Kind::County, "990101".into());
     outside.insert(Kind::County, "990102".into());
+    for (map, county, region) in [
+        (&mut inside, "990101", "990101001000"),
+        (&mut outside, "990102", "990102001000"),
+    ] {
+        let period = mch_handbook::nutrition::force_majeure::declare(
+            &mut app.conn(),
+            county,
+            &mch_handbook::nutrition::force_majeure::NewPeriod {
+                region_code: region.into(),
+                starts_on: today - chrono::Duration::days(10),
+                ends_on: today,
+                reason: "洪水".into(),
+            },
+            &world.staff["admin"],
+        )
+        .unwrap();
+        map.insert(Kind::ForceMajeure, format!("{county}|{}", period.id));
+    }
     let spare_staff = app.add_staff("spare.a", &world.inst_a, Role::Clinician);
     inside.insert(Kind::Staff, spare_staff);
     outside.insert(Kind::Staff, world.staff["clinician.c"].clone());
@@ -942,8 +986,11 @@ pub fn example_body(doc: &Value, method: &str, path: &str) -> Option<Value> {
 }
 
 pub fn fill(path: &str, kind: Kind, resource: &str, card: &str) -> String {
-    let _ = kind;
-    let mut p = path.replace("{card}", card);
+    let p = path.replace("{card}", card);
+    if let (Kind::ForceMajeure, Some((county, id))) = (kind, resource.split_once('|')) {
+        return p.replace("{code}", county).replace("{id}", id);
+    }
+    let mut p = p;
     for param in ["{id}", "{code}"] {
         p = p.replace(param, resource);
     }

@@ -495,15 +495,56 @@ async fn a_county_sets_its_own_reporting_deadlines() {
         .0,
         422
     );
+    // A replacement names every setting: one left out is refused, not cleared (issue #14).
+    let partial = put(
+        reviewer.clone(),
+        json!({"report_hours_red": 12, "report_hours_orange_purple": 48}),
+    )
+    .await;
+    assert_eq!(partial.0, 422);
+    let fields: Vec<&str> = partial.1["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["/baseline_anaemia_pct", "/baseline_stunting_pct"]);
     assert_eq!(
         put(
             reviewer.clone(),
-            json!({"report_hours_red": 12, "report_hours_orange_purple": 48})
+            json!({"report_hours_red": 12, "report_hours_orange_purple": 48,
+                   "baseline_anaemia_pct": null, "baseline_stunting_pct": 9.8})
         )
         .await
         .0,
         200
     );
+    // A change of some settings keeps the others.
+    let patched = app
+        .request_if_match(
+            "PATCH",
+            path,
+            &reviewer,
+            "*",
+            Some(json!({"baseline_anaemia_pct": 24.5, "baseline_stunting_pct": null})),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(
+        app.get(path, &reviewer).await.body,
+        json!({"report_hours_red": 12, "report_hours_orange_purple": 48,
+            "baseline_anaemia_pct": 24.5, "baseline_stunting_pct": null})
+    );
+    let bad = app
+        .request_if_match(
+            "PATCH",
+            path,
+            &reviewer,
+            "*",
+            Some(json!({"report_hours_red": 0})),
+        )
+        .await;
+    assert_eq!(bad.error_fields(), ["/report_hours_red"]);
     assert_eq!(
         put(
             app.token("other.reviewer").await,

@@ -631,3 +631,78 @@ async fn a_paper_register_the_clearance_flag_and_legacy_records_go_in_through_th
     assert_eq!(legacy.status, 201, "{}", legacy.body);
     assert_eq!(legacy.body["state"], "legacy_stopped_at_24");
 }
+
+/// Issue #14: force-majeure periods existed in the rules but had no way in. The county declares
+/// one for a township; a child living there is stopped that many days later; withdrawn, the
+/// period no longer counts. Other counties neither see nor declare it.
+#[actix_web::test]
+async fn a_declared_force_majeure_period_pushes_the_stop_date_back() {
+    let (app, _) = seeded_app().await;
+    let v = app.token("village.a").await;
+    let later = (mch_handbook::time::china_today() + chrono::Duration::days(300)).to_string();
+    app.post(
+        "/api/v1/stock/receipts",
+        Some(&v),
+        json!({"lot": "F", "expiry": later, "quantity": 30}),
+    )
+    .await;
+    let kid = child(&app, 1, 240).await;
+    consent(&app, &v, &kid).await;
+    let issued = distribute(&app, &v, &kid, None, json!({})).await;
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    let nutrition_path = format!("/api/v1/children/{kid}/nutrition");
+    let before = app.get(&nutrition_path, &v).await.body;
+    let stop_due = |e: &Value| {
+        chrono::NaiveDate::parse_from_str(e["stop_due"].as_str().unwrap(), "%Y-%m-%d").unwrap()
+    };
+    let today = mch_handbook::time::china_today();
+
+    let reviewer = app.token("reviewer").await;
+    let path = "/api/v1/counties/990101/force-majeure";
+    let outside = app
+        .post(
+            path,
+            Some(&reviewer),
+            json!({"region_code": "990102001000", "starts_on": today.to_string(), "ends_on": today.to_string(), "reason": "x"}),
+        )
+        .await;
+    assert_eq!(outside.error_fields(), vec!["/region_code"]);
+    // Ten days of closure in the child's township (城关镇), inside the two months.
+    let declared = app
+        .post(
+            path,
+            Some(&reviewer),
+            json!({"region_code": "990101001000", "starts_on": (today + chrono::Duration::days(5)).to_string(),
+                   "ends_on": (today + chrono::Duration::days(14)).to_string(), "reason": "疫情封控"}),
+        )
+        .await;
+    assert_eq!(declared.status, 201, "{}", declared.body);
+    let after = app.get(&nutrition_path, &v).await.body;
+    assert_eq!(
+        stop_due(&after) - stop_due(&before),
+        chrono::Duration::days(10)
+    );
+    // The village doctor sees the county's periods; another county's reviewer does not.
+    assert_eq!(app.get(path, &v).await.body.as_array().unwrap().len(), 1);
+    let other = app.token("other.reviewer").await;
+    assert_eq!(app.get(path, &other).await.status, 404);
+    // Withdrawn: it no longer counts, and it stays listed.
+    let id = declared.body["id"].as_str().unwrap();
+    let withdrawn = app
+        .post(&format!("{path}/{id}/withdraw"), Some(&reviewer), json!({}))
+        .await;
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
+    assert!(withdrawn.body["withdrawn_at"].is_string());
+    assert_eq!(
+        stop_due(&app.get(&nutrition_path, &v).await.body),
+        stop_due(&before)
+    );
+    let again = app
+        .post(&format!("{path}/{id}/withdraw"), Some(&reviewer), json!({}))
+        .await;
+    assert_eq!(again.status, 409);
+    assert_eq!(
+        app.count("audit_events WHERE action LIKE 'county.force_majeure_%'"),
+        2
+    );
+}

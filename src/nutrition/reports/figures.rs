@@ -40,6 +40,8 @@ pub struct CardFacts {
 #[derive(Debug, Clone)]
 pub struct ChildFacts {
     pub birth: NaiveDate,
+    /// The force-majeure periods in force where the child lives (S1).
+    pub context: Context,
     pub needs_medical_clearance: bool,
     pub events: Vec<Event>,
     /// The issues the reporting unit itself made (its stock paid for them): what it reports as
@@ -148,9 +150,9 @@ pub fn child_counts(c: &ChildFacts, first: NaiveDate, last: NaiveDate, today: Na
     if d6 > last || d36 <= first || as_of < first {
         return n;
     }
-    let ctx = Context::default();
-    let eval =
-        |t: NaiveDate| rules::evaluate(c.birth, c.needs_medical_clearance, &c.events, t, &ctx);
+    let eval = |t: NaiveDate| {
+        rules::evaluate(c.birth, c.needs_medical_clearance, &c.events, t, &c.context)
+    };
     let before = first.pred_opt().map(eval);
     if before.is_some_and(|e| e.state == State::Ended) {
         return n;
@@ -439,6 +441,7 @@ mod tests {
     #[test]
     fn one_child_in_one_month() {
         let c = ChildFacts {
+            context: Context::default(),
             birth: d("2025-03-10"),
             needs_medical_clearance: false,
             events: vec![

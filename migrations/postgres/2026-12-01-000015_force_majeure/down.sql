@@ -1,0 +1,1 @@
+DROP TABLE force_majeure_periods;
