@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(org::regions::create_region)
                 .service(org::regions::list_regions)
                 .service(org::regions::get_region)
+                .service(org::regions::amend_region)
                 .service(org::institutions::create_institution)
                 .service(org::institutions::list_institutions)
                 .service(org::institutions::get_institution)

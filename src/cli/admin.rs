@@ -10,8 +10,17 @@ use crate::{
     db::{self, write_tx, DbConn},
     error::AppError,
     http::RequestCtx,
-    org::{institutions, regions, staff},
+    org::{institutions, region_import as regions_import, regions, staff},
 };
+
+/// The problems that stopped an import (each on its own line).
+struct ImportError(Vec<String>);
+
+impl From<diesel::result::Error> for ImportError {
+    fn from(e: diesel::result::Error) -> Self {
+        ImportError(vec![format!("database: {e}")])
+    }
+}
 
 pub fn open_database(settings: &Settings) -> Result<DbConn, String> {
     let mut conn = db::establish(&settings.database_url).map_err(|e| e.to_string())?;
@@ -84,6 +93,28 @@ pub fn run(settings: &Settings, command: AdminCommand) -> Result<(), String> {
             println!(
                 "created staff account {} ({})",
                 created.username, created.id
+            );
+        }
+        AdminCommand::ImportRegions { file } => {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let rows = regions_import::parse(&text).map_err(|p| p.join("\n"))?;
+            let done = write_tx(&mut conn, |c| {
+                let done = regions_import::import(c, &rows).map_err(ImportError)?;
+                Event::new(Actor::system(), "region.import", "region")
+                    .detail(serde_json::json!({
+                        "file": file.display().to_string(),
+                        "created": done.created,
+                        "unchanged": done.unchanged,
+                    }))
+                    .record(c, &ctx)
+                    .map_err(|e| ImportError(vec![e.to_string()]))?;
+                Ok::<_, ImportError>(done)
+            })
+            .map_err(|e| e.0.join("\n"))?;
+            println!(
+                "imported {} regions ({} already present and unchanged)",
+                done.created, done.unchanged
             );
         }
         AdminCommand::AddRegion {

@@ -83,6 +83,12 @@ pub enum AdminCommand {
         #[arg(long)]
         elevation: Option<i32>,
     },
+    /// Load regions from a CSV file (header code,name,parent,elevation): checked as a whole
+    /// first, every bad row listed, nothing written unless all are good.
+    ImportRegions {
+        /// The CSV file (UTF-8; a spreadsheet's BOM is fine).
+        file: std::path::PathBuf,
+    },
     /// Add an institution; prints its id.
     AddInstitution {
         #[arg(long)]

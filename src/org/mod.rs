@@ -2,6 +2,7 @@
 
 pub mod counties;
 pub mod institutions;
+pub mod region_import;
 pub mod regions;
 pub mod rules;
 pub mod staff;

@@ -1,7 +1,7 @@
 //! Regions: create (system admin), list and read (any staff). Reference data, not personal data.
 
 use crate::error::Code;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -269,6 +269,71 @@ pub async fn get_region(
 ) -> Result<HttpResponse, AppError> {
     let code = path.into_inner();
     let region = db::run(&state.pool, move |conn| {
+        Ok(view(
+            regions::table.find(&code).select(COLUMNS).first(conn)?,
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(region))
+}
+
+/// What may change in a region: its name and elevation (the code is its identity).
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"elevation_m": 1380}))]
+pub struct RegionChanges {
+    #[validate(length(min = 1, max = 100))]
+    pub name: String,
+    /// Metres; `null` when unknown. The altitude adjustment of haemoglobin follows it from the
+    /// next follow-up card on (cards already recorded keep the value they were computed with).
+    #[validate(range(min = -500, max = 9000))]
+    pub elevation_m: Option<i32>,
+}
+
+/// Correct a region's name or elevation: send only what changes (a JSON merge patch). System
+/// administrators, and county reviewers for their own county. Audited with the old values.
+#[utoipa::path(
+    tag = "regions",
+    params(("code" = String, Path, description = "12-digit region code", example = "990101001001")),
+    request_body = RegionChanges,
+    responses(
+        (status = 200, description = "The region as it now is", body = RegionView),
+        (status = 403, description = "System administrators and county reviewers only", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such region (in your county)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid values, or a field that cannot change", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/regions/{code}")]
+pub async fn amend_region(
+    staff: Staff<crate::auth::roles::AuditReader>,
+    path: web::Path<String>,
+    body: ValidJson<crate::http::versioning::MergePatch>,
+    ctx: RequestCtx,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let code = path.into_inner();
+    let staff = staff.principal;
+    let region = db::run_tx(&state.pool, move |conn| {
+        let old = view(regions::table.find(&code).select(COLUMNS).first(conn)?)?;
+        if !staff.has(crate::auth::Role::SystemAdmin) && staff.county_code != old.county_code {
+            return Err(AppError::NotFound);
+        }
+        let current = RegionChanges {
+            name: old.name.clone(),
+            elevation_m: old.elevation_m,
+        };
+        let changed = body.0.apply_to(&current)?;
+        diesel::update(regions::table.find(&code))
+            .set((
+                regions::name.eq(changed.name.trim()),
+                regions::elevation_m.eq(changed.elevation_m),
+            ))
+            .execute(conn)?;
+        Event::new(&staff, "region.update", "region")
+            .resource(&code)
+            .county(&old.county_code)
+            .detail(serde_json::json!({"before": current, "after": changed}))
+            .record(conn, &ctx)?;
         Ok(view(
             regions::table.find(&code).select(COLUMNS).first(conn)?,
         )?)

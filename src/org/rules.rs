@@ -29,7 +29,7 @@ impl RegionLevel {
     }
 
     /// How many leading digits carry meaning at this level.
-    fn digits(self) -> usize {
+    pub fn digits(self) -> usize {
         match self {
             RegionLevel::Province => 2,
             RegionLevel::City => 4,

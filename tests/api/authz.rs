@@ -92,6 +92,13 @@ pub const MATRIX: &[Row] = &[
         "clin village hosp iadmin rev orev sys",
         "",
     ),
+    // Another county's reviewer has the role but not the region: 404.
+    (
+        "PATCH /api/v1/regions/{code}",
+        Kind::Region,
+        "rev sys",
+        "orev=404",
+    ),
     (
         "GET /api/v1/institutions",
         Kind::None,

@@ -348,3 +348,114 @@ async fn the_database_is_private_to_the_service_account() {
     assert!(ok, "{err}");
     assert_eq!(mode(&file), 0o600);
 }
+
+/// Issue #14: a county's ~300 village codes could not be loaded from a file, nor a region's
+/// elevation (which adjusts haemoglobin) corrected. The import checks the whole file first and
+/// lists every bad row; a correction changes only what it names.
+#[actix_web::test]
+async fn a_county_loads_its_villages_from_a_file_and_corrects_an_elevation() {
+    let (app, _) = seeded_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("villages.csv");
+    let url = app.settings.database_url.clone();
+    let before = app.count("regions");
+    std::fs::write(
+        &file,
+        "\u{feff}code,name,parent,elevation\n\
+         990101001101,东一村,990101001000,1250\n\
+         990101001102,东二村,,abc\n\
+         990101009001,无主村,,800\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run(
+        dir.path(),
+        &url,
+        &["admin", "import-regions", file.to_str().unwrap()],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("line 3: elevation"), "{err}");
+    assert_eq!(app.count("regions"), before, "nothing is imported");
+    std::fs::write(
+        &file,
+        "code,name,parent,elevation\n\
+         990101001101,东一村,990101001000,1250\n\
+         990101001102,东二村,,\n\
+         990101009001,无主村,,800\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run(
+        dir.path(),
+        &url,
+        &["admin", "import-regions", file.to_str().unwrap()],
+        None,
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("990101009001: its parent 990101009000"),
+        "{err}"
+    );
+    assert_eq!(app.count("regions"), before);
+    // The township comes in the same file, after its village: parents first all the same.
+    std::fs::write(
+        &file,
+        "code,name,parent,elevation\n\
+         990101001101,东一村,990101001000,1250\n\
+         990101001102,东二村,,\n\
+         990101009001,九村,,800\n\
+         990101009000,九镇,990101000000,760\n",
+    )
+    .unwrap();
+    let (ok, out, err) = run(
+        dir.path(),
+        &url,
+        &["admin", "import-regions", file.to_str().unwrap()],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("imported 4 regions"), "{out}");
+    assert_eq!(app.count("regions"), before + 4);
+    // Loaded again: nothing changes.
+    let (ok, out, _) = run(
+        dir.path(),
+        &url,
+        &["admin", "import-regions", file.to_str().unwrap()],
+        None,
+    );
+    assert!(
+        ok && out.contains("imported 0 regions (4 already present"),
+        "{out}"
+    );
+
+    let reviewer = app.token("reviewer").await;
+    let path = "/api/v1/regions/990101001101";
+    let patched = app
+        .request_if_match(
+            "PATCH",
+            path,
+            &reviewer,
+            "*",
+            Some(json!({"elevation_m": 1380})),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.body["elevation_m"], 1380);
+    assert_eq!(patched.body["name"], "东一村");
+    let code = app
+        .request_if_match(
+            "PATCH",
+            path,
+            &reviewer,
+            "*",
+            Some(json!({"code": "990101001109"})),
+        )
+        .await;
+    assert_eq!(code.error_fields(), vec!["/code"]);
+    let other = app.token("other.reviewer").await;
+    assert_eq!(
+        app.request_if_match("PATCH", path, &other, "*", Some(json!({"elevation_m": 1})))
+            .await
+            .status,
+        404
+    );
+}
