@@ -218,8 +218,7 @@ pub fn migrate(url: &str) -> Result<(), DbError> {
 ///
 /// On PostgreSQL the run holds an advisory lock, so servers started together against one
 /// database migrate one after the other (issue #14: two at once failed with a duplicate key in
-/// `pg_type`); the second finds nothing left to do. SQLite's writes are serialised by its own
-/// lock.
+/// `pg_type`); the second finds nothing left to do. On SQLite the run is one write transaction.
 pub fn run_migrations(conn: &mut DbConn) -> Result<(), DbError> {
     /// Any fixed number, the same for every server of this program ("mchm" in ASCII).
     const MIGRATION_LOCK: i64 = 0x6d63_686d;
@@ -231,7 +230,20 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<(), DbError> {
             diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(c)?;
             run
         }
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        // One write transaction for the whole run: its lock serialises two migrating
+        // processes (the second then finds nothing to do), and a failure leaves nothing half
+        // applied. Each migration's own transaction becomes a savepoint inside it.
+        DbConn::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            match c.run_pending_migrations(SQLITE_MIGRATIONS) {
+                Ok(_) => AnsiTransactionManager::commit_transaction(c)
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>),
+                Err(e) => {
+                    let _ = AnsiTransactionManager::rollback_transaction(c);
+                    Err(e)
+                }
+            }
+        }
     };
     result.map_err(|e| DbError::Migration(e.to_string()))
 }

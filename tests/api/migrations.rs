@@ -216,3 +216,25 @@ async fn every_down_migration_runs_and_up_again_makes_the_same_schema() {
     db::run_migrations(&mut conn).expect("the up migrations run again");
     assert_eq!(schema(&mut conn), before);
 }
+
+/// Issue #14: two servers migrating one PostgreSQL at once failed (`duplicate key …
+/// pg_type_typname_nsp_index`, 3 of 3 tries). Three processes' worth of migrations at once on
+/// an empty database: all succeed, and the schema is the committed one.
+#[actix_web::test]
+async fn servers_starting_together_migrate_one_after_another() {
+    let app = spawn_app().await;
+    db::revert_all_migrations(&mut app.conn()).expect("every down migration runs");
+    let url = app.settings.database_url.clone();
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || db::migrate(&url))
+        })
+        .collect();
+    for run in runs {
+        run.join()
+            .unwrap()
+            .expect("each migrates or finds nothing to do");
+    }
+    assert_snapshot(&schema(&mut app.conn()));
+}
