@@ -51,9 +51,17 @@ pub fn purge(conn: &mut DbConn, settings: &Settings, now: NaiveDateTime) -> Quer
             )
             .select(sessions::id)
     };
-    let refresh_tokens =
-        diesel::delete(refresh_tokens::table.filter(refresh_tokens::session_id.eq_any(ended())))
-            .execute(conn)?;
+    // A session's used and expired refresh tokens too (each refresh leaves one behind); a
+    // used one is kept the same 30 days to recognise its reuse.
+    let refresh_tokens = diesel::delete(
+        refresh_tokens::table.filter(
+            refresh_tokens::session_id
+                .eq_any(ended())
+                .or(refresh_tokens::used_at.lt(ended_before))
+                .or(refresh_tokens::expires_at.lt(ended_before)),
+        ),
+    )
+    .execute(conn)?;
     let sessions = diesel::delete(
         sessions::table.filter(
             sessions::expires_at

@@ -205,9 +205,11 @@ where
 /// not exist: the two are answered alike on purpose) and 403 for an operation their role may
 /// not do — as a `denied` audit event `access.refused` naming the route, so a county auditor
 /// sees who probes (issue #14: a refused out-of-scope attempt left no trace). Count them per
-/// caller with `GET /api/v1/audit-events?action=access.refused`. Anonymous refusals are not
-/// recorded (nothing to attribute them to; the address is in the access log). A failure to
-/// record is logged, not answered.
+/// caller with `GET /api/v1/audit-events?action=access.refused`. A 404 of a record that simply
+/// does not exist is recorded too (the two are one answer on purpose). Anonymous refusals are
+/// not recorded (nothing to attribute them to; the address is in the access log). At most
+/// [`REFUSALS_RECORDED`] a caller in [`REFUSAL_WINDOW_MINUTES`]. A failure to record is logged,
+/// not answered.
 pub async fn record_refusals(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
@@ -222,7 +224,7 @@ pub async fn record_refusals(
         .error()
         .and_then(|e| e.as_error::<AppError>())
     {
-        Some(AppError::Forbidden) => true,
+        Some(AppError::Forbidden | AppError::Refused { .. }) => true,
         Some(AppError::NotFound) => names_a_record,
         _ => false,
     };
@@ -250,8 +252,35 @@ pub async fn record_refusals(
             "path": request.path(),
             "status": res.status().as_u16(),
         }));
-    if let Err(e) = db::run_tx(&state.pool, move |conn| Ok(event.record(conn, &ctx)?)).await {
-        tracing::warn!(error = %e, "could not record a refused access");
-    }
+    // At most REFUSALS_RECORDED per caller in REFUSAL_WINDOW_MINUTES: enough to see a probe, not
+    // a lever to flood the log and the writer. Written after answering (the caller does not wait
+    // for it).
+    let caller = Actor::from(&principal).id.unwrap_or_default();
+    let cap = crate::config::ThrottleSettings {
+        max_failures_per_account: REFUSALS_RECORDED,
+        max_failures_per_address: i64::MAX,
+        window: std::time::Duration::from_secs(60 * REFUSAL_WINDOW_MINUTES as u64),
+    };
+    actix_web::rt::spawn(async move {
+        // Counted like a throttle (atomic on both backends): past the cap nothing is written
+        // to the log.
+        let written = db::run_tx(&state.pool, move |conn| {
+            if let Ok(slot) =
+                crate::auth::throttle::reserve(conn, "access.refused", &caller, None, &cap)?
+            {
+                crate::auth::throttle::failed(conn, slot)?;
+                event.record(conn, &ctx)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = written.await {
+            tracing::warn!(error = %e, "could not record a refused access");
+        }
+    });
     Ok(res)
 }
+
+/// Refusals recorded per caller within [`REFUSAL_WINDOW_MINUTES`].
+pub const REFUSALS_RECORDED: i64 = 20;
+/// The window of [`REFUSALS_RECORDED`].
+pub const REFUSAL_WINDOW_MINUTES: i64 = 10;

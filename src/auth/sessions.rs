@@ -117,10 +117,14 @@ pub fn rotate(
     else {
         return Ok(Rotation::Invalid);
     };
-    let kind = if kind == "staff" {
-        SubjectKind::Staff
-    } else {
-        SubjectKind::Family
+    let kind = match kind.as_str() {
+        "staff" => SubjectKind::Staff,
+        "family" => SubjectKind::Family,
+        other => {
+            return Err(AppError::from(diesel::result::Error::DeserializationError(
+                format!("sessions.subject_kind {other:?} is neither staff nor family").into(),
+            )))
+        }
     };
     if revoked_at.is_some() || session_expires <= now || token_expires <= now {
         return Ok(Rotation::Invalid);

@@ -158,10 +158,19 @@ pub fn restore(settings: &Settings, file: &Path, force: bool) -> Result<Summary,
         db::files::private_dir(dir).map_err(|e| e.to_string())?;
     }
     // Copy beside the target, flush it to disk, then rename into place: never a half-written
-    // file. The copy is private (std::fs::copy would give it the backup's permissions).
+    // file. The copy is private from its first byte (std::fs::copy would give it the backup's
+    // permissions until narrowed).
     let partial = target.with_extension("restoring");
-    std::fs::copy(file, &partial).map_err(|e| e.to_string())?;
-    db::files::narrow(&partial).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&partial);
+    db::files::private_file(&partial).map_err(|e| e.to_string())?;
+    let mut from = std::fs::File::open(file).map_err(|e| e.to_string())?;
+    let mut to = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&partial)
+        .map_err(|e| e.to_string())?;
+    std::io::copy(&mut from, &mut to).map_err(|e| e.to_string())?;
+    drop(to);
     std::fs::File::open(&partial)
         .and_then(|f| f.sync_all())
         .map_err(|e| e.to_string())?;

@@ -227,7 +227,14 @@ pub fn run_migrations(conn: &mut DbConn) -> Result<(), DbError> {
             use diesel::RunQueryDsl;
             diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(c)?;
             let run = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
-            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(c)?;
+            // The lock ends with the connection anyway; a failed unlock must not hide why the
+            // migrations failed.
+            let unlocked =
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                    .execute(c);
+            if run.is_ok() {
+                unlocked?;
+            }
             run
         }
         // One write transaction for the whole run: its lock serialises two migrating

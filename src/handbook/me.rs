@@ -119,15 +119,8 @@ pub async fn bind_my_handbook(
                 ));
             }
             // Her own start in the app gives way to the record her clinic keeps; it stays,
-            // pending, with nobody linked.
-            diesel::update(
-                handbook_members::table
-                    .filter(handbook_members::handbook_id.eq(&own.id))
-                    .filter(handbook_members::family_account_id.eq(&caller.0.id))
-                    .filter(handbook_members::revoked_at.is_null()),
-            )
-            .set(handbook_members::revoked_at.eq(Utc::now().naive_utc()))
-            .execute(conn)?;
+            // pending, with nobody linked: her, the family and institutions she shared it with.
+            access::end_unverified_links(conn, &own.id, Utc::now().naive_utc())?;
             Event::new(actor(&caller), "handbook.pending_superseded", "handbook")
                 .resource(&own.id)
                 .county(&own.county_code)

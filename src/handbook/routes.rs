@@ -60,6 +60,27 @@ pub async fn register_handbook(
     let st = state.clone();
     let staff = staff.principal;
     let outcome = db::run_tx(&state.pool, move |conn| {
+        // Reserved before the registry is consulted: a clinician past the limit of names that
+        // did not match is refused whatever the number (a 429 for registered numbers only would
+        // be the oracle again).
+        let attempt = match throttle::reserve(
+            conn,
+            "handbook.identity_check",
+            &staff.id,
+            None,
+            &st.settings.throttle,
+        )? {
+            Ok(attempt) => attempt,
+            Err(wait) => {
+                Event::new(&staff, "handbook.create", "handbook")
+                    .outcome(Outcome::Denied)
+                    .detail(serde_json::json!({"reason": "throttled"}))
+                    .record(conn, &ctx)?;
+                return Ok(Err(AppError::TooManyRequests {
+                    retry_after_secs: wait,
+                }));
+            }
+        };
         let existing = match profile::find_by_identity(conn, &st.cipher, &checked)? {
             Some(registered) => Some(registered),
             None => profile::pending_with_identity(conn, &st.cipher, &checked)?
@@ -74,7 +95,7 @@ pub async fn register_handbook(
                 // are, pending and unlinked from her record.
                 confirm(conn, &st, existing, &input, &checked, &staff, &ctx)?
             } else if existing.full_name != input.full_name.trim() {
-                return name_differs(conn, &st, &staff, &existing, &ctx);
+                return name_differs(conn, attempt, &staff, &existing, &ctx);
             } else {
                 existing
             };
@@ -90,6 +111,7 @@ pub async fn register_handbook(
                 .resource(&row.id)
                 .county(&row.county_code)
                 .record(conn, &ctx)?;
+            throttle::succeeded(conn, attempt)?;
             return Ok(Ok((row, false)));
         }
         let row = profile::insert(
@@ -112,6 +134,7 @@ pub async fn register_handbook(
             .resource(&row.id)
             .county(&row.county_code)
             .record(conn, &ctx)?;
+        throttle::succeeded(conn, attempt)?;
         Ok(Ok((row, true)))
     })
     .await?;
@@ -134,25 +157,11 @@ pub async fn register_handbook(
 /// registry (issue #14). The refusal and the guess's record are committed (the inner `Err`).
 fn name_differs(
     conn: &mut DbConn,
-    state: &AppState,
+    attempt: throttle::Reserved,
     staff: &crate::auth::StaffPrincipal,
     existing: &profile::HandbookRow,
     ctx: &RequestCtx,
 ) -> Result<Result<(profile::HandbookRow, bool), AppError>, AppError> {
-    let attempt = match throttle::reserve(
-        conn,
-        "handbook.identity_check",
-        &staff.id,
-        None,
-        &state.settings.throttle,
-    )? {
-        Ok(attempt) => attempt,
-        Err(wait) => {
-            return Ok(Err(AppError::TooManyRequests {
-                retry_after_secs: wait,
-            }))
-        }
-    };
     throttle::failed(conn, attempt)?;
     Event::new(staff, "handbook.register_existing", "handbook")
         .outcome(Outcome::Denied)

@@ -157,7 +157,27 @@ impl RouteKey {
         lookup(conn, &self.caller, &self.key, &self.hash)
     }
 
-    /// Stores the answer, in the transaction of the write it answers.
+    /// Claims the key at the start of the route's transaction (a pending row). A parallel
+    /// request with the same key waits on that row and then gets 409
+    /// `idempotency_key_in_progress`, which the route answers with [`RouteKey::earlier`] once the
+    /// first has committed.
+    pub fn claim(&self, conn: &mut crate::db::DbConn) -> Result<(), AppError> {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match insert(conn, &self.caller, &self.key, &self.hash, PENDING, "") {
+            Ok(()) => Ok(()),
+            Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+                Err(AppError::conflict(
+                    Code::IdempotencyKeyInProgress,
+                    "a request with this Idempotency-Key has not finished; retry later",
+                ))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Stores the answer, in the transaction of the write it answers (the row [`claim`]ed).
+    ///
+    /// [`claim`]: RouteKey::claim
     pub fn store(
         &self,
         conn: &mut crate::db::DbConn,
@@ -166,14 +186,12 @@ impl RouteKey {
     ) -> Result<(), AppError> {
         let response =
             serde_json::to_string(body).map_err(|e| AppError::internal(e.to_string()))?;
-        insert(
-            conn,
-            &self.caller,
-            &self.key,
-            &self.hash,
-            i32::from(status.as_u16()),
-            &response,
-        )?;
+        diesel::update(idempotency_keys::table.find((&self.caller, &self.key)))
+            .set((
+                idempotency_keys::status.eq(i32::from(status.as_u16())),
+                idempotency_keys::response.eq(response),
+            ))
+            .execute(conn)?;
         Ok(())
     }
 }

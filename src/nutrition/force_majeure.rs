@@ -120,14 +120,25 @@ pub fn of_county(conn: &mut DbConn, county: &str) -> QueryResult<Vec<Period>> {
 }
 
 /// The rules' context for a child living at `residence`: the periods in force there.
+/// Overlapping periods (the county's and the same closure declared for a township) are merged,
+/// so a day counts once.
 pub fn context_at(periods: &[Period], residence: &str) -> Context {
+    let mut days: Vec<(NaiveDate, NaiveDate)> = periods
+        .iter()
+        .filter(|p| p.withdrawn_at.is_none())
+        .filter(|p| RegionCode::parse(&p.region_code).is_ok_and(|r| r.contains(residence)))
+        .map(|p| (p.starts_on, p.ends_on))
+        .collect();
+    days.sort();
+    let mut merged: Vec<(NaiveDate, NaiveDate)> = Vec::with_capacity(days.len());
+    for (from, to) in days {
+        match merged.last_mut() {
+            Some(last) if from <= last.1.succ_opt().unwrap_or(last.1) => last.1 = last.1.max(to),
+            _ => merged.push((from, to)),
+        }
+    }
     Context {
-        force_majeure: periods
-            .iter()
-            .filter(|p| p.withdrawn_at.is_none())
-            .filter(|p| RegionCode::parse(&p.region_code).is_ok_and(|r| r.contains(residence)))
-            .map(|p| (p.starts_on, p.ends_on))
-            .collect(),
+        force_majeure: merged,
     }
 }
 
@@ -232,8 +243,12 @@ mod tests {
             period("990101001000", false),
             period("990101002000", true),
         ];
-        // A village of township 001: the county's period and its township's.
-        assert_eq!(context_at(&periods, "990101001003").force_majeure.len(), 2);
+        // A village of township 001: the county's period and its township's, the same ten
+        // days, count once.
+        assert_eq!(
+            context_at(&periods, "990101001003").force_majeure,
+            [(d("2026-02-01"), d("2026-02-10"))]
+        );
         // Township 002: its own period was withdrawn; the county's counts.
         assert_eq!(context_at(&periods, "990101002001").force_majeure.len(), 1);
         // Another county: none.

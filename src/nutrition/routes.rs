@@ -255,6 +255,7 @@ pub async fn record_nutrition_event(
     let staff = staff.principal;
     let e = db::run_tx(&state.pool, move |conn| {
         let (county, birth) = child_for_staff(conn, &staff, &id)?;
+        period_open(conn, &staff.institution_id, input.date)?;
         if input.date < birth {
             return Err(AppError::invalid_field(
                 "/date",
@@ -371,13 +372,17 @@ pub async fn record_nutrition_distribution(
     let id = path.into_inner();
     let input = body.0;
     let key = keyed.0;
+    let retry_key = key.clone();
     let staff = staff.principal;
     let today = crate::time::china_today();
     let outcome = db::run_tx(&state.pool, move |conn| {
         // The middleware answered an earlier request with this key; one that committed while
         // this one waited for the writer is answered the same way.
-        if let Some(earlier) = key.as_ref().map(|k| k.earlier(conn)).transpose()?.flatten() {
-            return Ok(Err(earlier));
+        if let Some(key) = &key {
+            if let Some(earlier) = key.earlier(conn)? {
+                return Ok(Err(earlier));
+            }
+            key.claim(conn)?;
         }
         let (county, birth) = child_for_staff(conn, &staff, &id)?;
         let today = input.date.unwrap_or(today);
@@ -480,7 +485,27 @@ pub async fn record_nutrition_distribution(
             .record(conn, &ctx)?;
         Ok(Ok(result))
     })
-    .await?;
+    .await;
+    // A parallel request with the same key held it: once it has committed, its answer is
+    // this one's too.
+    let outcome = match (outcome, retry_key) {
+        (
+            Err(AppError::Conflict {
+                code: Code::IdempotencyKeyInProgress,
+                detail,
+            }),
+            Some(key),
+        ) => match db::run_tx(&state.pool, move |conn| key.earlier(conn)).await? {
+            Some(earlier) => Err(earlier),
+            None => {
+                return Err(AppError::Conflict {
+                    code: Code::IdempotencyKeyInProgress,
+                    detail,
+                })
+            }
+        },
+        (outcome, _) => outcome?,
+    };
     Ok(match outcome {
         Ok(result) => HttpResponse::Created().json(result),
         Err((status, response)) => crate::http::idempotency::replay(status, response),

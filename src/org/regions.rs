@@ -116,6 +116,13 @@ fn view(row: RegionRow) -> diesel::QueryResult<RegionView> {
 
 /// Creates a region after checking that its parent exists (shared by the API, CLI and demo).
 pub fn create(conn: &mut DbConn, input: &NewRegion) -> Result<RegionView, AppError> {
+    if input.name.trim().is_empty() {
+        return Err(AppError::invalid_field(
+            "/name",
+            "length",
+            "a name is required",
+        ));
+    }
     let code = RegionCode::parse(&input.code)
         .map_err(|e| AppError::invalid_field("/code", "region_code", e.to_string()))?;
     let parent = code.parent();
@@ -323,6 +330,13 @@ pub async fn amend_region(
             elevation_m: old.elevation_m,
         };
         let changed = body.0.apply_to(&current)?;
+        if changed.name.trim().is_empty() {
+            return Err(AppError::invalid_field(
+                "/name",
+                "length",
+                "a name is required",
+            ));
+        }
         diesel::update(regions::table.find(&code))
             .set((
                 regions::name.eq(changed.name.trim()),

@@ -22,7 +22,7 @@ use crate::{
         roles::{Clinical, RecordReader},
         Staff,
     },
-    db::{self, schema::*},
+    db::{self, schema::*, DbConn},
     error::{AppError, Problem},
     http::{RequestCtx, ValidJson},
     org::rules::InstitutionLevel,
@@ -57,7 +57,7 @@ pub async fn get_case(
         Ok((view(conn, c)?, event))
     })
     .await?;
-    Ok(respond(v))
+    Ok(HttpResponse::Ok().json(v))
 }
 
 /// The case of a pregnancy, if one was opened. Audited.
@@ -90,7 +90,7 @@ pub async fn get_pregnancy_case(
         Ok((view(conn, c)?, event))
     })
     .await?;
-    Ok(respond(v))
+    Ok(HttpResponse::Ok().json(v))
 }
 
 /// Advance a case to its next stage.
@@ -222,9 +222,7 @@ pub async fn advance_case_stage(
             Stage::Discovered | Stage::Closed => 0,
         };
         if changed == 0 {
-            return Err(AppError::PreconditionFailed {
-                current_version: c.version + 1,
-            });
+            return Err(current_version(conn, &id));
         }
         Event::new(&staff, "case.advance", "case")
             .resource(&id)
@@ -307,9 +305,7 @@ pub async fn designate_case(
         ))
         .execute(conn)?;
         if changed == 0 {
-            return Err(AppError::PreconditionFailed {
-                current_version: c.version + 1,
-            });
+            return Err(current_version(conn, &id));
         }
         Event::new(&staff, "case.designate", "case")
             .resource(&id)
@@ -400,9 +396,7 @@ pub async fn close_case(
         ))
         .execute(conn)?;
         if changed == 0 {
-            return Err(AppError::PreconditionFailed {
-                current_version: c.version + 1,
-            });
+            return Err(current_version(conn, &id));
         }
         Event::new(&staff, "case.close", "case")
             .resource(&id)
@@ -416,9 +410,23 @@ pub async fn close_case(
     Ok(respond(v))
 }
 
-/// A case with its version as the ETag.
+/// A changed case with its version as the ETag. (A read answers without it: fields such as
+/// `report_overdue` move with time and follow-ups without a new version, so a GET's ETag is the
+/// digest of what it shows, and `If-Match` names `"v<version>"` from the body.)
 fn respond(view: CaseView) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((actix_web::http::header::ETAG, etag(view.version)))
         .json(view)
+}
+
+/// 412 naming the version the case has now (it moved on after it was read).
+fn current_version(conn: &mut DbConn, id: &str) -> AppError {
+    match risk_cases::table
+        .find(id)
+        .select(risk_cases::version)
+        .first::<i64>(conn)
+    {
+        Ok(current_version) => AppError::PreconditionFailed { current_version },
+        Err(e) => e.into(),
+    }
 }

@@ -65,8 +65,8 @@ pub struct StageMark {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CaseView {
     pub id: String,
-    /// Moves on with every change to the case; also the ETag, which a stage change, a
-    /// designation or a closure names in `If-Match`.
+    /// Moves on with every change to the case: a stage change, a designation or a closure
+    /// names it in `If-Match` as `"v<version>"`.
     pub version: i64,
     pub pregnancy_id: String,
     pub handbook_id: String,

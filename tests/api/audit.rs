@@ -357,8 +357,29 @@ async fn refused_attempts_are_recorded_per_caller() {
             "audit_events WHERE action = 'access.refused' AND outcome = 'denied' AND actor_id = '{who}'"
         ))
     };
-    assert_eq!(probes(&world.staff["clinician.c"]), 3);
+    // Recorded after the answer: wait for them (at most 5 s).
+    let settled = |who: String, expected: i64| {
+        let probes = &probes;
+        async move {
+            for _ in 0..100 {
+                if probes(&who) >= expected {
+                    break;
+                }
+                actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            probes(&who)
+        }
+    };
+    assert_eq!(settled(world.staff["clinician.c"].clone(), 3).await, 3);
     assert_eq!(probes(&world.staff["clinician.a"]), 0);
+    // A flood is recorded up to the cap, not row for row.
+    for i in 0..30 {
+        app.get(&format!("/api/v1/handbooks/probe-{i}"), &c).await;
+    }
+    let cap = mch_handbook::audit::REFUSALS_RECORDED;
+    assert_eq!(settled(world.staff["clinician.c"].clone(), cap).await, cap);
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(probes(&world.staff["clinician.c"]), cap);
     let admin = app.token("admin").await;
     let listed = app
         .get("/api/v1/audit-events?action=access.refused", &admin)

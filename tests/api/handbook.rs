@@ -907,6 +907,12 @@ async fn a_far_clinician_cannot_check_identity_numbers_against_the_registry() {
         answers.push(r.status);
     }
     assert_eq!(answers, [409, 409, 409, 409, 409, 429, 429]);
+    // Past the limit he is refused whatever the number: a new, unregistered one too (a 429 for
+    // registered numbers only would be the oracle again).
+    let unregistered = app
+        .post("/api/v1/handbooks", Some(&c), new_handbook(40, "张三"))
+        .await;
+    assert_eq!(unregistered.status, 429);
     assert_eq!(
         app.count(
             "audit_events WHERE action = 'handbook.register_existing' AND outcome = 'denied'"

@@ -706,3 +706,32 @@ async fn a_declared_force_majeure_period_pushes_the_stop_date_back() {
         2
     );
 }
+
+/// Review of issue #14: two requests with the same Idempotency-Key at once. The second waits
+/// for the first and gets its answer (one distribution), not a 409 `already_issued_this_month`.
+#[actix_web::test]
+async fn parallel_retries_with_one_key_get_one_distribution_and_one_answer() {
+    let (app, _) = seeded_app().await;
+    let v = app.token("village.a").await;
+    let later = (mch_handbook::time::china_today() + chrono::Duration::days(300)).to_string();
+    app.post(
+        "/api/v1/stock/receipts",
+        Some(&v),
+        json!({"lot": "K", "expiry": later, "quantity": 90}),
+    )
+    .await;
+    let kid = child(&app, 1, 240).await;
+    consent(&app, &v, &kid).await;
+    let tries = (0..4).map(|_| distribute(&app, &v, &kid, Some("same-key"), json!({})));
+    let answers = futures_util::future::join_all(tries).await;
+    for a in &answers {
+        assert_eq!(a.status, 201, "{}", a.body);
+        assert_eq!(a.body["id"], answers[0].body["id"]);
+    }
+    let replayed = answers
+        .iter()
+        .filter(|a| a.header("idempotent-replayed").is_some())
+        .count();
+    assert_eq!(replayed, 3);
+    assert_eq!(app.count("nutrition_events WHERE kind = 'issue'"), 1);
+}
