@@ -159,7 +159,8 @@ async fn audit_events_cannot_be_edited_or_deleted_through_the_api_or_sql() {
     // the delete trigger). Each backend's own way to overwrite a row by its key.
     let replace = if is_postgres() {
         format!(
-            "INSERT INTO audit_events (id, occurred_at, actor_kind, action, resource_type, outcome) \
+            "INSERT INTO audit_events (id, occurred_at, actor_kind, action, resource_type, \
+                outcome) \
              VALUES ('{id}', now(), 'system', 'forged', 'x', 'success') \
              ON CONFLICT (id) DO UPDATE SET action = 'forged'"
         )
@@ -193,11 +194,42 @@ async fn a_rejected_write_changes_nothing() {
     let roles_before = app.count("staff_roles");
     let audit_before = app.count("audit_events");
     let attempts = [
-        json!({"username": "Bad Name", "password": "short", "full_name": "", "institution_id": world.inst_a, "roles": []}),
-        json!({"username": "ok.name", "password": "long enough password", "full_name": "x", "institution_id": "no-such", "roles": ["clinician"]}),
-        json!({"username": "ok.name", "password": "long enough password", "full_name": "x", "institution_id": world.inst_a, "roles": ["clinician", "clinician"]}),
-        json!({"username": "ok.name", "password": "long enough password", "full_name": "x", "institution_id": world.inst_a, "roles": ["clinician"], "id": "chosen-id"}),
-        json!({"username": "clinician.a", "password": "long enough password", "full_name": "x", "institution_id": world.inst_a, "roles": ["clinician"]}),
+        json!({
+            "username": "Bad Name",
+            "password": "short",
+            "full_name": "",
+            "institution_id": world.inst_a,
+            "roles": [],
+        }),
+        json!({
+            "username": "ok.name",
+            "password": "long enough password",
+            "full_name": "x",
+            "institution_id": "no-such",
+            "roles": ["clinician"],
+        }),
+        json!({
+            "username": "ok.name",
+            "password": "long enough password",
+            "full_name": "x",
+            "institution_id": world.inst_a,
+            "roles": ["clinician", "clinician"],
+        }),
+        json!({
+            "username": "ok.name",
+            "password": "long enough password",
+            "full_name": "x",
+            "institution_id": world.inst_a,
+            "roles": ["clinician"],
+            "id": "chosen-id",
+        }),
+        json!({
+            "username": "clinician.a",
+            "password": "long enough password",
+            "full_name": "x",
+            "institution_id": world.inst_a,
+            "roles": ["clinician"],
+        }),
     ];
     for body in attempts {
         let r = app.post("/api/v1/staff", Some(&admin), body.clone()).await;
@@ -354,7 +386,8 @@ async fn refused_attempts_are_recorded_per_caller() {
     assert_eq!(app.get("/api/v1/staff", &c).await.status, 403);
     let probes = |who: &str| {
         app.count(&format!(
-            "audit_events WHERE action = 'access.refused' AND outcome = 'denied' AND actor_id = '{who}'"
+            "audit_events WHERE action = 'access.refused' AND outcome = 'denied' AND actor_id = \
+                '{who}'"
         ))
     };
     // Recorded after the answer: wait for them (at most 5 s).

@@ -54,9 +54,27 @@ async fn a_wrong_password_is_401_and_both_outcomes_are_audited() {
     );
     app.login("clinician.a").await;
 
-    assert_eq!(app.count("audit_events WHERE action = 'auth.login' AND outcome = 'failure' AND actor_label = 'clinician.a'"), 1);
-    assert_eq!(app.count("audit_events WHERE action = 'auth.login' AND outcome = 'failure' AND actor_label = 'nobody'"), 1);
-    assert_eq!(app.count("audit_events WHERE action = 'auth.login' AND outcome = 'success' AND actor_label = 'clinician.a'"), 1);
+    assert_eq!(
+        app.count(
+            "audit_events WHERE action = 'auth.login' AND outcome = 'failure' AND \
+        actor_label = 'clinician.a'"
+        ),
+        1
+    );
+    assert_eq!(
+        app.count(
+            "audit_events WHERE action = 'auth.login' AND outcome = 'failure' AND \
+        actor_label = 'nobody'"
+        ),
+        1
+    );
+    assert_eq!(
+        app.count(
+            "audit_events WHERE action = 'auth.login' AND outcome = 'success' AND \
+        actor_label = 'clinician.a'"
+        ),
+        1
+    );
 }
 
 #[actix_web::test]
@@ -132,7 +150,14 @@ async fn expired_refresh_and_access_tokens_are_refused() {
             .unwrap()
     };
     let now = chrono::Utc::now().timestamp();
-    let claims = json!({"sub": world.staff["clinician.a"], "kind": "staff", "sid": sid, "iss": "mch-handbook", "iat": now - 1000, "exp": now - 60});
+    let claims = json!({
+        "sub": world.staff["clinician.a"],
+        "kind": "staff",
+        "sid": sid,
+        "iss": "mch-handbook",
+        "iat": now - 1000,
+        "exp": now - 60,
+    });
     let expired = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         &claims,
@@ -162,7 +187,14 @@ async fn forged_and_malformed_tokens_are_401() {
     let good = app.token("clinician.a").await;
     let forged = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
-        &json!({"sub": "x", "kind": "staff", "sid": "y", "iss": "mch-handbook", "iat": 0, "exp": 4102444800i64}),
+        &json!({
+            "sub": "x",
+            "kind": "staff",
+            "sid": "y",
+            "iss": "mch-handbook",
+            "iat": 0,
+            "exp": 4102444800i64,
+        }),
         &jsonwebtoken::EncodingKey::from_secret(b"some other key of thirty-two by"),
     )
     .unwrap();

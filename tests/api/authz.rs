@@ -712,8 +712,17 @@ async fn clinical_world(
         .await;
     assert_eq!(k.status, 201, "{}", k.body);
     let r = app
-        .post(&format!("/api/v1/handbooks/{handbook}/referrals"), Some(&t),
-            json!({"to_institution_id": hospital, "reason": "风险评估", "urgency": "urgent", "direction": "up", "clinical_summary": "BP 150/95"}))
+        .post(
+            &format!("/api/v1/handbooks/{handbook}/referrals"),
+            Some(&t),
+            json!({
+                "to_institution_id": hospital,
+                "reason": "风险评估",
+                "urgency": "urgent",
+                "direction": "up",
+                "clinical_summary": "BP 150/95",
+            }),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let referral = id(&r.body);

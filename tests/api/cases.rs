@@ -375,15 +375,42 @@ async fn follow_ups_consultations_and_the_timeline() {
 
     let today = mch_handbook::time::china_today();
     let fu = app
-        .post(&format!("/api/v1/cases/{id}/followups"), Some(&t), json!({"followed_on": (today - chrono::Duration::days(10)).to_string(), "findings": "BP 135/85", "next_due": (today - chrono::Duration::days(3)).to_string()}))
+        .post(
+            &format!("/api/v1/cases/{id}/followups"),
+            Some(&t),
+            json!({
+                "followed_on": (today - chrono::Duration::days(10)).to_string(),
+                "findings": "BP 135/85",
+                "next_due": (today - chrono::Duration::days(3)).to_string(),
+            }),
+        )
         .await;
     assert_eq!(fu.status, 201, "{}", fu.body);
     let case = app.get(&format!("/api/v1/cases/{id}"), &t).await;
     assert_eq!(case.body["followup_overdue"], true);
     assert_eq!(case.body["overdue"], true);
-    let bad = app.post(&format!("/api/v1/cases/{id}/followups"), Some(&t), json!({"followed_on": today.to_string(), "findings": "ok", "next_due": today.to_string()})).await;
+    let bad = app
+        .post(
+            &format!("/api/v1/cases/{id}/followups"),
+            Some(&t),
+            json!({
+                "followed_on": today.to_string(),
+                "findings": "ok",
+                "next_due": today.to_string(),
+            }),
+        )
+        .await;
     assert_eq!(bad.error_fields(), vec!["/next_due"]);
-    app.post(&format!("/api/v1/cases/{id}/followups"), Some(&t), json!({"followed_on": today.to_string(), "findings": "ok", "next_due": (today + chrono::Duration::days(7)).to_string()})).await;
+    app.post(
+        &format!("/api/v1/cases/{id}/followups"),
+        Some(&t),
+        json!({
+            "followed_on": today.to_string(),
+            "findings": "ok",
+            "next_due": (today + chrono::Duration::days(7)).to_string(),
+        }),
+    )
+    .await;
     assert_eq!(
         app.get(&format!("/api/v1/cases/{id}"), &t).await.body["followup_overdue"],
         false
@@ -617,7 +644,17 @@ async fn declining_a_referral_keeps_the_access_a_consultation_gives() {
         .await;
     let consultation = consult.body["id"].as_str().unwrap().to_string();
     let referral = app
-        .post(&format!("/api/v1/handbooks/{handbook}/referrals"), Some(&t), json!({"to_institution_id": critical, "reason": "转诊", "urgency": "routine", "direction": "up", "clinical_summary": "x"}))
+        .post(
+            &format!("/api/v1/handbooks/{handbook}/referrals"),
+            Some(&t),
+            json!({
+                "to_institution_id": critical,
+                "reason": "转诊",
+                "urgency": "routine",
+                "direction": "up",
+                "clinical_summary": "x",
+            }),
+        )
         .await;
     let rid = referral.body["id"].as_str().unwrap().to_string();
     let expert = app.token("expert").await;

@@ -62,10 +62,15 @@ async fn a_saved_checkup_returns_the_domain_flags() {
     let a = app.token("clinician.a").await;
     // 20+0 weeks today (LMP 140 days ago); pre-pregnancy 160 cm / 51.2 kg (BMI 20.0, normal).
     let r = app
-        .post(&format!("/api/v1/pregnancies/{pregnancy}/checkups"), Some(&a), json!({
-            "visit_date": today(), "weight_kg": 57.2, "bp_systolic": 150, "bp_diastolic": 90, "urine_protein": "1+",
-            "fetal_heart_rates": [109, 161], "fundal_height_cm": 24.0, "symptoms": ["headache"]
-        }))
+        .post(
+            &format!("/api/v1/pregnancies/{pregnancy}/checkups"),
+            Some(&a),
+            json!({
+                "visit_date": today(), "weight_kg": 57.2, "bp_systolic": 150, "bp_diastolic": 90,
+                "urine_protein": "1+",
+                "fetal_heart_rates": [109, 161], "fundal_height_cm": 24.0, "symptoms": ["headache"]
+            }),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let f = &r.body["flags"];
@@ -77,7 +82,12 @@ async fn a_saved_checkup_returns_the_domain_flags() {
     assert_eq!(f["fundal_height_discrepancy"], true);
     assert_eq!(
         f["weight_gain"],
-        json!({"gain_kg": 6.0, "bmi_category": "normal", "range_kg": [1.56, 4.88], "status": "above"})
+        json!({
+            "gain_kg": 6.0,
+            "bmi_category": "normal",
+            "range_kg": [1.56, 4.88],
+            "status": "above",
+        })
     );
     assert_eq!(f["needs_risk_reassessment"], true);
     let missing: Vec<&Value> = f["missing_tests"].as_array().unwrap().iter().collect();
@@ -95,10 +105,15 @@ async fn a_saved_checkup_returns_the_domain_flags() {
     // The laboratory reports in the afternoon: Hb 99 g/L (moderate), OGTT of example ck07 (GDM).
     let id = r.body["id"].as_str().unwrap();
     let labs = app
-        .post(&format!("/api/v1/checkups/{id}/labs"), Some(&a), json!({"results": [
-            {"test": "hb", "value": 99}, {"test": "ogtt_0h", "value": 4.6}, {"test": "ogtt_1h", "value": 10.0},
-            {"test": "ogtt_2h", "value": 7.9}, {"test": "hiv", "result": "negative"}
-        ]}))
+        .post(
+            &format!("/api/v1/checkups/{id}/labs"),
+            Some(&a),
+            json!({"results": [
+                {"test": "hb", "value": 99}, {"test": "ogtt_0h", "value": 4.6}, {"test": "ogtt_1h",
+                "value": 10.0},
+                {"test": "ogtt_2h", "value": 7.9}, {"test": "hiv", "result": "negative"}
+            ]}),
+        )
         .await;
     assert_eq!(labs.status, 201, "{}", labs.body);
     let f = &labs.body["flags"];
@@ -121,7 +136,16 @@ async fn the_mother_sees_a_lab_result_the_moment_it_is_saved() {
     let mother = app.bind_mother(&a, &handbook, "demo-mother-1").await;
 
     let visit = app
-        .post(&format!("/api/v1/pregnancies/{pregnancy}/checkups"), Some(&a), json!({"visit_date": today(), "bp_systolic": 112, "bp_diastolic": 70, "next_appointment": days_ago(-28)}))
+        .post(
+            &format!("/api/v1/pregnancies/{pregnancy}/checkups"),
+            Some(&a),
+            json!({
+                "visit_date": today(),
+                "bp_systolic": 112,
+                "bp_diastolic": 70,
+                "next_appointment": days_ago(-28),
+            }),
+        )
         .await;
     let checkup = visit.body["id"].as_str().unwrap().to_string();
     let home = app.get("/api/v1/me/handbook", &mother).await;
@@ -201,12 +225,24 @@ async fn corrections_keep_the_old_version_and_a_stale_etag_gets_412() {
         .post(
             &format!("/api/v1/pregnancies/{pregnancy}/checkups"),
             Some(&a),
-            json!({"visit_date": today(), "bp_systolic": 150, "bp_diastolic": 95, "weight_kg": 61.5, "fetal_heart_rates": [142], "advice": "三天后复测血压"}),
+            json!({
+                "visit_date": today(),
+                "bp_systolic": 150,
+                "bp_diastolic": 95,
+                "weight_kg": 61.5,
+                "fetal_heart_rates": [142],
+                "advice": "三天后复测血压",
+            }),
         )
         .await;
     let id = created.body["id"].as_str().unwrap();
     let path = format!("/api/v1/checkups/{id}");
-    let fixed = json!({"visit_date": today(), "bp_systolic": 125, "bp_diastolic": 80, "reason": "transcription error: 125/80"});
+    let fixed = json!({
+        "visit_date": today(),
+        "bp_systolic": 125,
+        "bp_diastolic": 80,
+        "reason": "transcription error: 125/80",
+    });
 
     assert_eq!(
         patch_if_match(&app, &path, &a, None, fixed.clone())
@@ -302,9 +338,14 @@ async fn implausible_values_are_422_naming_every_field_and_nothing_is_written() 
         app.count("audit_events WHERE action LIKE 'checkup.%'"),
     );
     let r = app
-        .post(&format!("/api/v1/pregnancies/{pregnancy}/checkups"), Some(&a), json!({
-            "visit_date": days_ago(-3), "bp_systolic": 400, "bp_diastolic": 20, "weight_kg": 0, "fetal_heart_rates": [300]
-        }))
+        .post(
+            &format!("/api/v1/pregnancies/{pregnancy}/checkups"),
+            Some(&a),
+            json!({
+                "visit_date": days_ago(-3), "bp_systolic": 400, "bp_diastolic": 20, "weight_kg": 0,
+                "fetal_heart_rates": [300]
+            }),
+        )
         .await;
     assert_eq!(r.status, 422);
     assert_eq!(
@@ -377,9 +418,14 @@ async fn dating_follows_the_ultrasound_rule_and_one_pregnancy_is_ongoing_at_a_ti
     let handbook = hb.body["id"].as_str().unwrap();
     // Example ck03, today: LMP 50 days ago (7+1) but the CRL scan says 6+0: 8 days > 5, scan wins.
     let p = app
-        .post(&format!("/api/v1/handbooks/{handbook}/pregnancies"), Some(&a), json!({
-            "lmp": days_ago(50), "dating_scan": {"scan_date": today(), "ga": "6+0"}, "gravidity": 2, "parity": 1
-        }))
+        .post(
+            &format!("/api/v1/handbooks/{handbook}/pregnancies"),
+            Some(&a),
+            json!({
+                "lmp": days_ago(50), "dating_scan": {"scan_date": today(), "ga": "6+0"},
+                "gravidity": 2, "parity": 1
+            }),
+        )
         .await;
     assert_eq!(p.status, 201, "{}", p.body);
     assert_eq!(p.body["dating_source"], "ultrasound");
@@ -409,7 +455,18 @@ async fn dating_follows_the_ultrasound_rule_and_one_pregnancy_is_ongoing_at_a_ti
     .await;
     assert_eq!(later_scan.status, 409);
     assert_eq!(later_scan.body["code"], "already_dated_by_ultrasound");
-    let override_ = put_if_match(&app, &path, &a, Some("\"v1\""), json!({"method": "clinician", "edd": days_ago(-230), "reason": "IVF records from the referring hospital"})).await;
+    let override_ = put_if_match(
+        &app,
+        &path,
+        &a,
+        Some("\"v1\""),
+        json!({
+            "method": "clinician",
+            "edd": days_ago(-230),
+            "reason": "IVF records from the referring hospital",
+        }),
+    )
+    .await;
     assert_eq!(override_.status, 200, "{}", override_.body);
     assert_eq!(override_.body["dating_source"], "clinician");
     assert_eq!(override_.body["days_to_edd"], 230);
@@ -440,8 +497,10 @@ async fn a_delivery_ends_the_pregnancy_and_creates_the_children() {
             .unwrap();
     }
     let delivered_at = (chrono::Utc::now() - chrono::Duration::hours(3)).to_rfc3339();
-    let body = json!({"delivered_at": delivered_at, "mode": "vaginal", "blood_loss_ml": 250, "maternal_outcome": "good",
-        "newborns": [{"sex": "female", "birth_weight_g": 3200, "birth_length_cm": 50.0}, {"sex": "male", "birth_weight_g": 2900}]});
+    let body = json!({"delivered_at": delivered_at, "mode": "vaginal", "blood_loss_ml": 250,
+    "maternal_outcome": "good",
+        "newborns": [{"sex": "female", "birth_weight_g": 3200, "birth_length_cm": 50.0},
+        {"sex": "male", "birth_weight_g": 2900}]});
     let path = format!("/api/v1/pregnancies/{pregnancy}/delivery");
     let mut res = app
         .client
@@ -541,7 +600,15 @@ async fn dates_far_in_the_past_are_refused_not_crashing() {
     let (handbook, pregnancy) = registered_pregnancy(&app, "clinician.a").await;
     let a = app.token("clinician.a").await;
     let r = app
-        .post(&format!("/api/v1/handbooks/{handbook}/pregnancies"), Some(&a), json!({"dating_scan": {"scan_date": "-262143-01-01", "ga": "10+0"}, "gravidity": 1, "parity": 0}))
+        .post(
+            &format!("/api/v1/handbooks/{handbook}/pregnancies"),
+            Some(&a),
+            json!({
+                "dating_scan": {"scan_date": "-262143-01-01", "ga": "10+0"},
+                "gravidity": 1,
+                "parity": 0,
+            }),
+        )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.error_fields(), vec!["/dating_scan/scan_date"]);

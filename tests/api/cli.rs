@@ -221,7 +221,11 @@ async fn a_backup_taken_while_serving_restores_every_record() {
             .post(
                 &path,
                 Some(&a),
-                json!({"visit_date": crate::handbook::days_ago(i), "bp_systolic": 100 + i, "bp_diastolic": 70}),
+                json!({
+                    "visit_date": crate::handbook::days_ago(i),
+                    "bp_systolic": 100 + i,
+                    "bp_diastolic": 70,
+                }),
             )
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
@@ -236,7 +240,11 @@ async fn a_backup_taken_while_serving_restores_every_record() {
                 let _ = client
                     .post(format!("{address}{path}"))
                     .insert_header(("Authorization", format!("Bearer {token}")))
-                    .send_json(&json!({"visit_date": crate::handbook::days_ago(i), "bp_systolic": 120, "bp_diastolic": 80}))
+                    .send_json(&json!({
+                        "visit_date": crate::handbook::days_ago(i),
+                        "bp_systolic": 120,
+                        "bp_diastolic": 80,
+                    }))
                     .await;
             }
         })

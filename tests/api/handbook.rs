@@ -33,7 +33,8 @@ fn with_check_digit(first17: &str) -> String {
 
 pub fn new_handbook(seq: u32, name: &str) -> Value {
     json!({
-        "id_type": "resident_id", "id_number": id_number(seq), "full_name": name, "phone": "13800000000",
+        "id_type": "resident_id", "id_number": id_number(seq), "full_name": name,
+        "phone": "13800000000",
         "residence_region_code": "990101001000", "address": "东湖村3组", "household_registered": true,
         "height_cm": 160.0, "pre_pregnancy_weight_kg": 51.2, "blood_group": "O", "rh": "positive",
         "history": {"allergies": "青霉素"}, "partner": {"name": "王强", "age": 31}
@@ -53,7 +54,17 @@ pub async fn registered_pregnancy(app: &TestApp, clinician: &str) -> (String, St
     assert_eq!(hb.status, 201, "{}", hb.body);
     let handbook = hb.body["id"].as_str().unwrap().to_string();
     let p = app
-        .post(&format!("/api/v1/handbooks/{handbook}/pregnancies"), Some(&token), json!({"lmp": days_ago(140), "gravidity": 1, "parity": 0, "fetal_count": 1, "registration_date": days_ago(70)}))
+        .post(
+            &format!("/api/v1/handbooks/{handbook}/pregnancies"),
+            Some(&token),
+            json!({
+                "lmp": days_ago(140),
+                "gravidity": 1,
+                "parity": 0,
+                "fetal_count": 1,
+                "registration_date": days_ago(70),
+            }),
+        )
         .await;
     assert_eq!(p.status, 201, "{}", p.body);
     (handbook, p.body["id"].as_str().unwrap().to_string())
@@ -486,7 +497,15 @@ async fn clinic_corrections_to_a_profile_keep_every_version() {
             (res.status().as_u16(), v)
         }
     };
-    let (status, v) = patch("\"v1\"", json!({"pre_pregnancy_weight_kg": 53.0, "residence_region_code": "990101002000", "reason": "weighed again"})).await;
+    let (status, v) = patch(
+        "\"v1\"",
+        json!({
+            "pre_pregnancy_weight_kg": 53.0,
+            "residence_region_code": "990101002000",
+            "reason": "weighed again",
+        }),
+    )
+    .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["version"], 2);
     assert_eq!(v["bmi"], 20.7);

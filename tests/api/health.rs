@@ -91,9 +91,12 @@ async fn after_postgresql_drops_every_connection_the_app_recovers_by_itself() {
     // Kill every server backend of this database, as a PostgreSQL restart would.
     let url = app.settings.database_url.clone();
     let mut killer = PgConnection::establish(&url).unwrap();
-    sql_query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
-        .execute(&mut killer)
-        .unwrap();
+    sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = \
+        current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut killer)
+    .unwrap();
     drop(killer);
     assert_eq!(app.request("GET", "/readyz", None, None).await.status, 200);
     assert_eq!(app.get("/api/v1/regions", &token).await.status, 200);

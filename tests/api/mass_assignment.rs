@@ -227,15 +227,30 @@ async fn hostile_values_in_a_checkup_are_refused_and_change_nothing() {
             "/bp_systolic",
         ),
         (
-            json!({"visit_date": today, "bp_systolic": 118, "bp_diastolic": 76, "weight_kg": -0.0001}),
+            json!({
+                "visit_date": today,
+                "bp_systolic": 118,
+                "bp_diastolic": 76,
+                "weight_kg": -0.0001,
+            }),
             "/weight_kg",
         ),
         (
-            json!({"visit_date": today, "bp_systolic": 118, "bp_diastolic": 76, "complaints": "头晕\u{0}"}),
+            json!({
+                "visit_date": today,
+                "bp_systolic": 118,
+                "bp_diastolic": 76,
+                "complaints": "头晕\u{0}",
+            }),
             "/complaints",
         ),
         (
-            json!({"visit_date": today, "bp_systolic": 118, "bp_diastolic": 76, "complaints": "x".repeat(100_000)}),
+            json!({
+                "visit_date": today,
+                "bp_systolic": 118,
+                "bp_diastolic": 76,
+                "complaints": "x".repeat(100_000),
+            }),
             "/complaints",
         ),
     ] {

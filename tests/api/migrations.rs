@@ -57,11 +57,18 @@ fn trigger_events(conn: &mut DbConn, table: &str, sqlite: bool) -> BTreeSet<&'st
     if sqlite {
         for sql in texts(
             conn,
-            &format!("SELECT sql AS v FROM sqlite_master WHERE type = 'trigger' AND tbl_name = '{table}' AND name NOT LIKE '%no_replace'"),
+            &format!(
+                "SELECT sql AS v FROM sqlite_master WHERE type = 'trigger' AND tbl_name = \
+                '{table}' AND name NOT LIKE '%no_replace'"
+            ),
         ) {
             let head = sql.to_ascii_uppercase();
             let head = head.split(" ON ").next().unwrap_or_default();
-            for (word, event) in [(" INSERT", "insert"), (" UPDATE", "update"), (" DELETE", "delete")] {
+            for (word, event) in [
+                (" INSERT", "insert"),
+                (" UPDATE", "update"),
+                (" DELETE", "delete"),
+            ] {
                 if head.contains(word) {
                     events.insert(event);
                 }
@@ -70,7 +77,10 @@ fn trigger_events(conn: &mut DbConn, table: &str, sqlite: bool) -> BTreeSet<&'st
     } else {
         for bits in texts(
             conn,
-            &format!("SELECT tgtype::text AS v FROM pg_trigger WHERE tgrelid = '{table}'::regclass AND NOT tgisinternal"),
+            &format!(
+                "SELECT tgtype::text AS v FROM pg_trigger WHERE tgrelid = \
+                '{table}'::regclass AND NOT tgisinternal"
+            ),
         ) {
             let bits: i32 = bits.parse().unwrap();
             for (bit, event) in [(4, "insert"), (8, "delete"), (16, "update"), (32, "delete")] {
@@ -87,43 +97,130 @@ fn trigger_events(conn: &mut DbConn, table: &str, sqlite: bool) -> BTreeSet<&'st
 fn schema(conn: &mut DbConn) -> String {
     let sqlite = matches!(conn, DbConn::Sqlite(_));
     let tables = if sqlite {
-        texts(conn, "SELECT name AS v FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations' ORDER BY name")
+        texts(
+            conn,
+            "SELECT name AS v FROM sqlite_master WHERE type = 'table' AND name NOT LIKE \
+            'sqlite_%' AND name <> '__diesel_schema_migrations' ORDER BY name",
+        )
     } else {
-        texts(conn, "SELECT table_name::text AS v FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name <> '__diesel_schema_migrations' ORDER BY 1")
+        texts(
+            conn,
+            "SELECT table_name::text AS v FROM information_schema.tables WHERE \
+            table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name <> \
+                '__diesel_schema_migrations' ORDER BY 1",
+        )
     };
     let mut out = String::new();
     for t in tables {
         out.push_str(&format!("table {t}\n"));
         let (columns, pk, fks, indexes, checks) = if sqlite {
             (
-                texts(conn, &format!("SELECT name || '|' || type || '|' || CASE WHEN \"notnull\" = 1 THEN 'not null' ELSE 'null' END AS v FROM pragma_table_info('{t}') ORDER BY cid")),
-                texts(conn, &format!("SELECT name AS v FROM pragma_table_info('{t}') WHERE pk > 0 ORDER BY pk")),
-                texts(conn, &format!("SELECT \"from\" || ' -> ' || \"table\" || '.' || \"to\" AS v FROM pragma_foreign_key_list('{t}')")),
-                texts(conn, &format!("SELECT il.name || CASE WHEN il.\"unique\" THEN ' unique' ELSE '' END || ' (' || (SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_index_info(il.name) ORDER BY seqno)) || ')' AS v FROM pragma_index_list('{t}') il WHERE il.origin = 'c'")),
-                texts(conn, &format!("SELECT sql AS v FROM sqlite_master WHERE type = 'table' AND name = '{t}'"))
-                    .iter()
-                    .map(|sql| {
-                        let upper = sql.to_ascii_uppercase();
-                        upper
-                            .match_indices("CHECK")
-                            .filter(|(i, _)| {
-                                let before = upper[..*i].chars().last().unwrap_or(' ');
-                                let after = upper[i + 5..].trim_start();
-                                !before.is_ascii_alphanumeric() && before != '_' && after.starts_with('(')
-                            })
-                            .count()
-                    })
-                    .sum::<usize>(),
+                texts(
+                    conn,
+                    &format!(
+                        "SELECT name || '|' || type || '|' || CASE WHEN \
+                    \"notnull\" = 1 THEN 'not null' ELSE 'null' END AS v FROM \
+                        pragma_table_info('{t}') ORDER BY cid"
+                    ),
+                ),
+                texts(
+                    conn,
+                    &format!(
+                        "SELECT name AS v FROM pragma_table_info('{t}') WHERE pk > \
+                    0 ORDER BY pk"
+                    ),
+                ),
+                texts(
+                    conn,
+                    &format!(
+                        "SELECT \"from\" || ' -> ' || \"table\" || '.' || \"to\" \
+                    AS v FROM pragma_foreign_key_list('{t}')"
+                    ),
+                ),
+                texts(
+                    conn,
+                    &format!(
+                        "SELECT il.name || CASE WHEN il.\"unique\" THEN ' unique' \
+                    ELSE '' END || ' (' || (SELECT group_concat(name, ',') FROM (SELECT name \
+                    FROM pragma_index_info(il.name) ORDER BY seqno)) || ')' AS v \
+                    FROM pragma_index_list('{t}') il WHERE il.origin = 'c'"
+                    ),
+                ),
+                texts(
+                    conn,
+                    &format!(
+                        "SELECT sql AS v FROM sqlite_master WHERE type = 'table' \
+                    AND name = '{t}'"
+                    ),
+                )
+                .iter()
+                .map(|sql| {
+                    let upper = sql.to_ascii_uppercase();
+                    upper
+                        .match_indices("CHECK")
+                        .filter(|(i, _)| {
+                            let before = upper[..*i].chars().last().unwrap_or(' ');
+                            let after = upper[i + 5..].trim_start();
+                            let word_starts = !before.is_ascii_alphanumeric() && before != '_';
+                            word_starts && after.starts_with('(')
+                        })
+                        .count()
+                })
+                .sum::<usize>(),
             )
         } else {
             (
-                texts(conn, &format!("SELECT column_name || '|' || data_type || '|' || CASE WHEN is_nullable = 'YES' THEN 'null' ELSE 'not null' END AS v FROM information_schema.columns WHERE table_schema = 'public' AND table_name = '{t}' ORDER BY ordinal_position")),
-                texts(conn, &format!("SELECT a.attname::text AS v FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = '{t}'::regclass AND i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)")),
-                texts(conn, &format!("SELECT a.attname || ' -> ' || rt.relname || '.' || ra.attname AS v FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] JOIN pg_class rt ON rt.oid = c.confrelid JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[1] WHERE c.conrelid = '{t}'::regclass AND c.contype = 'f'")),
-                texts(conn, &format!("SELECT ic.relname || CASE WHEN i.indisunique THEN ' unique' ELSE '' END || ' (' || string_agg(a.attname, ',' ORDER BY array_position(i.indkey::int2[], a.attnum)) || ')' AS v FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = '{t}'::regclass AND NOT i.indisprimary AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) GROUP BY ic.relname, i.indisunique")),
-                texts(conn, &format!("SELECT count(*)::text AS v FROM pg_constraint WHERE conrelid = '{t}'::regclass AND contype = 'c'"))[0]
-                    .parse()
-                    .unwrap(),
+                texts(
+                    conn,
+                    &format!(
+                        "SELECT column_name || '|' || data_type || '|' || CASE \
+                    WHEN is_nullable = 'YES' THEN 'null' ELSE 'not null' END AS v FROM \
+                        information_schema.columns WHERE table_schema = 'public' AND table_name \
+                            = '{t}' ORDER BY ordinal_position"
+                    ),
+                ),
+                texts(
+                    conn,
+                    &format!(
+                        "SELECT a.attname::text AS v FROM pg_index i JOIN \
+                    pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+                        WHERE i.indrelid = '{t}'::regclass AND i.indisprimary ORDER BY \
+                            array_position(i.indkey::int2[], a.attnum)"
+                    ),
+                ),
+                texts(
+                    conn,
+                    &format!(
+                        "SELECT a.attname || ' -> ' || rt.relname || '.' || \
+                    ra.attname AS v FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = \
+                        c.conrelid AND a.attnum = c.conkey[1] JOIN pg_class rt ON rt.oid = \
+                            c.confrelid JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND \
+                                ra.attnum = c.confkey[1] WHERE c.conrelid = '{t}'::regclass AND \
+                                    c.contype = 'f'"
+                    ),
+                ),
+                texts(
+                    conn,
+                    &format!(
+                        "SELECT ic.relname || CASE WHEN i.indisunique THEN ' \
+                    unique' ELSE '' END || ' (' || string_agg(a.attname, ',' ORDER BY \
+                    array_position(i.indkey::int2[], a.attnum)) || ')' AS v FROM pg_index i \
+                    JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_attribute a \
+                    ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+                    WHERE i.indrelid = '{t}'::regclass AND NOT i.indisprimary AND NOT EXISTS \
+                    (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) \
+                    GROUP BY ic.relname, i.indisunique"
+                    ),
+                ),
+                texts(
+                    conn,
+                    &format!(
+                        "SELECT count(*)::text AS v FROM pg_constraint WHERE \
+                    conrelid = '{t}'::regclass AND contype = 'c'"
+                    ),
+                )[0]
+                .parse()
+                .unwrap(),
             )
         };
         for c in columns {
@@ -203,13 +300,15 @@ async fn every_down_migration_runs_and_up_again_makes_the_same_schema() {
     if is_postgres() {
         let left = texts(
             &mut conn,
-            "SELECT p.proname::text AS v FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'",
+            "SELECT p.proname::text AS v FROM pg_proc p JOIN pg_namespace n ON n.oid = \
+                p.pronamespace WHERE n.nspname = 'public'",
         );
         assert!(left.is_empty(), "functions left behind: {left:?}");
     } else {
         let left = texts(
             &mut conn,
-            "SELECT type || ' ' || name AS v FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND name NOT LIKE '__diesel%'",
+            "SELECT type || ' ' || name AS v FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' \
+                AND name NOT LIKE '__diesel%'",
         );
         assert!(left.is_empty(), "left behind: {left:?}");
     }

@@ -60,7 +60,13 @@ async fn consent(app: &TestApp, token: &str, child: &str) {
         .post(
             &format!("/api/v1/children/{child}/nutrition/events"),
             Some(token),
-            json!({"kind": "consent", "date": days_ago(1), "signed_by": "王芳（母亲）", "consent_form": "paper", "detail": "同意书存档"}),
+            json!({
+                "kind": "consent",
+                "date": days_ago(1),
+                "signed_by": "王芳（母亲）",
+                "consent_form": "paper",
+                "detail": "同意书存档",
+            }),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -272,7 +278,12 @@ async fn the_rules_refuse_with_their_reason_and_intake_is_computed() {
         .post(
             &format!("/api/v1/children/{gone}/nutrition/events"),
             Some(&v),
-            json!({"kind": "consent", "date": days_ago(-2), "signed_by": "母亲", "consent_form": "paper"}),
+            json!({
+                "kind": "consent",
+                "date": days_ago(-2),
+                "signed_by": "母亲",
+                "consent_form": "paper",
+            }),
         )
         .await;
     assert_eq!(future.error_fields(), vec!["/date"]);
@@ -327,21 +338,67 @@ async fn a_follow_up_card_computes_z_scores_and_altitude_adjusted_anaemia() {
     let kid = kid.body["id"].as_str().unwrap().to_string();
 
     let path = format!("/api/v1/children/{kid}/nutrition/followups");
-    let bad = app.post(&path, Some(&v), json!({"followed_on": today.to_string(), "hb_g_l": 400, "weight_kg": 0, "counselled": true})).await;
+    let bad = app
+        .post(
+            &path,
+            Some(&v),
+            json!({
+                "followed_on": today.to_string(),
+                "hb_g_l": 400,
+                "weight_kg": 0,
+                "counselled": true,
+            }),
+        )
+        .await;
     assert_eq!(bad.status, 422);
     assert_eq!(bad.error_fields(), vec!["/hb_g_l", "/weight_kg"]);
-    let before_birth = app.post(&path, Some(&v), json!({"followed_on": (today - chrono::Duration::days(400)).to_string(), "weight_kg": 3.0, "counselled": true})).await;
+    let before_birth = app
+        .post(
+            &path,
+            Some(&v),
+            json!({
+                "followed_on": (today - chrono::Duration::days(400)).to_string(),
+                "weight_kg": 3.0,
+                "counselled": true,
+            }),
+        )
+        .await;
     assert_eq!(before_birth.error_fields(), vec!["/followed_on"]);
     assert_eq!(app.count("nutrition_followups"), 0);
 
-    let first = app.post(&path, Some(&v), json!({"followed_on": (today - chrono::Duration::days(30)).to_string(), "hb_g_l": 112, "weight_kg": 9.1, "length_cm": 73.9, "counselled": true})).await;
+    let first = app
+        .post(
+            &path,
+            Some(&v),
+            json!({
+                "followed_on": (today - chrono::Duration::days(30)).to_string(),
+                "hb_g_l": 112,
+                "weight_kg": 9.1,
+                "length_cm": 73.9,
+                "counselled": true,
+            }),
+        )
+        .await;
     assert_eq!(first.status, 201, "{}", first.body);
     assert_eq!(
         first.body["anaemia"]["hb_adjusted"], 104.0,
         "112 at 2300 m is 104"
     );
     assert_eq!(first.body["anaemia"]["who2011"], "mild");
-    let card = app.post(&path, Some(&v), json!({"followed_on": today.to_string(), "hb_g_l": 118, "length_cm": 75.7, "measured_lying": true, "weight_kg": 9.6, "counselled": true})).await;
+    let card = app
+        .post(
+            &path,
+            Some(&v),
+            json!({
+                "followed_on": today.to_string(),
+                "hb_g_l": 118,
+                "length_cm": 75.7,
+                "measured_lying": true,
+                "weight_kg": 9.6,
+                "counselled": true,
+            }),
+        )
+        .await;
     assert_eq!(card.status, 201, "{}", card.body);
     let z = &card.body["zscores"];
     for (name, want) in [
@@ -473,8 +530,24 @@ async fn transfers_adjustments_and_the_storage_log() {
         "receipt, transfer out and in, two receipts of T2, adjustment"
     );
 
-    let ok_list = json!({"keeper_named": true, "off_wall_and_floor": true, "no_hazardous_goods": true, "pest_control": true});
-    let fine = app.post("/api/v1/stock/storage-checks", Some(&v), json!({"checked_at": chrono::Utc::now().to_rfc3339(), "temperature_c": 18.5, "humidity_pct": 60, "checklist": ok_list})).await;
+    let ok_list = json!({
+        "keeper_named": true,
+        "off_wall_and_floor": true,
+        "no_hazardous_goods": true,
+        "pest_control": true,
+    });
+    let fine = app
+        .post(
+            "/api/v1/stock/storage-checks",
+            Some(&v),
+            json!({
+                "checked_at": chrono::Utc::now().to_rfc3339(),
+                "temperature_c": 18.5,
+                "humidity_pct": 60,
+                "checklist": ok_list,
+            }),
+        )
+        .await;
     assert_eq!(fine.status, 201, "{}", fine.body);
     assert_eq!(
         (
@@ -484,8 +557,14 @@ async fn transfers_adjustments_and_the_storage_log() {
         (json!(false), json!(true))
     );
     let hot = app
-        .post("/api/v1/stock/storage-checks", Some(&v), json!({"checked_at": chrono::Utc::now().to_rfc3339(), "temperature_c": 31.0, "humidity_pct": 80,
-            "checklist": {"keeper_named": true, "off_wall_and_floor": false, "no_hazardous_goods": true, "pest_control": true}}))
+        .post(
+            "/api/v1/stock/storage-checks",
+            Some(&v),
+            json!({"checked_at": chrono::Utc::now().to_rfc3339(), "temperature_c": 31.0,
+        "humidity_pct": 80,
+            "checklist": {"keeper_named": true, "off_wall_and_floor": false,
+            "no_hazardous_goods": true, "pest_control": true}}),
+        )
         .await;
     assert_eq!(
         (
@@ -494,7 +573,18 @@ async fn transfers_adjustments_and_the_storage_log() {
         ),
         (json!(true), json!(false))
     );
-    let bad = app.post("/api/v1/stock/storage-checks", Some(&v), json!({"checked_at": chrono::Utc::now().to_rfc3339(), "temperature_c": 99, "humidity_pct": 120, "checklist": ok_list})).await;
+    let bad = app
+        .post(
+            "/api/v1/stock/storage-checks",
+            Some(&v),
+            json!({
+                "checked_at": chrono::Utc::now().to_rfc3339(),
+                "temperature_c": 99,
+                "humidity_pct": 120,
+                "checklist": ok_list,
+            }),
+        )
+        .await;
     assert_eq!(bad.error_fields(), vec!["/humidity_pct", "/temperature_c"]);
     assert_eq!(
         app.get("/api/v1/stock/storage-checks", &v)
@@ -526,7 +616,12 @@ async fn a_paper_register_the_clearance_flag_and_legacy_records_go_in_through_th
         .post(
             &format!("/api/v1/children/{kid}/nutrition/events"),
             Some(&v),
-            json!({"kind": "consent", "date": days_ago(30), "signed_by": "王芳（母亲）", "consent_form": "paper"}),
+            json!({
+                "kind": "consent",
+                "date": days_ago(30),
+                "signed_by": "王芳（母亲）",
+                "consent_form": "paper",
+            }),
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -625,7 +720,11 @@ async fn a_paper_register_the_clearance_flag_and_legacy_records_go_in_through_th
         .post(
             &format!("/api/v1/children/{old}/nutrition/events"),
             Some(&v),
-            json!({"kind": "legacy_stopped_at_24", "date": d24.to_string(), "detail": "2019年纸质登记册"}),
+            json!({
+                "kind": "legacy_stopped_at_24",
+                "date": d24.to_string(),
+                "detail": "2019年纸质登记册",
+            }),
         )
         .await;
     assert_eq!(legacy.status, 201, "{}", legacy.body);
@@ -663,7 +762,12 @@ async fn a_declared_force_majeure_period_pushes_the_stop_date_back() {
         .post(
             path,
             Some(&reviewer),
-            json!({"region_code": "990102001000", "starts_on": today.to_string(), "ends_on": today.to_string(), "reason": "x"}),
+            json!({
+                "region_code": "990102001000",
+                "starts_on": today.to_string(),
+                "ends_on": today.to_string(),
+                "reason": "x",
+            }),
         )
         .await;
     assert_eq!(outside.error_fields(), vec!["/region_code"]);
@@ -672,8 +776,12 @@ async fn a_declared_force_majeure_period_pushes_the_stop_date_back() {
         .post(
             path,
             Some(&reviewer),
-            json!({"region_code": "990101001000", "starts_on": (today + chrono::Duration::days(5)).to_string(),
-                   "ends_on": (today + chrono::Duration::days(14)).to_string(), "reason": "疫情封控"}),
+            json!({
+                "region_code": "990101001000",
+                "starts_on": (today + chrono::Duration::days(5)).to_string(),
+                "ends_on": (today + chrono::Duration::days(14)).to_string(),
+                "reason": "疫情封控",
+            }),
         )
         .await;
     assert_eq!(declared.status, 201, "{}", declared.body);

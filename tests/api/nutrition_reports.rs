@@ -179,7 +179,12 @@ async fn the_work_list_shows_the_village_in_shortage_order_and_brings_follow_ups
             &app,
             &v,
             kid,
-            json!({"kind": "consent", "date": today.to_string(), "signed_by": "母亲", "consent_form": "paper"}),
+            json!({
+                "kind": "consent",
+                "date": today.to_string(),
+                "signed_by": "母亲",
+                "consent_form": "paper",
+            }),
         )
         .await;
     }
@@ -188,7 +193,11 @@ async fn the_work_list_shows_the_village_in_shortage_order_and_brings_follow_ups
             "PUT",
             &format!("/api/v1/children/{poor}/nutrition/flags"),
             Some(&v),
-            Some(json!({"registered_poor": true, "relocation_site": false, "needs_medical_clearance": false})),
+            Some(json!({
+                "registered_poor": true,
+                "relocation_site": false,
+                "needs_medical_clearance": false,
+            })),
         )
         .await;
     assert_eq!(flags.status, 200, "{}", flags.body);
@@ -197,7 +206,12 @@ async fn the_work_list_shows_the_village_in_shortage_order_and_brings_follow_ups
             "PUT",
             &format!("/api/v1/children/{poor}/nutrition/flags"),
             Some(&v),
-            Some(json!({"registered_poor": true, "relocation_site": false, "needs_medical_clearance": false, "child_id": "x"})),
+            Some(json!({
+                "registered_poor": true,
+                "relocation_site": false,
+                "needs_medical_clearance": false,
+                "child_id": "x",
+            })),
         )
         .await;
     assert_eq!(bad.status, 422);
@@ -256,7 +270,11 @@ async fn the_work_list_shows_the_village_in_shortage_order_and_brings_follow_ups
             "PUT",
             &format!("/api/v1/children/{poor}/nutrition/flags"),
             Some(&c),
-            Some(json!({"registered_poor": false, "relocation_site": false, "needs_medical_clearance": false})),
+            Some(json!({
+                "registered_poor": false,
+                "relocation_site": false,
+                "needs_medical_clearance": false,
+            })),
         )
         .await;
     assert_eq!(r.status, 404);
@@ -362,7 +380,12 @@ async fn the_monthly_report_goes_from_village_to_county_and_stays_frozen() {
             &app,
             &v,
             kid,
-            json!({"kind": "consent", "date": day(3).to_string(), "signed_by": "母亲", "consent_form": "paper"}),
+            json!({
+                "kind": "consent",
+                "date": day(3).to_string(),
+                "signed_by": "母亲",
+                "consent_form": "paper",
+            }),
         )
         .await;
     }
@@ -597,7 +620,8 @@ async fn the_monthly_report_goes_from_village_to_county_and_stays_frozen() {
         .post(
             &format!("/api/v1/children/{k1}/nutrition/followups/{card_id}/corrections"),
             Some(&v),
-            json!({"reason": "Hb 录入错误", "followup": {"followed_on": day(24).to_string(), "hb_g_l": 115,
+            json!({"reason": "Hb 录入错误", "followup": {"followed_on": day(24).to_string(),
+            "hb_g_l": 115,
                 "length_cm": 72.0, "remaining_at_home": 9, "counselled": true}}),
         )
         .await;
@@ -606,7 +630,10 @@ async fn the_monthly_report_goes_from_village_to_county_and_stays_frozen() {
         .post(
             &format!("/api/v1/children/{k1}/nutrition/followups/{card_id}/corrections"),
             Some(&v),
-            json!({"reason": "again", "followup": {"followed_on": day(24).to_string(), "counselled": true}}),
+            json!({
+                "reason": "again",
+                "followup": {"followed_on": day(24).to_string(), "counselled": true},
+            }),
         )
         .await;
     assert_eq!(again.status, 409, "only the current version is corrected");

@@ -9,7 +9,8 @@ fn committed_openapi_matches_the_code() {
     let generated = mch_handbook::openapi::document_json();
     assert!(
         generated == COMMITTED,
-        "openapi/openapi.json is stale; regenerate it with:\n    cargo run -- openapi > openapi/openapi.json"
+        "openapi/openapi.json is stale; regenerate it with:\n    cargo run -- openapi > \
+            openapi/openapi.json"
     );
 }
 

@@ -113,9 +113,43 @@ async fn chart_series_come_ready_to_draw_for_staff_and_the_mother() {
     let (app, _) = demo_app().await;
     let (handbook, pregnancy) = registered_pregnancy(&app, "clinician.a").await;
     let a = app.token("clinician.a").await;
-    let c1 = app.post(&format!("/api/v1/pregnancies/{pregnancy}/checkups"), Some(&a), json!({"visit_date": days_ago(7), "weight_kg": 54.0, "bp_systolic": 118, "bp_diastolic": 72, "fundal_height_cm": 19.0})).await;
-    let c2 = app.post(&format!("/api/v1/pregnancies/{pregnancy}/checkups"), Some(&a), json!({"visit_date": days_ago(0), "weight_kg": 54.6, "bp_systolic": 142, "bp_diastolic": 88, "fundal_height_cm": 20.0})).await;
-    let scan = app.post(&format!("/api/v1/checkups/{}/ultrasounds", c2.body["id"].as_str().unwrap()), Some(&a), json!({"bpd_mm": 47.0, "hc_mm": 175.0, "ac_mm": 150.0, "fl_mm": 32.0, "efw_g": 330.0, "placenta_position": "posterior"})).await;
+    let c1 = app
+        .post(
+            &format!("/api/v1/pregnancies/{pregnancy}/checkups"),
+            Some(&a),
+            json!({
+                "visit_date": days_ago(7),
+                "weight_kg": 54.0,
+                "bp_systolic": 118,
+                "bp_diastolic": 72,
+                "fundal_height_cm": 19.0,
+            }),
+        )
+        .await;
+    let c2 = app
+        .post(
+            &format!("/api/v1/pregnancies/{pregnancy}/checkups"),
+            Some(&a),
+            json!({
+                "visit_date": days_ago(0),
+                "weight_kg": 54.6,
+                "bp_systolic": 142,
+                "bp_diastolic": 88,
+                "fundal_height_cm": 20.0,
+            }),
+        )
+        .await;
+    let scan = app
+        .post(
+            &format!(
+                "/api/v1/checkups/{}/ultrasounds",
+                c2.body["id"].as_str().unwrap()
+            ),
+            Some(&a),
+            json!({"bpd_mm": 47.0, "hc_mm": 175.0,
+    "ac_mm": 150.0, "fl_mm": 32.0, "efw_g": 330.0, "placenta_position": "posterior"}),
+        )
+        .await;
     assert_eq!(scan.status, 201, "{}", scan.body);
     assert_eq!(c1.status, 201);
 
@@ -177,12 +211,35 @@ async fn children_are_registered_measured_and_seen_by_the_mother() {
         .await;
     let handbook = hb.body["id"].as_str().unwrap();
     let born = (chrono::Utc::now() - chrono::Duration::days(200)).to_rfc3339();
-    let child = app.post(&format!("/api/v1/handbooks/{handbook}/children"), Some(&a), json!({"name": "王小宝", "sex": "male", "born_at": born, "birth_weight_g": 3300, "ga_at_birth": "39+2"})).await;
+    let child = app
+        .post(
+            &format!("/api/v1/handbooks/{handbook}/children"),
+            Some(&a),
+            json!({
+                "name": "王小宝",
+                "sex": "male",
+                "born_at": born,
+                "birth_weight_g": 3300,
+                "ga_at_birth": "39+2",
+            }),
+        )
+        .await;
     assert_eq!(child.status, 201, "{}", child.body);
     let id = child.body["id"].as_str().unwrap();
 
     let village = app.token("village.a").await;
-    let m = app.post(&format!("/api/v1/children/{id}/growth"), Some(&village), json!({"measured_on": days_ago(1), "weight_kg": 7.9, "length_cm": 68.5, "head_circumference_cm": 43.0})).await;
+    let m = app
+        .post(
+            &format!("/api/v1/children/{id}/growth"),
+            Some(&village),
+            json!({
+                "measured_on": days_ago(1),
+                "weight_kg": 7.9,
+                "length_cm": 68.5,
+                "head_circumference_cm": 43.0,
+            }),
+        )
+        .await;
     assert_eq!(m.status, 201, "{}", m.body);
     assert_eq!(m.body["growth"][0]["age_months"], 6);
     assert_eq!(

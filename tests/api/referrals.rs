@@ -24,8 +24,26 @@ async fn a_referral_gives_the_receiving_clinic_access_and_follows_its_states() {
         "not yet"
     );
 
-    let body = json!({"to_institution_id": hospital, "reason": "橙色风险评估", "urgency": "urgent", "direction": "up", "clinical_summary": "BP 150/95"});
-    let self_ref = app.post(&format!("/api/v1/handbooks/{handbook}/referrals"), Some(&a), json!({"to_institution_id": world.inst_a, "reason": "x", "urgency": "routine", "direction": "up", "clinical_summary": "x"})).await;
+    let body = json!({
+        "to_institution_id": hospital,
+        "reason": "橙色风险评估",
+        "urgency": "urgent",
+        "direction": "up",
+        "clinical_summary": "BP 150/95",
+    });
+    let self_ref = app
+        .post(
+            &format!("/api/v1/handbooks/{handbook}/referrals"),
+            Some(&a),
+            json!({
+                "to_institution_id": world.inst_a,
+                "reason": "x",
+                "urgency": "routine",
+                "direction": "up",
+                "clinical_summary": "x",
+            }),
+        )
+        .await;
     assert_eq!(self_ref.error_fields(), vec!["/to_institution_id"]);
     let sent = app
         .post(

@@ -153,7 +153,15 @@ async fn an_override_keeps_proposal_and_decision_and_a_lower_colour_needs_a_reas
     let first = app.post(&path, Some(&token), json!({"facts": facts})).await;
     assert_eq!(first.body["decision"]["label"], "purple+orange");
     let overridden = app
-        .post(&path, Some(&token), json!({"facts": facts, "decision": {"base_colour": "yellow", "purple": true}, "override_reason": "age recorded wrongly; she is 31"}))
+        .post(
+            &path,
+            Some(&token),
+            json!({
+                "facts": facts,
+                "decision": {"base_colour": "yellow", "purple": true},
+                "override_reason": "age recorded wrongly; she is 31",
+            }),
+        )
         .await;
     assert_eq!(overridden.status, 201, "{}", overridden.body);
     assert_eq!(overridden.body["proposal"]["label"], "purple+orange");

@@ -34,7 +34,10 @@ struct Column {
 
 fn database_columns(app: &TestApp, table: &str) -> BTreeSet<String> {
     let sql = if is_postgres() {
-        format!("SELECT column_name::text AS name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = '{table}'")
+        format!(
+            "SELECT column_name::text AS name FROM information_schema.columns WHERE \
+            table_schema = 'public' AND table_name = '{table}'"
+        )
     } else {
         format!("SELECT name FROM pragma_table_info('{table}')")
     };

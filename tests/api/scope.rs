@@ -200,7 +200,8 @@ async fn an_institution_admin_manages_only_its_own_institution_and_roles() {
     let (app, world) = seeded_app().await;
     let admin_a = app.token("admin.a").await;
     let new = |institution: &str, role: &str| {
-        json!({"username": format!("new.{role}"), "password": "long enough password", "full_name": "新同事",
+        json!({"username": format!("new.{role}"), "password": "long enough password",
+        "full_name": "新同事",
                "institution_id": institution, "roles": [role]})
     };
     assert_eq!(

@@ -14,7 +14,8 @@ async fn an_in_flight_request_completes_after_stop_and_new_connections_are_refus
         .await
         .unwrap();
     let head = format!(
-        "POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: \
+            application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
