@@ -166,10 +166,23 @@ pub struct FlagContext {
     pub done: Vec<(ExpectedTest, GestationalAge)>,
 }
 
-pub fn fetal_heart_rates(row: &CheckupRow) -> Vec<i32> {
-    row.fetal_heart_rates.as_deref().map_or(Vec::new(), |s| {
-        s.split(',').filter_map(|v| v.trim().parse().ok()).collect()
-    })
+/// The stored comma list of rates; a value that is not a number is a corrupt record, not a
+/// rate silently dropped.
+pub fn fetal_heart_rates(row: &CheckupRow) -> QueryResult<Vec<i32>> {
+    row.fetal_heart_rates
+        .as_deref()
+        .map_or(Ok(Vec::new()), |s| {
+            s.split(',')
+                .map(|v| {
+                    v.trim().parse().map_err(|_| {
+                        diesel::result::Error::DeserializationError(
+                            format!("checkups.fetal_heart_rates {s:?} is not a list of rates")
+                                .into(),
+                        )
+                    })
+                })
+                .collect()
+        })
 }
 
 pub fn symptoms(row: &CheckupRow) -> Vec<String> {
@@ -181,7 +194,11 @@ pub fn symptoms(row: &CheckupRow) -> Vec<String> {
     })
 }
 
-pub fn compute_flags(row: &CheckupRow, labs: &[LabRow], ctx: &FlagContext) -> CheckupFlags {
+pub fn compute_flags(
+    row: &CheckupRow,
+    labs: &[LabRow],
+    ctx: &FlagContext,
+) -> QueryResult<CheckupFlags> {
     let ga = GestationalAge(i64::from(row.ga_days));
     let lab = |test: LabTest| {
         labs.iter()
@@ -236,7 +253,7 @@ pub fn compute_flags(row: &CheckupRow, labs: &[LabRow], ctx: &FlagContext) -> Ch
         .oedema
         .as_deref()
         .is_some_and(|o| o != "none" && o != "ankle");
-    CheckupFlags {
+    Ok(CheckupFlags {
         blood_pressure: bp,
         proteinuria,
         suspected_preeclampsia: match (bp, proteinuria) {
@@ -250,7 +267,7 @@ pub fn compute_flags(row: &CheckupRow, labs: &[LabRow], ctx: &FlagContext) -> Ch
             _ => None,
         },
         anaemia: lab(LabTest::Hb).map(flags::anaemia_band),
-        fetal_heart: fetal_heart_rates(row)
+        fetal_heart: fetal_heart_rates(row)?
             .into_iter()
             .map(flags::fhr_flag)
             .collect(),
@@ -261,7 +278,7 @@ pub fn compute_flags(row: &CheckupRow, labs: &[LabRow], ctx: &FlagContext) -> Ch
         needs_risk_reassessment: oedema_beyond_ankles
             || symptoms(row).iter().any(|s| ALARMING.contains(&s.as_str())),
         missing_tests: schedule::missing_tests(ga, &ctx.done),
-    }
+    })
 }
 
 /// Tests done in a pregnancy up to a gestational age (lab results, urine dipsticks, scans).
@@ -454,7 +471,7 @@ fn view_of(
         facts,
         done: tests_done(conn, &row.pregnancy_id, ga)?,
     };
-    let flags = compute_flags(row, &labs, &ctx);
+    let flags = compute_flags(row, &labs, &ctx)?;
     Ok(CheckupView {
         id: row.id.clone(),
         pregnancy_id: row.pregnancy_id.clone(),
@@ -469,7 +486,7 @@ fn view_of(
         bp_diastolic: row.bp_diastolic,
         fundal_height_cm: row.fundal_height_cm,
         abdominal_circumference_cm: row.abdominal_circumference_cm,
-        fetal_heart_rates: fetal_heart_rates(row),
+        fetal_heart_rates: fetal_heart_rates(row)?,
         fetal_presentation: stored::from_text_opt(
             "checkups.fetal_presentation",
             row.fetal_presentation.as_deref(),

@@ -144,7 +144,21 @@ pub const ROW_COLUMNS: (
     nutrition_followups::advice,
 );
 
-pub fn view(sex: Sex, r: Row) -> FollowupView {
+/// The WHO table a child is measured against: none for a child whose sex is `undetermined` (no
+/// table applies, so its z-scores are left out rather than read from the girls' tables); an
+/// unknown stored value is an error.
+pub fn table_sex(stored: &str) -> QueryResult<Option<Sex>> {
+    match stored {
+        "male" => Ok(Some(Sex::Male)),
+        "female" => Ok(Some(Sex::Female)),
+        "undetermined" => Ok(None),
+        other => Err(diesel::result::Error::DeserializationError(
+            format!("children.sex {other:?} is not a known sex").into(),
+        )),
+    }
+}
+
+pub fn view(sex: Option<Sex>, r: Row) -> FollowupView {
     let (
         id,
         followed_on,
@@ -159,12 +173,14 @@ pub fn view(sex: Sex, r: Row) -> FollowupView {
         notes,
         advice,
     ) = r;
-    let z = zscore::zscores(
-        sex,
-        i64::from(age_days),
-        length.map(|l| (l, lying.unwrap_or(age_days <= 730))),
-        weight,
-    );
+    let z = sex.map_or_else(zscore::ZScores::default, |sex| {
+        zscore::zscores(
+            sex,
+            i64::from(age_days),
+            length.map(|l| (l, lying.unwrap_or(age_days <= 730))),
+            weight,
+        )
+    });
     let anaemia = hb.map(|hb| {
         let altitude_m = altitude.unwrap_or(0);
         let adjusted = anaemia::adjusted_hb(hb, f64::from(altitude_m));
@@ -198,7 +214,7 @@ fn child_for_staff(
     conn: &mut DbConn,
     staff: &StaffPrincipal,
     id: &str,
-) -> Result<(String, NaiveDate, Sex, Option<i32>), AppError> {
+) -> Result<(String, NaiveDate, Option<Sex>, Option<i32>), AppError> {
     let (handbook_id, county, born_at, sex): (String, String, chrono::NaiveDateTime, String) =
         children::table
             .find(id)
@@ -217,11 +233,7 @@ fn child_for_staff(
         .first::<Option<i32>>(conn)
         .optional()?
         .flatten();
-    let sex = if sex == "male" {
-        Sex::Male
-    } else {
-        Sex::Female
-    };
+    let sex = table_sex(&sex)?;
     Ok((
         county,
         crate::time::china_date(born_at.and_utc()),
@@ -230,7 +242,7 @@ fn child_for_staff(
     ))
 }
 
-fn history(conn: &mut DbConn, child_id: &str, sex: Sex) -> QueryResult<FollowupHistory> {
+fn history(conn: &mut DbConn, child_id: &str, sex: Option<Sex>) -> QueryResult<FollowupHistory> {
     let rows: Vec<Row> = nutrition_followups::table
         .filter(nutrition_followups::child_id.eq(child_id))
         .order((

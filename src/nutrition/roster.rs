@@ -12,7 +12,6 @@ use super::{
 };
 use crate::{
     db::{schema::*, DbConn},
-    growth::who::Sex,
     handbook::access,
 };
 
@@ -181,11 +180,7 @@ pub fn load(
     rows.into_iter()
         .map(|(id, name, sex, birth, mother)| {
             let f = flags.iter().find(|f| f.0 == id);
-            let sex = if sex == "male" {
-                Sex::Male
-            } else {
-                Sex::Female
-            };
+            let sex = super::followups::table_sex(&sex)?;
             let mut contacts = Vec::new();
             let mut child_events = Vec::new();
             let mut unit_issues = Vec::new();

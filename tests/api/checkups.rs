@@ -745,3 +745,33 @@ async fn instants_in_answers_carry_milliseconds() {
         );
     }
 }
+
+/// Issue #13: a stored list of heart rates with a value that is not a number was read
+/// leniently (the value silently dropped). It is a corrupt record: an error the operator sees.
+#[actix_web::test]
+async fn a_corrupt_stored_heart_rate_list_is_an_error_not_a_shorter_list() {
+    let (app, _) = seeded_app().await;
+    let (_, pregnancy) = registered_pregnancy(&app, "clinician.a").await;
+    let a = app.token("clinician.a").await;
+    let c = app
+        .post(
+            &format!("/api/v1/pregnancies/{pregnancy}/checkups"),
+            Some(&a),
+            json!({"visit_date": today(), "fetal_heart_rates": [142, 150]}),
+        )
+        .await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    assert_eq!(c.body["fetal_heart_rates"], json!([142, 150]));
+    let id = c.body["id"].as_str().unwrap();
+    {
+        use diesel::prelude::*;
+        use mch_handbook::db::schema::checkups;
+        diesel::update(checkups::table.find(id))
+            .set(checkups::fetal_heart_rates.eq("142,1S0"))
+            .execute(&mut app.conn())
+            .unwrap();
+    }
+    let read = app.get(&format!("/api/v1/checkups/{id}"), &a).await;
+    assert_eq!(read.status, 500, "{}", read.body);
+    assert_eq!(read.body["code"], "internal_error");
+}

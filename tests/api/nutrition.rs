@@ -843,3 +843,49 @@ async fn parallel_retries_with_one_key_get_one_distribution_and_one_answer() {
     assert_eq!(replayed, 3);
     assert_eq!(app.count("nutrition_events WHERE kind = 'issue'"), 1);
 }
+
+/// Issue #13: a child whose sex is undetermined was measured against the girls' tables. No WHO
+/// table applies: its z-scores are left out; its anaemia is still graded.
+#[actix_web::test]
+async fn a_child_of_undetermined_sex_gets_no_z_scores_from_the_girls_tables() {
+    let (app, _) = seeded_app().await;
+    let a = app.token("clinician.a").await;
+    let hb = app
+        .post("/api/v1/handbooks", Some(&a), new_handbook(5, "母亲5"))
+        .await;
+    let handbook = hb.body["id"].as_str().unwrap();
+    let born = (chrono::Utc::now() - chrono::Duration::days(240)).to_rfc3339();
+    let mut kids = Vec::new();
+    for sex in ["undetermined", "female"] {
+        let c = app
+            .post(
+                &format!("/api/v1/handbooks/{handbook}/children"),
+                Some(&a),
+                json!({"sex": sex, "born_at": born}),
+            )
+            .await;
+        assert_eq!(c.status, 201, "{}", c.body);
+        kids.push(c.body["id"].as_str().unwrap().to_string());
+    }
+    let v = app.token("village.a").await;
+    let mut cards = Vec::new();
+    for kid in &kids {
+        let card = app
+            .post(
+                &format!("/api/v1/children/{kid}/nutrition/followups"),
+                Some(&v),
+                json!({"followed_on": days_ago(0), "hb_g_l": 100, "length_cm": 68.0,
+                       "weight_kg": 7.6, "counselled": true}),
+            )
+            .await;
+        assert_eq!(card.status, 201, "{}", card.body);
+        cards.push(card.body);
+    }
+    assert!(cards[0]["zscores"]["wfa"].is_null(), "{}", cards[0]);
+    assert!(cards[0]["zscores"]["lhfa"].is_null());
+    assert!(cards[1]["zscores"]["wfa"].is_number(), "{}", cards[1]);
+    assert_eq!(
+        cards[0]["anaemia"]["hb_adjusted"],
+        cards[1]["anaemia"]["hb_adjusted"]
+    );
+}
