@@ -87,41 +87,31 @@ pub async fn register_handbook(
                 .into_iter()
                 .next(),
         };
-        if let Some(existing) = existing {
-            let row = if existing.status == "pending" {
+        let (row, created) = match existing {
+            Some(existing) if existing.status == "pending" => {
                 // Started in the app by an account nobody has verified: the clinic, with the
                 // woman and her document in front of it, registers her; the app's entries and
                 // links give way (see `confirm`). Other app starts with her number stay as they
                 // are, pending and unlinked from her record.
-                confirm(conn, &st, existing, &input, &checked, &staff, &ctx)?
-            } else if existing.full_name != input.full_name.trim() {
+                let row = confirm(conn, &st, existing, &input, &checked, &staff, &ctx)?;
+                (row, false)
+            }
+            Some(existing) if existing.full_name != input.full_name.trim() => {
                 return name_differs(conn, attempt, &staff, &existing, &ctx);
-            } else {
-                existing
-            };
-            access::grant(
-                conn,
-                &row.id,
-                &staff.institution_id,
-                &row.county_code,
-                Grant::Registration,
-                None,
-            )?;
-            Event::new(&staff, "handbook.register_existing", "handbook")
-                .resource(&row.id)
-                .county(&row.county_code)
-                .record(conn, &ctx)?;
-            throttle::succeeded(conn, attempt)?;
-            return Ok(Ok((row, false)));
-        }
-        let row = profile::insert(
-            conn,
-            &st.cipher,
-            &input,
-            &checked,
-            Some(&staff.institution_id),
-            &staff.id,
-        )?;
+            }
+            Some(existing) => (existing, false),
+            None => {
+                let row = profile::insert(
+                    conn,
+                    &st.cipher,
+                    &input,
+                    &checked,
+                    Some(&staff.institution_id),
+                    &staff.id,
+                )?;
+                (row, true)
+            }
+        };
         access::grant(
             conn,
             &row.id,
@@ -130,12 +120,17 @@ pub async fn register_handbook(
             Grant::Registration,
             None,
         )?;
-        Event::new(&staff, "handbook.create", "handbook")
+        let action = if created {
+            "handbook.create"
+        } else {
+            "handbook.register_existing"
+        };
+        Event::new(&staff, action, "handbook")
             .resource(&row.id)
             .county(&row.county_code)
             .record(conn, &ctx)?;
         throttle::succeeded(conn, attempt)?;
-        Ok(Ok((row, true)))
+        Ok(Ok((row, created)))
     })
     .await?;
     let (row, created) = outcome?;

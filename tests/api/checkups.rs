@@ -34,21 +34,9 @@ async fn send_if_match(
     etag: Option<&str>,
     body: Value,
 ) -> Reply {
-    let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut req = app
-        .client
-        .request(method, format!("{}{path}", app.address))
-        .insert_header(("Authorization", format!("Bearer {token}")));
-    if let Some(tag) = etag {
-        req = req.insert_header(("If-Match", tag.to_string()));
-    }
-    let mut res = req.send_json(&body).await.unwrap();
-    let bytes = res.body().await.unwrap();
-    Reply {
-        status: res.status().as_u16(),
-        headers: res.headers().clone(),
-        body: serde_json::from_slice(&bytes).unwrap_or_default(),
-    }
+    let headers: Vec<(&str, &str)> = etag.map(|tag| ("If-Match", tag)).into_iter().collect();
+    app.request_with(method, path, Some(token), &headers, Some(body))
+        .await
 }
 
 fn today() -> String {

@@ -294,24 +294,7 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.address));
-        if let Some(token) = token {
-            req = req.insert_header(("Authorization", format!("Bearer {token}")));
-        }
-        let mut res = match body {
-            Some(body) => req.send_json(&body).await,
-            None => req.send().await,
-        }
-        .expect("request sent");
-        let bytes = res.body().limit(16 * 1024 * 1024).await.expect("body read");
-        Reply {
-            status: res.status().as_u16(),
-            headers: res.headers().clone(),
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
+        self.request_with(method, path, token, &[], body).await
     }
 
     /// A request naming the version it replaces (`If-Match`).
@@ -323,12 +306,29 @@ impl TestApp {
         if_match: &str,
         body: Option<Value>,
     ) -> Reply {
+        self.request_with(method, path, Some(token), &[("If-Match", if_match)], body)
+            .await
+    }
+
+    /// A request with extra headers: what every other request helper sends through.
+    pub async fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Reply {
         let method = awc::http::Method::from_bytes(method.as_bytes()).unwrap();
-        let req = self
+        let mut req = self
             .client
-            .request(method, format!("{}{path}", self.address))
-            .insert_header(("Authorization", format!("Bearer {token}")))
-            .insert_header(("If-Match", if_match.to_string()));
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            req = req.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
         let mut res = match body {
             Some(body) => req.send_json(&body).await,
             None => req.send().await,

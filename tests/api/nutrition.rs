@@ -36,23 +36,10 @@ async fn distribute(
     key: Option<&str>,
     body: Value,
 ) -> Reply {
-    let mut req = app
-        .client
-        .post(format!(
-            "{}/api/v1/children/{child}/nutrition/distributions",
-            app.address
-        ))
-        .insert_header(("Authorization", format!("Bearer {token}")));
-    if let Some(k) = key {
-        req = req.insert_header(("Idempotency-Key", k.to_string()));
-    }
-    let mut res = req.send_json(&body).await.unwrap();
-    let bytes = res.body().await.unwrap();
-    Reply {
-        status: res.status().as_u16(),
-        headers: res.headers().clone(),
-        body: serde_json::from_slice(&bytes).unwrap_or_default(),
-    }
+    let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
+    let path = format!("/api/v1/children/{child}/nutrition/distributions");
+    app.request_with("POST", &path, Some(token), &headers, Some(body))
+        .await
 }
 
 async fn consent(app: &TestApp, token: &str, child: &str) {
