@@ -35,6 +35,7 @@ pub struct BandPoint {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GainPoint {
     pub week: f64,
+    #[schema(pattern = r"^-?[0-9]{1,3}\+[0-6]$")]
     pub ga: String,
     pub gain_kg: f64,
     pub status: GainStatus,
@@ -53,6 +54,7 @@ pub struct WeightGainChart {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ValuePoint {
     pub week: f64,
+    #[schema(pattern = r"^-?[0-9]{1,3}\+[0-6]$")]
     pub ga: String,
     pub value: f64,
 }
@@ -60,6 +62,7 @@ pub struct ValuePoint {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BpPoint {
     pub week: f64,
+    #[schema(pattern = r"^-?[0-9]{1,3}\+[0-6]$")]
     pub ga: String,
     pub systolic: i32,
     pub diastolic: i32,
@@ -69,6 +72,7 @@ pub struct BpPoint {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BiometryPoint {
     pub week: f64,
+    #[schema(pattern = r"^-?[0-9]{1,3}\+[0-6]$")]
     pub ga: String,
     pub bpd_mm: Option<f64>,
     pub hc_mm: Option<f64>,

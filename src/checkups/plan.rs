@@ -26,7 +26,9 @@ use crate::{
 pub struct ScheduledVisit {
     pub number: u8,
     /// Window in gestational age, `w+d`, inclusive.
+    #[schema(pattern = r"^-?[0-9]{1,3}\+[0-6]$")]
     pub ga_from: String,
+    #[schema(pattern = r"^-?[0-9]{1,3}\+[0-6]$")]
     pub ga_to: String,
     /// The same window in calendar dates (from the current EDD).
     pub date_from: NaiveDate,
@@ -159,6 +161,7 @@ pub struct WorkItem {
     pub phone: Option<String>,
     pub residence_region_code: String,
     pub edd: NaiveDate,
+    #[schema(pattern = r"^-?[0-9]{1,3}\+[0-6]$")]
     pub ga_today: String,
     pub status: WorkStatus,
     /// The visit that is due or was missed.

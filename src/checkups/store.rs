@@ -108,6 +108,7 @@ pub struct LabView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UltrasoundView {
     pub id: String,
+    #[schema(pattern = r"^-?[0-9]{1,3}\+[0-6]$")]
     pub ga: String,
     pub fetal_count: Option<i32>,
     pub crl_mm: Option<f64>,
@@ -341,6 +342,7 @@ pub struct CheckupView {
     pub version: i64,
     pub visit_date: NaiveDate,
     /// Gestational age at the visit, `w+d`.
+    #[schema(pattern = r"^-?[0-9]{1,3}\+[0-6]$")]
     pub ga: String,
     pub ga_days: i32,
     pub weight_kg: Option<f64>,

@@ -41,6 +41,7 @@ pub struct DatingScan {
     pub scan_date: NaiveDate,
     /// Gestational age by ultrasound on the scan date, `w+d`.
     #[validate(custom(function = "valid_ga"))]
+    #[schema(pattern = r"^[0-9]{1,2}\+[0-6]$")]
     pub ga: String,
 }
 

@@ -70,6 +70,7 @@ pub struct PregnancyView {
     /// Registered before 13 weeks (checkups.md §3).
     pub early_registration: bool,
     /// Gestational age today, `w+d` (ongoing pregnancies only).
+    #[schema(pattern = r"^-?[0-9]{1,3}\+[0-6]$")]
     pub ga_today: Option<String>,
     pub ga_days_today: Option<i64>,
     /// Days from today to the EDD (negative once past it).
@@ -87,6 +88,7 @@ pub struct DeliveryView {
     #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub delivered_at: chrono::DateTime<Utc>,
     /// Gestational age at delivery, `w+d`.
+    #[schema(pattern = r"^-?[0-9]{1,3}\+[0-6]$")]
     pub ga: String,
     pub mode: Option<String>,
     pub institution_id: Option<String>,

@@ -457,6 +457,7 @@ pub async fn update_referral_status(
 pub struct TurnaroundQuery {
     /// `YYYY-MM` (China Standard Time), by the month the referral was sent.
     #[validate(length(equal = 7))]
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: String,
 }
 
@@ -464,6 +465,7 @@ pub struct TurnaroundQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Turnaround {
     pub institution_id: String,
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: String,
     pub received: i64,
     pub accepted: i64,

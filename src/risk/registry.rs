@@ -50,6 +50,7 @@ pub struct RegistryItem {
     pub case: CaseView,
     pub full_name: String,
     pub residence_region_code: String,
+    #[schema(pattern = r"^-?[0-9]{1,3}\+[0-6]$")]
     pub ga_today: Option<String>,
 }
 

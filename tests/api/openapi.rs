@@ -298,3 +298,39 @@ fn fields_left_out_when_empty_are_not_required_and_the_rest_of_an_answer_is() {
         );
     }
 }
+
+/// Issue #13: months (`YYYY-MM`) and gestational ages (`w+d`) are strings with a pattern, so a
+/// generated client and a fuzzer know their shape: every parameter or property of those names.
+#[test]
+fn months_and_gestational_ages_carry_their_pattern() {
+    let doc: serde_json::Value = serde_json::from_str(COMMITTED).unwrap();
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    let mut check = |place: String, name: &str, schema: &serde_json::Value| {
+        let wanted = match name {
+            "month" => "^[0-9]{4}-(0[1-9]|1[0-2])$",
+            "ga" | "ga_today" | "ga_from" | "ga_to" => "+[0-6]$",
+            _ => return,
+        };
+        seen += 1;
+        let pattern = schema["pattern"].as_str().unwrap_or("");
+        if !pattern.ends_with(wanted) {
+            missing.push(format!("{place}.{name}"));
+        }
+    };
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                check(format!("{method} {path}"), name, &p["schema"]);
+            }
+        }
+    }
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        for (prop, s) in schema["properties"].as_object().into_iter().flatten() {
+            check(name.clone(), prop, s);
+        }
+    }
+    assert!(seen >= 15, "only {seen} months and gestational ages found");
+    assert!(missing.is_empty(), "without their pattern: {missing:?}");
+}

@@ -30,6 +30,7 @@ pub(super) fn valid_month(m: &str) -> Result<(), ValidationError> {
 pub struct MonthQuery {
     /// The reporting month, `YYYY-MM` (China time).
     #[validate(custom(function = "valid_month"))]
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: String,
 }
 
@@ -40,6 +41,7 @@ pub struct MonthQuery {
 pub struct ListQuery {
     /// Only this month, `YYYY-MM`.
     #[validate(custom(function = "valid_month"))]
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: Option<String>,
 }
 
@@ -59,6 +61,7 @@ pub struct Source {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Draft {
     pub level: Level,
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: String,
     /// Submissions at or after this instant are marked late (end of the 1st / 2nd, China time).
     #[serde(serialize_with = "crate::time::rfc3339_ms")]
@@ -79,6 +82,7 @@ pub struct ReportView {
     pub id: String,
     pub institution_id: String,
     pub level: Level,
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: String,
     pub version: i32,
     /// `submitted`, `returned` (with the reviewer's comment) or `approved`.

@@ -32,6 +32,7 @@ pub struct TownshipKpi {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CountyKpis {
     pub county_code: String,
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: String,
     pub baseline: Baseline,
     pub townships: Vec<TownshipKpi>,

@@ -78,6 +78,7 @@ pub async fn get_nutrition_report_draft(
 #[schema(example = json!({"month": "2026-10"}))]
 pub struct NewReport {
     #[validate(custom(function = "valid_month"))]
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: String,
     /// Required for a new version after the report was returned.
     #[validate(length(min = 1, max = 1000))]
