@@ -39,7 +39,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(org::staff::get_staff)
                 .service(org::staff::disable_staff)
                 // the handbook: staff
-                .service(handbook::routes::register_handbook)
+                .service(handbook::registration::register_handbook)
                 .service(handbook::routes::list_handbooks)
                 .service(handbook::routes::redeem_share_code)
                 .service(handbook::routes::get_handbook)

@@ -8,4 +8,5 @@ pub mod me;
 pub mod members;
 pub mod mine;
 pub mod profile;
+pub mod registration;
 pub mod routes;
