@@ -10,7 +10,7 @@ use validator::Validate;
 use crate::{
     auth::{roles::AuditReader, scope::StaffScope, Staff},
     db::{self, schema::audit_events},
-    error::{AppError, Problem},
+    error::AppError,
     http::{Page, ValidQuery},
     state::AppState,
 };
@@ -79,13 +79,13 @@ pub struct AuditQuery {
 /// List audit events, newest first.
 ///
 /// `system_admin` sees every event; `county_reviewer` sees the events of its county.
+///
+/// Who: county reviewers and system administrators.
 #[utoipa::path(
     tag = "audit",
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of events, newest first", body = Page<AuditEvent>),
-        (status = 403, description = "Role may not read the audit log", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/audit-events")]

@@ -19,7 +19,10 @@ use crate::{
     audit::{Actor, Event, Outcome},
     db::{self, schema::*, DbConn},
     error::{AppError, Problem},
-    http::{RequestCtx, ValidJson},
+    http::{
+        pagination::{Page, PageQuery},
+        RequestCtx, ValidJson, ValidQuery,
+    },
     state::AppState,
 };
 
@@ -90,7 +93,6 @@ struct Candidate {
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "Wrong username or password, or account disabled", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed attempts; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -219,7 +221,6 @@ pub struct WechatLoginRequest {
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "WeChat rejected the code (invalid, used or expired)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "WeChat unreachable or busy, or WeChat login not configured", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -333,7 +334,6 @@ pub struct RefreshRequest {
     responses(
         (status = 200, description = "New tokens", body = TokenResponse),
         (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/refresh")]
@@ -532,37 +532,37 @@ pub struct SessionView {
     pub client_addr: Option<String>,
 }
 
-/// List my live sessions (devices).
+/// List my live sessions (devices), newest first.
 #[utoipa::path(
     tag = "auth",
+    params(PageQuery),
     responses(
-        (status = 200, description = "Live sessions, newest first", body = Vec<SessionView>),
+        (status = 200, description = "A page of live sessions, newest first", body = Page<SessionView>),
     )
 )]
 #[get("/me/sessions")]
 pub async fn list_my_sessions(
     caller: AnyCaller,
+    query: ValidQuery<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let (kind, id) = subject(&caller.0);
     let current = caller.0.session_id().to_string();
+    let (limit, cursor) = (query.0.limit(), query.0.cursor);
     let rows = db::run(&state.pool, move |conn| {
-        Ok(sessions::live_sessions(conn, kind, &id)?)
+        Ok(sessions::live_sessions(conn, kind, &id, limit, cursor)?)
     })
     .await?;
-    let views: Vec<SessionView> = rows
-        .into_iter()
-        .map(|r| SessionView {
-            current: r.id == current,
-            id: r.id,
-            created_at: r.created_at.and_utc(),
-            last_refreshed_at: r.last_refreshed_at.and_utc(),
-            expires_at: r.expires_at.and_utc(),
-            user_agent: r.user_agent,
-            client_addr: r.client_addr,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(views))
+    let page = Page::from_rows(rows, limit, |r| r.id.clone()).map(|r| SessionView {
+        current: r.id == current,
+        id: r.id,
+        created_at: r.created_at.and_utc(),
+        last_refreshed_at: r.last_refreshed_at.and_utc(),
+        expires_at: r.expires_at.and_utc(),
+        user_agent: r.user_agent,
+        client_addr: r.client_addr,
+    });
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Sign out one of my sessions (e.g. a lost phone). Another account's session answers 404.

@@ -203,18 +203,26 @@ pub struct SessionRow {
     pub client_addr: Option<String>,
 }
 
+/// One page of a subject's live sessions, newest first: `limit + 1` rows after `cursor` (see
+/// [`crate::http::pagination::Page::from_rows`]).
 pub fn live_sessions(
     conn: &mut DbConn,
     kind: SubjectKind,
     subject_id: &str,
+    limit: i64,
+    cursor: Option<String>,
 ) -> QueryResult<Vec<SessionRow>> {
-    sessions::table
+    let mut sql = sessions::table
         .filter(sessions::subject_kind.eq(kind.as_str()))
         .filter(sessions::subject_id.eq(subject_id))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(Utc::now().naive_utc()))
-        .order(sessions::id.desc())
-        .limit(100)
+        .into_boxed();
+    if let Some(cursor) = cursor {
+        sql = sql.filter(sessions::id.lt(cursor));
+    }
+    sql.order(sessions::id.desc())
+        .limit(limit + 1)
         .select((
             sessions::id,
             sessions::created_at,

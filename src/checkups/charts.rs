@@ -14,7 +14,7 @@ use crate::{
     audit::{self, Event},
     auth::{roles::RecordReader, FamilyCaller, Staff},
     db::{self, schema::*, DbConn},
-    error::{AppError, Problem},
+    error::AppError,
     handbook::access,
     http::RequestCtx,
     pregnancy::{dating::GestationalAge, store as pregnancy_store},
@@ -224,13 +224,13 @@ pub fn charts_of(conn: &mut DbConn, pregnancy_id: &str) -> Result<Charts, AppErr
 
 /// Chart series of a pregnancy (weight gain with its band, fundal height, blood pressure, fetal
 /// biometry by gestational week). Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "pregnancies",
     params(("id" = String, Path, description = "Pregnancy id")),
     responses(
         (status = 200, description = "Series", body = Charts),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/pregnancies/{id}/charts")]
@@ -254,13 +254,13 @@ pub async fn get_pregnancy_charts(
 }
 
 /// Chart series of one of my pregnancies.
+///
+/// Who: a family member signed in with WeChat.
 #[utoipa::path(
     tag = "my handbook",
     params(("id" = String, Path, description = "Pregnancy id")),
     responses(
         (status = 200, description = "Series", body = Charts),
-        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not a pregnancy of a handbook linked to me", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/pregnancies/{id}/charts")]

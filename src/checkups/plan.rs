@@ -12,7 +12,7 @@ use crate::{
     audit::{self, Event},
     auth::{roles::RecordReader, Role, Staff},
     db::{schema::*, DbConn},
-    error::{AppError, Problem},
+    error::AppError,
     http::{Page, RequestCtx, ValidQuery},
     pregnancy::{
         dating::{self, GestationalAge, TERM_DAYS},
@@ -99,13 +99,13 @@ pub fn visit_overdue(conn: &mut DbConn, pregnancy_id: &str, edd: NaiveDate) -> Q
 }
 
 /// The recommended visit plan of a pregnancy, each visit done, due, missed or upcoming.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "pregnancies",
     params(("id" = String, Path, description = "Pregnancy id")),
     responses(
-        (status = 200, description = "The plan", body = Vec<ScheduledVisit>),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The plan", body = Page<ScheduledVisit>),
     )
 )]
 #[get("/pregnancies/{id}/schedule")]
@@ -125,7 +125,7 @@ pub async fn get_visit_plan(
         Ok((schedule_of(conn, &pregnancy)?, event))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(plan))
+    Ok(HttpResponse::Ok().json(Page::whole(plan)))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, ToSchema)]
@@ -175,13 +175,13 @@ const WORKLIST_CHUNK: usize = 200;
 
 /// The clinic's antenatal work list: women whose visit is due this week or overdue. A clinic sees
 /// the women it cares for; a county reviewer the county. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "pregnancies",
     params(WorklistQuery),
     responses(
         (status = 200, description = "Due and overdue, ordered by pregnancy", body = Page<WorkItem>),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/worklist/antenatal")]

@@ -97,7 +97,6 @@ fn check_labs(input: &LabResults) -> Result<(), AppError> {
     responses(
         (status = 201, description = "The checkup with its results and flags", body = CheckupView, headers(("ETag" = String))),
         (status = 403, description = "Only the recording institution's clinicians", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown test, or a value outside the plausible range (each named)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -198,7 +197,6 @@ pub struct UltrasoundInput {
     responses(
         (status = 201, description = "The checkup with the report", body = CheckupView, headers(("ETag" = String))),
         (status = 403, description = "Only the recording institution's clinicians", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Implausible measurements", body = Problem, content_type = "application/problem+json"),
     )
 )]

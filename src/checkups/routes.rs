@@ -2,6 +2,7 @@
 
 use crate::db::stored;
 use crate::error::Code;
+use crate::http::pagination::Page;
 use crate::http::versioning::{version_views, VersionView};
 use actix_web::{get, http::header, patch, post, web, HttpResponse};
 use chrono::{NaiveDate, Utc};
@@ -233,14 +234,14 @@ pub(super) fn respond(
 }
 
 /// Record a checkup for an ongoing pregnancy. The answer carries the computed flags.
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "checkups",
     params(("id" = String, Path, description = "Pregnancy id")),
     request_body = CheckupInput,
     responses(
         (status = 201, description = "Recorded, with flags", body = CheckupView, headers(("ETag" = String))),
-        (status = 403, description = "Only clinicians record checkups", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The pregnancy is not ongoing", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid or implausible values (each field named)", body = Problem, content_type = "application/problem+json"),
     )
@@ -322,13 +323,13 @@ pub async fn record_checkup(
 }
 
 /// The checkups of a pregnancy, by visit date. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "checkups",
     params(("id" = String, Path, description = "Pregnancy id")),
     responses(
-        (status = 200, description = "Checkups with flags", body = Vec<CheckupView>),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Checkups with flags", body = Page<CheckupView>),
     )
 )]
 #[get("/pregnancies/{id}/checkups")]
@@ -356,7 +357,7 @@ pub async fn list_checkups(
         Ok((views, event))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(views))
+    Ok(HttpResponse::Ok().json(Page::whole(views)))
 }
 
 /// A checkup in the caller's scope; 404 otherwise.
@@ -380,13 +381,13 @@ pub(super) fn require_own(staff: &StaffPrincipal, row: &CheckupRow) -> Result<()
 }
 
 /// Read a checkup with its results and flags. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "checkups",
     params(("id" = String, Path, description = "Checkup id")),
     responses(
         (status = 200, description = "The checkup", body = CheckupView, headers(("ETag" = String))),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/checkups/{id}")]
@@ -419,7 +420,6 @@ pub async fn get_checkup(
     responses(
         (status = 200, description = "The new version", body = CheckupView, headers(("ETag" = String))),
         (status = 403, description = "Only the recording institution's clinicians correct a visit", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid values, or no reason", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -495,13 +495,13 @@ pub async fn correct_checkup(
 }
 
 /// The earlier versions of a checkup, oldest first. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "checkups",
     params(("id" = String, Path, description = "Checkup id")),
     responses(
-        (status = 200, description = "Earlier versions", body = Vec<VersionView>),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such checkup in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Earlier versions", body = Page<VersionView>),
     )
 )]
 #[get("/checkups/{id}/versions")]
@@ -532,5 +532,5 @@ pub async fn list_checkup_versions(
         Ok((versions, event))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(version_views(rows)?))
+    Ok(HttpResponse::Ok().json(Page::whole(version_views(rows)?)))
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::{Validate, ValidationError};
 
+use crate::http::pagination::Page;
 use crate::{
     audit::{self, Event},
     auth::{
@@ -209,15 +210,14 @@ fn child_for_staff(
 }
 
 /// Register a child directly on a handbook.
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "children",
     params(("id" = String, Path, description = "Handbook id")),
     request_body = NewChild,
     responses(
         (status = 201, description = "The child", body = ChildDetail),
-        (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/handbooks/{id}/children")]
@@ -288,13 +288,13 @@ pub async fn register_child(
 }
 
 /// The children of a handbook with their growth records. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "children",
     params(("id" = String, Path, description = "Handbook id")),
     responses(
-        (status = 200, description = "Children, oldest first", body = Vec<ChildDetail>),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Children, oldest first", body = Page<ChildDetail>),
     )
 )]
 #[get("/handbooks/{id}/children")]
@@ -323,17 +323,17 @@ pub async fn list_children(
         Ok((kids, event))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(kids))
+    Ok(HttpResponse::Ok().json(Page::whole(kids)))
 }
 
 /// Read a child with its growth record. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "children",
     params(("id" = String, Path, description = "Child id")),
     responses(
         (status = 200, description = "The child", body = ChildDetail),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/children/{id}")]
@@ -374,14 +374,14 @@ pub struct NewGrowth {
 }
 
 /// Add a growth measurement. The mother sees it in her handbook.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "children",
     params(("id" = String, Path, description = "Child id")),
     request_body = NewGrowth,
     responses(
         (status = 201, description = "The child with the new measurement", body = ChildDetail),
-        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid or implausible values, or a date before birth", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -442,13 +442,13 @@ pub async fn add_child_growth(
 }
 
 /// One of my children with the growth record.
+///
+/// Who: a family member signed in with WeChat.
 #[utoipa::path(
     tag = "my handbook",
     params(("id" = String, Path, description = "Child id")),
     responses(
         (status = 200, description = "The child", body = ChildDetail),
-        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not a child of a handbook linked to me", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/children/{id}")]

@@ -2,6 +2,7 @@
 //! her contact details and history, and shares access with her clinic or family.
 
 use crate::error::Code;
+use crate::http::pagination::Page;
 use actix_web::{get, http::header, patch, post, web, HttpResponse};
 use chrono::Utc;
 use diesel::prelude::*;
@@ -32,14 +33,14 @@ fn actor(caller: &FamilyCaller) -> Actor {
 /// then I bind my account with the binding code the clinic gives me. Whether the identity
 /// document is already registered is not told here (a clinic that registered me gives me a
 /// binding code instead).
+///
+/// Who: a family member signed in with WeChat.
 #[utoipa::path(
     tag = "my handbook",
     request_body = NewHandbook,
     responses(
         (status = 201, description = "Started, pending confirmation by a clinic", body = HandbookView, headers(("ETag" = String))),
-        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "This account already has a handbook", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/me/handbook")]
@@ -85,12 +86,13 @@ pub async fn start_my_handbook(
 /// Bind my WeChat account to the handbook my clinic created, with the code the clinic gave me.
 /// A previously bound account of the same handbook is unlinked (e.g. a new phone number); a
 /// handbook I started in the app and no clinic confirmed gives way to it.
+///
+/// Who: a family member signed in with WeChat.
 #[utoipa::path(
     tag = "my handbook",
     request_body = CodeRequest,
     responses(
         (status = 200, description = "Bound; my handbook", body = HandbookView, headers(("ETag" = String))),
-        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "This account already has a different handbook", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong, used or expired code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes; see Retry-After", body = Problem, content_type = "application/problem+json"),
@@ -151,13 +153,14 @@ pub async fn bind_my_handbook(
 }
 
 /// Change my contact details or self-reported history. Name the version in `If-Match`.
+///
+/// Who: a family member signed in with WeChat.
 #[utoipa::path(
     tag = "my handbook",
     params(("If-Match" = String, Header, description = "ETag of the version being replaced")),
     request_body = MotherChanges,
     responses(
         (status = 200, description = "The new version", body = HandbookView, headers(("ETag" = String))),
-        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No handbook yet", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a field only the clinic may change", body = Problem, content_type = "application/problem+json"),
     )
@@ -206,14 +209,14 @@ pub struct ShareRequest {
 }
 
 /// Create a share code for a clinic or a family member. Mothers only.
+///
+/// Who: a family member signed in with WeChat.
 #[utoipa::path(
     tag = "my handbook",
     request_body = ShareRequest,
     responses(
         (status = 201, description = "The code", body = CodeView),
-        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No handbook of my own", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/me/handbook/share-codes")]
@@ -250,12 +253,13 @@ pub async fn create_share_code(
 }
 
 /// Join a family member's handbook (read access) with the code she gave me.
+///
+/// Who: a family member signed in with WeChat.
 #[utoipa::path(
     tag = "my handbook",
     request_body = CodeRequest,
     responses(
         (status = 200, description = "Joined", body = MyHandbookRef),
-        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already linked to this handbook", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong, used or expired code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes; see Retry-After", body = Problem, content_type = "application/problem+json"),
@@ -315,11 +319,12 @@ pub struct MyHandbookRef {
 }
 
 /// The handbooks I am linked to: my own (`mother`) and those shared with me (`family`).
+///
+/// Who: a family member signed in with WeChat.
 #[utoipa::path(
     tag = "my handbook",
     responses(
-        (status = 200, description = "Linked handbooks", body = Vec<MyHandbookRef>),
-        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Linked handbooks", body = Page<MyHandbookRef>),
     )
 )]
 #[get("/me/handbooks")]
@@ -353,5 +358,5 @@ pub async fn list_my_handbooks(
             full_name,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(refs))
+    Ok(HttpResponse::Ok().json(Page::whole(refs)))
 }

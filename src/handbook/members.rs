@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::access;
+use crate::http::pagination::Page;
 use crate::{
     audit::{Actor, Event},
     auth::{principal::Principal, FamilyCaller},
@@ -35,11 +36,12 @@ pub struct Member {
 
 /// The family members who can read my handbook, oldest first. Mothers only: a family member has
 /// no handbook of their own here (404).
+///
+/// Who: a family member signed in with WeChat.
 #[utoipa::path(
     tag = "my handbook",
     responses(
-        (status = 200, description = "Family members with access", body = Vec<Member>),
-        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Family members with access", body = Page<Member>),
         (status = 404, description = "No handbook of my own", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -75,17 +77,18 @@ pub async fn list_my_handbook_members(
             last_login_at: login.and_utc(),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(members))
+    Ok(HttpResponse::Ok().json(Page::whole(members)))
 }
 
 /// Withdraw a family member's access to my handbook. It ends at once; the member can join again
 /// only with a new code from me. Audited.
+///
+/// Who: a family member signed in with WeChat.
 #[utoipa::path(
     tag = "my handbook",
     params(("id" = String, Path, description = "The family account (`account_id` of the member list)")),
     responses(
         (status = 204, description = "Access withdrawn"),
-        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No handbook of my own, or this account has no access to it", body = Problem, content_type = "application/problem+json"),
     )
 )]

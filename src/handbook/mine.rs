@@ -208,11 +208,12 @@ fn summary(
 
 /// My handbook: profile (identity masked), current pregnancy with gestational week and days to
 /// the EDD, next appointment, latest checkup with flags, unread results, children.
+///
+/// Who: a family member signed in with WeChat.
 #[utoipa::path(
     tag = "my handbook",
     responses(
         (status = 200, description = "My handbook", body = MyHandbook),
-        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No handbook bound to this account yet", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -260,13 +261,13 @@ where
 }
 
 /// A handbook I am linked to (my own, or one shared with me).
+///
+/// Who: a family member signed in with WeChat.
 #[utoipa::path(
     tag = "my handbook",
     params(("id" = String, Path, description = "Handbook id")),
     responses(
         (status = 200, description = "The handbook", body = MyHandbook),
-        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not linked to this account", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/handbooks/{id}")]
@@ -289,13 +290,13 @@ pub async fn get_linked_handbook(
 
 /// Open one of my checkups with its results. When the mother opens it, it and its results are
 /// marked read.
+///
+/// Who: a family member signed in with WeChat.
 #[utoipa::path(
     tag = "my handbook",
     params(("id" = String, Path, description = "Checkup id")),
     responses(
         (status = 200, description = "The checkup", body = CheckupView),
-        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not a checkup of a handbook linked to me", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/me/checkups/{id}")]

@@ -24,13 +24,14 @@ use crate::{
 /// Register a woman (建档). When a handbook with the same identity document exists (registered
 /// elsewhere, or started by the mother), it is returned instead of a duplicate — provided the name
 /// matches — and this clinic gains access to it; a handbook the mother started is thereby confirmed.
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "handbooks",
     request_body = NewHandbook,
     responses(
         (status = 201, description = "A new handbook", body = HandbookView, headers(("ETag" = String))),
         (status = 200, description = "The existing handbook for this identity document", body = HandbookView, headers(("ETag" = String))),
-        (status = 403, description = "Only clinicians register", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A handbook with this identity document exists under another name", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (identity check digit, birth date, region …)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many identity documents that did not match their name; see Retry-After", body = Problem, content_type = "application/problem+json"),

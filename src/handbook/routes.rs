@@ -52,13 +52,13 @@ pub struct HandbookQuery {
 
 /// List the handbooks the caller may see (its institution's, or its county's for a county
 /// reviewer), optionally the one with a given identity document. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "handbooks",
     params(HandbookQuery),
     responses(
         (status = 200, description = "A page of handbooks", body = Page<HandbookView>),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/handbooks")]
@@ -117,13 +117,13 @@ pub async fn list_handbooks(
 }
 
 /// Read a handbook's profile (identity number masked). Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "handbooks",
     params(("id" = String, Path, description = "Handbook id")),
     responses(
         (status = 200, description = "The profile", body = HandbookView, headers(("ETag" = String))),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/handbooks/{id}")]
@@ -161,7 +161,6 @@ pub struct IdentityView {
     responses(
         (status = 200, description = "The identity document", body = IdentityView),
         (status = 403, description = "Only clinicians see full identity numbers", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/handbooks/{id}/identity")]
@@ -192,15 +191,14 @@ pub async fn read_handbook_identity(
 }
 
 /// Correct a profile. Name the version you read in `If-Match`; the old version is kept.
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "handbooks",
     params(("id" = String, Path, description = "Handbook id"), ("If-Match" = String, Header, description = "ETag of the version being replaced, e.g. \"v3\"")),
     request_body = ProfileChanges,
     responses(
         (status = 200, description = "The new version", body = HandbookView, headers(("ETag" = String))),
-        (status = 403, description = "Only clinicians correct profiles", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/handbooks/{id}")]
@@ -230,13 +228,13 @@ pub async fn amend_handbook(
 }
 
 /// The correction history of a profile, oldest first. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "handbooks",
     params(("id" = String, Path, description = "Handbook id")),
     responses(
-        (status = 200, description = "Earlier versions", body = Vec<VersionView>),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Earlier versions", body = Page<VersionView>),
     )
 )]
 #[get("/handbooks/{id}/versions")]
@@ -267,7 +265,7 @@ pub async fn list_handbook_versions(
         Ok((rows, event))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(version_views(rows)?))
+    Ok(HttpResponse::Ok().json(Page::whole(version_views(rows)?)))
 }
 
 /// A one-time code and when it stops working.
@@ -282,13 +280,13 @@ pub struct CodeView {
 
 /// Issue a binding code: the mother enters it in the mini-program to link her WeChat account to
 /// this handbook. Valid for 2 hours, once.
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "handbooks",
     params(("id" = String, Path, description = "Handbook id")),
     responses(
         (status = 201, description = "The code", body = CodeView),
-        (status = 403, description = "Only clinicians issue binding codes", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/handbooks/{id}/binding-codes")]
@@ -371,12 +369,13 @@ pub fn redeem_code(
 
 /// Use a mother's share code: this institution may then see her handbook (e.g. she is visiting
 /// from another county). Codes work once, for 30 minutes.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "handbooks",
     request_body = CodeRequest,
     responses(
         (status = 200, description = "The handbook now in your scope", body = HandbookView, headers(("ETag" = String))),
-        (status = 403, description = "Only clinicians and village doctors take share codes", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong, used or expired code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes; see Retry-After", body = Problem, content_type = "application/problem+json"),
     )

@@ -1,4 +1,5 @@
-//! Keyset pagination: stable ordering by id (UUIDv7, so time order), `limit` capped at 100.
+//! One shape for every list, `{items, next_cursor}`. Keyset pagination: stable ordering by id
+//! (UUIDv7, so time order), `limit` capped at 100; a list bounded by its record is [`Page::whole`].
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -48,6 +49,16 @@ impl<T> Page<T> {
         Page {
             items: rows,
             next_cursor,
+        }
+    }
+
+    /// A list that is whole in one page: the versions of one record, the visits of one
+    /// pregnancy, the children of one handbook — bounded by the record they belong to. The same
+    /// shape as a paged list, with no `next_cursor`, so a client reads every list one way.
+    pub fn whole(items: Vec<T>) -> Self {
+        Page {
+            items,
+            next_cursor: None,
         }
     }
 

@@ -374,6 +374,8 @@ pub struct Correction {
 
 /// Correct a follow-up card: a new version replaces it; the old card is kept unchanged and marked
 /// as superseded. Reports already approved keep their figures and show the difference.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "nutrition",
     params(
@@ -383,10 +385,7 @@ pub struct Correction {
     request_body = Correction,
     responses(
         (status = 201, description = "The new version, computed", body = FollowupView),
-        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such child or card in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The card was corrected already (correct the current version)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, each named", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/children/{id}/nutrition/followups/{card}/corrections")]
@@ -415,14 +414,14 @@ pub async fn correct_nutrition_followup(
 }
 
 /// Record a follow-up card. Z-scores, growth classes and anaemia (altitude of her village) come back.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "nutrition",
     params(("id" = String, Path, description = "Child id")),
     request_body = NewFollowup,
     responses(
         (status = 201, description = "The card with computed values", body = FollowupView),
-        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Implausible values or a date before birth (each field named)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -445,13 +444,13 @@ pub async fn record_nutrition_followup(
 }
 
 /// The child's follow-up cards with the change from the first to the latest. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "nutrition",
     params(("id" = String, Path, description = "Child id")),
     responses(
         (status = 200, description = "Cards, oldest first", body = FollowupHistory),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/children/{id}/nutrition/followups")]

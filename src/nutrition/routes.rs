@@ -113,13 +113,13 @@ fn evaluate(
 }
 
 /// Where a child stands in the programme today (China Standard Time). Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "nutrition",
     params(("id" = String, Path, description = "Child id")),
     responses(
         (status = 200, description = "State, age, stop count, whether a pack may be issued today", body = Evaluation),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/children/{id}/nutrition")]
@@ -198,14 +198,14 @@ pub enum ConsentForm {
 }
 
 /// Record consent, a medical clearance, a withdrawal, a move or a death. Returns the new state.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "nutrition",
     params(("id" = String, Path, description = "Child id")),
     request_body = NewEvent,
     responses(
         (status = 201, description = "Recorded; the state after it", body = Evaluation),
-        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (a future date, a clearance without its decision, a date before birth)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -345,6 +345,8 @@ pub struct Distribution {
 /// may receive packs (the rule's refusal code otherwise), taking stock from the village's lots first
 /// expiry first — never below zero, even under concurrent requests. A retry with the same
 /// `Idempotency-Key` returns the first answer.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "nutrition",
     params(
@@ -354,10 +356,7 @@ pub struct Distribution {
     request_body = NewDistribution,
     responses(
         (status = 201, description = "Issued", body = Distribution),
-        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Refused by the programme rules (code = the rule: already_issued_this_month, resume_over_30 …) or out of stock", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or an Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/children/{id}/nutrition/distributions")]

@@ -2,6 +2,7 @@
 //! lots in stock, and taking packs first-expiry-first-out for a distribution.
 
 use crate::error::Code;
+use crate::http::pagination::Page;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -116,12 +117,13 @@ pub fn stock_of(conn: &mut DbConn, institution_id: &str) -> QueryResult<Vec<LotV
 }
 
 /// Record packs received into the caller's institution's stock.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "nutrition",
     request_body = Receipt,
     responses(
-        (status = 201, description = "The stock by lot", body = Vec<LotView>),
-        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "The stock by lot", body = Page<LotView>),
         (status = 422, description = "Invalid fields, an expired lot, or a lot number with another expiry", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -173,7 +175,7 @@ pub async fn receive_stock(
         Ok(stock_of(conn, &staff.institution_id)?)
     })
     .await?;
-    Ok(HttpResponse::Created().json(lots))
+    Ok(HttpResponse::Created().json(Page::whole(lots)))
 }
 
 /// Puts `quantity` packs of `lot` (expiring `expiry`) into an institution's stock: a receipt
@@ -228,11 +230,12 @@ pub(super) fn credit_lot(
 }
 
 /// The caller's institution's stock by lot, earliest expiry first.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "nutrition",
     responses(
-        (status = 200, description = "Lots", body = Vec<LotView>),
-        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Lots", body = Page<LotView>),
     )
 )]
 #[get("/stock")]
@@ -242,5 +245,5 @@ pub async fn get_stock(
 ) -> Result<HttpResponse, AppError> {
     let institution = staff.principal.institution_id.clone();
     let lots = db::run(&state.pool, move |conn| Ok(stock_of(conn, &institution)?)).await?;
-    Ok(HttpResponse::Ok().json(lots))
+    Ok(HttpResponse::Ok().json(Page::whole(lots)))
 }

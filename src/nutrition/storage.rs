@@ -15,7 +15,10 @@ use crate::{
     auth::{roles::CareProvider, Staff, StaffPrincipal},
     db::{self, schema::*, DbConn},
     error::{AppError, Problem},
-    http::{RequestCtx, ValidJson},
+    http::{
+        pagination::{Page, PageQuery},
+        RequestCtx, ValidJson, ValidQuery,
+    },
     state::AppState,
 };
 
@@ -102,12 +105,13 @@ pub struct Transfer {
 }
 
 /// Transfer packs to another institution of the same county; both stock registers record it.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "nutrition",
     request_body = Transfer,
     responses(
-        (status = 201, description = "The sender's stock after the transfer", body = Vec<LotView>),
-        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "The sender's stock after the transfer", body = Page<LotView>),
         (status = 409, description = "Not enough in that lot", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown lot, or an institution outside the county or oneself", body = Problem, content_type = "application/problem+json"),
     )
@@ -182,7 +186,7 @@ pub async fn transfer_stock(
         Ok(lots(conn, &staff.institution_id)?)
     })
     .await?;
-    Ok(HttpResponse::Created().json(v))
+    Ok(HttpResponse::Created().json(Page::whole(v)))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
@@ -209,12 +213,13 @@ pub struct Adjustment {
 }
 
 /// Write sachets off a lot with a reason (damaged, expired …). The balance never goes negative.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "nutrition",
     request_body = Adjustment,
     responses(
-        (status = 201, description = "The stock after the adjustment", body = Vec<LotView>),
-        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
+        (status = 201, description = "The stock after the adjustment", body = Page<LotView>),
         (status = 409, description = "Not enough in that lot", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown lot or invalid fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -255,7 +260,7 @@ pub async fn adjust_stock(
         Ok(lots(conn, &staff.institution_id)?)
     })
     .await?;
-    Ok(HttpResponse::Created().json(v))
+    Ok(HttpResponse::Created().json(Page::whole(v)))
 }
 
 /// The storage checklist (§8).
@@ -303,12 +308,13 @@ pub struct CheckView {
 }
 
 /// Record a storage check; out-of-range readings and checklist gaps are flagged.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "nutrition",
     request_body = NewCheck,
     responses(
         (status = 201, description = "Recorded", body = CheckView),
-        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Implausible readings or a time in the future", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -369,21 +375,25 @@ pub async fn record_storage_check(
     Ok(HttpResponse::Created().json(v))
 }
 
-/// The storage log of the caller's institution, newest first (last 100).
+/// The storage log of the caller's institution, newest recorded first, a page at a time.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "nutrition",
+    params(PageQuery),
     responses(
-        (status = 200, description = "Checks", body = Vec<CheckView>),
-        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "A page of checks, newest first", body = Page<CheckView>),
     )
 )]
 #[get("/stock/storage-checks")]
 pub async fn list_storage_checks(
     staff: Staff<CareProvider>,
+    query: ValidQuery<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let institution = staff.principal.institution_id.clone();
-    let list = db::run(&state.pool, move |conn| {
+    let (limit, cursor) = (query.0.limit(), query.0.cursor);
+    let page = db::run(&state.pool, move |conn| {
         type Row = (
             String,
             chrono::NaiveDateTime,
@@ -394,10 +404,15 @@ pub async fn list_storage_checks(
             bool,
             String,
         );
-        let rows: Vec<Row> = storage_checks::table
+        let mut sql = storage_checks::table
             .filter(storage_checks::institution_id.eq(&institution))
-            .order(storage_checks::checked_at.desc())
-            .limit(100)
+            .into_boxed();
+        if let Some(cursor) = cursor {
+            sql = sql.filter(storage_checks::id.lt(cursor));
+        }
+        let rows: Vec<Row> = sql
+            .order(storage_checks::id.desc())
+            .limit(limit + 1)
             .select((
                 storage_checks::id,
                 storage_checks::checked_at,
@@ -409,8 +424,8 @@ pub async fn list_storage_checks(
                 storage_checks::recorded_by,
             ))
             .load(conn)?;
-        rows.into_iter()
-            .map(|(id, at, t, h, flagged, checklist, ok, by)| {
+        Page::from_rows(rows, limit, |r| r.0.clone()).try_map(
+            |(id, at, t, h, flagged, checklist, ok, by)| {
                 Ok(CheckView {
                     id,
                     checked_at: at.and_utc(),
@@ -424,11 +439,11 @@ pub async fn list_storage_checks(
                     checklist_ok: ok,
                     recorded_by: by,
                 })
-            })
-            .collect::<Result<Vec<_>, AppError>>()
+            },
+        )
     })
     .await?;
-    Ok(HttpResponse::Ok().json(list))
+    Ok(HttpResponse::Ok().json(page))
 }
 
 #[cfg(test)]

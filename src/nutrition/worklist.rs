@@ -46,14 +46,14 @@ pub struct Flags {
 
 /// Set the child's flags: priority groups (which order the list when stock is short) and the
 /// medical-clearance flag, set or cleared. Audited with the flags before and after.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "nutrition",
     params(("id" = String, Path, description = "Child id")),
     request_body = Flags,
     responses(
         (status = 200, description = "Saved", body = Flags),
-        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such child in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (a condition without the flag)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -224,11 +224,12 @@ fn item(c: &RosterChild, today: NaiveDate) -> WorkItem {
 /// and to age out show too): who is due a pack and whether today's stock covers them in the
 /// shortage order (§6), follow-ups due and overdue (sooner for poor compliance or anaemia), stops
 /// and age-outs coming. Audited as one read.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "nutrition",
     responses(
         (status = 200, description = "The work list", body = WorkList),
-        (status = 403, description = "Only clinicians and village doctors", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/nutrition/worklist")]

@@ -1,8 +1,12 @@
 //! What the document builder adds to every operation it applies to, so handlers annotate only
-//! what is their own (success bodies, and the 403/404/409/422 they decide):
+//! what is their own (success bodies, 409s, and 403/422s with rules of their own):
 //!
 //! - `security`: bearer by default; `security: []` on the operations anyone may call.
-//! - 401 on every secured operation; 503 on every operation that reads the database.
+//! - 401 on every secured operation, 403 on those not open to every signed-in account; 503 on
+//!   every operation that reads the database.
+//! - 404 on every operation with a path parameter; 422 on every operation with a body, a query
+//!   or an `Idempotency-Key`. An operation documents its own 403/404/422 only where it says more
+//!   than the named answer (a rule of its own); who may call it is in its description (`Who:`).
 //! - 400/413/415 on every operation with a body or checked headers.
 //! - 412/428 where `If-Match` is taken; 304 and `If-None-Match` on every GET under `/api/`.
 //! - `Idempotency-Key` with its 409/422 on every signed-in POST.
@@ -27,8 +31,38 @@ const PUBLIC: &[(&str, &str)] = &[
     ("get", "/readyz"),
 ];
 
+/// Signed-in operations open to every kind of account (staff and family): no 403.
+const ANY_SIGNED_IN: &[(&str, &str)] = &[
+    ("get", "/api/v1/me"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/me/sessions"),
+    ("delete", "/api/v1/me/sessions/{id}"),
+];
+
 /// The named responses: `(name, status, description, has a problem body)`.
 const SHARED: &[(&str, &str, &str, bool)] = &[
+    (
+        "Forbidden",
+        "403",
+        "Your role may not do this (`forbidden`; the operation's description says who may), \
+         or a rule of the operation refuses it (`code` says which)",
+        true,
+    ),
+    (
+        "NotFound",
+        "404",
+        "No such record, or not one you may see: the two answers are the same, so that an id \
+         tells nothing to someone outside its scope",
+        true,
+    ),
+    (
+        "Unprocessable",
+        "422",
+        "The request cannot be accepted as it stands: `errors` names each invalid field with \
+         its code, or `code` names the rule it breaks (an Idempotency-Key used with another \
+         request among them)",
+        true,
+    ),
     (
         "BadRequest",
         "400",
@@ -156,6 +190,9 @@ pub fn apply(api: &mut OpenApi) {
             let api_path = path.starts_with("/api/");
             if !public {
                 shared(op, "401", "Unauthenticated");
+                if !ANY_SIGNED_IN.contains(&(method, path.as_str())) {
+                    shared(op, "403", "Forbidden");
+                }
             }
             if api_path {
                 shared(op, "503", "ServiceUnavailable");
@@ -324,6 +361,22 @@ fn request_errors(op: &mut Operation) {
     if body || headers || address {
         shared(op, "400", "BadRequest");
     }
+    let in_path = op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| p.parameter_in == ParameterIn::Path);
+    if in_path {
+        shared(op, "404", "NotFound");
+    }
+    let in_query = op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| p.parameter_in == ParameterIn::Query);
+    if body || in_query {
+        shared(op, "422", "Unprocessable");
+    }
     if if_match {
         shared(op, "412", "PreconditionFailed");
         shared(op, "428", "PreconditionRequired");
@@ -371,11 +424,11 @@ fn idempotency(op: &mut Operation) {
             ))
             .build(),
     );
-    let responses = &mut op.responses.responses;
-    responses.entry("409".into()).or_insert_with(|| {
-        problem("A request with the same Idempotency-Key is still running").into()
-    });
-    responses
-        .entry("422".into())
-        .or_insert_with(|| problem("The Idempotency-Key was used with another request").into());
+    op.responses
+        .responses
+        .entry("409".into())
+        .or_insert_with(|| {
+            problem("A request with the same Idempotency-Key is still running").into()
+        });
+    shared(op, "422", "Unprocessable");
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
+use crate::http::pagination::Page;
 use crate::{
     audit::Event,
     auth::{roles::AuditReader, Role, Staff, StaffPrincipal},
@@ -67,13 +68,13 @@ fn valid_county(code: &str) -> Result<(), AppError> {
 }
 
 /// A county's settings (the national defaults when it has set none).
+///
+/// Who: county reviewers and system administrators.
 #[utoipa::path(
     tag = "regions",
     params(("code" = String, Path, description = "6-digit county code")),
     responses(
         (status = 200, description = "Settings", body = CountySettings),
-        (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not your county", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/counties/{code}/settings")]
@@ -103,15 +104,14 @@ fn current(conn: &mut db::DbConn, code: &str) -> Result<CountySettings, AppError
 
 /// Replace a county's settings: every one is named (`null` for a baseline there is none of).
 /// New cases use the deadlines; open cases keep their due time.
+///
+/// Who: county reviewers and system administrators.
 #[utoipa::path(
     tag = "regions",
     params(("code" = String, Path, description = "6-digit county code")),
     request_body = CountySettings,
     responses(
         (status = 200, description = "Saved", body = CountySettings),
-        (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not your county", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Out of range", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/counties/{code}/settings")]
@@ -152,14 +152,14 @@ pub async fn replace_county_settings(
 /// Change some of a county's settings: only the fields sent (a JSON merge patch; `null` clears
 /// a baseline). The others keep their values (issue #14: a body of only the baselines was
 /// refused, and a partial one cleared the rest).
+///
+/// Who: county reviewers and system administrators.
 #[utoipa::path(
     tag = "regions",
     params(("code" = String, Path, description = "6-digit county code")),
     request_body(content = Object, description = "Any of the fields of CountySettings", example = json!({"baseline_anaemia_pct": 24.5})),
     responses(
         (status = 200, description = "Saved: every setting now in force", body = CountySettings),
-        (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not your county", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Out of range, or an unknown field", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -234,8 +234,7 @@ fn save(
     tag = "regions",
     params(("code" = String, Path, description = "6-digit county code")),
     responses(
-        (status = 200, description = "Periods, earliest first", body = Vec<Period>),
-        (status = 404, description = "Not your county", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Periods, earliest first", body = Page<Period>),
     )
 )]
 #[get("/counties/{code}/force-majeure")]
@@ -251,20 +250,20 @@ pub async fn list_force_majeure_periods(
         Ok(force_majeure::of_county(conn, &code)?)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(periods))
+    Ok(HttpResponse::Ok().json(Page::whole(periods)))
 }
 
 /// Declare a force-majeure period (an epidemic closure, a flood) for the county or one of its
 /// townships or villages: not collecting packs in those days does not count towards a stop
 /// (nutrition-pack.md S1). Audited.
+///
+/// Who: county reviewers and system administrators.
 #[utoipa::path(
     tag = "regions",
     params(("code" = String, Path, description = "6-digit county code")),
     request_body = NewPeriod,
     responses(
         (status = 201, description = "Declared", body = Period),
-        (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not your county", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A region outside the county, or the end before the start", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -296,6 +295,8 @@ pub async fn declare_force_majeure(
 
 /// Withdraw a period declared in error: it no longer counts; it stays listed, withdrawn.
 /// Audited.
+///
+/// Who: county reviewers and system administrators.
 #[utoipa::path(
     tag = "regions",
     params(
@@ -304,8 +305,6 @@ pub async fn declare_force_majeure(
     ),
     responses(
         (status = 200, description = "Withdrawn", body = Period),
-        (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such period in your county", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already withdrawn", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -128,12 +128,13 @@ pub fn create(conn: &mut DbConn, input: &NewInstitution) -> Result<InstitutionVi
 }
 
 /// Create an institution.
+///
+/// Who: system administrators.
 #[utoipa::path(
     tag = "institutions",
     request_body = NewInstitution,
     responses(
         (status = 201, description = "Created", body = InstitutionView),
-        (status = 403, description = "Only system administrators manage institutions", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, unknown region, or a region of the wrong level", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -177,13 +178,13 @@ pub struct InstitutionQuery {
 }
 
 /// List institutions.
+///
+/// Who: any staff member.
 #[utoipa::path(
     tag = "institutions",
     params(InstitutionQuery),
     responses(
         (status = 200, description = "A page of institutions", body = Page<InstitutionView>),
-        (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/institutions")]
@@ -223,13 +224,13 @@ pub async fn list_institutions(
 }
 
 /// Read one institution.
+///
+/// Who: any staff member.
 #[utoipa::path(
     tag = "institutions",
     params(("id" = String, Path, description = "Institution id")),
     responses(
         (status = 200, description = "The institution", body = InstitutionView),
-        (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such institution", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/institutions/{id}")]
@@ -244,13 +245,13 @@ pub async fn get_institution(
 }
 
 /// Disable an institution: its staff can no longer sign in and their sessions end.
+///
+/// Who: system administrators.
 #[utoipa::path(
     tag = "institutions",
     params(("id" = String, Path, description = "Institution id")),
     responses(
         (status = 200, description = "Disabled", body = InstitutionView),
-        (status = 403, description = "Only system administrators manage institutions", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such institution", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "It is the caller's own institution", body = Problem, content_type = "application/problem+json"),
     )
 )]

@@ -169,12 +169,13 @@ pub fn create(conn: &mut DbConn, input: &NewRegion) -> Result<RegionView, AppErr
 }
 
 /// Create a region.
+///
+/// Who: system administrators.
 #[utoipa::path(
     tag = "regions",
     request_body = NewRegion,
     responses(
         (status = 201, description = "Created", body = RegionView),
-        (status = 403, description = "Only system administrators manage regions", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code exists already", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or the parent region is missing", body = Problem, content_type = "application/problem+json"),
     )
@@ -220,13 +221,13 @@ pub struct RegionQuery {
 }
 
 /// List regions, ordered by code.
+///
+/// Who: any staff member.
 #[utoipa::path(
     tag = "regions",
     params(RegionQuery),
     responses(
         (status = 200, description = "A page of regions", body = Page<RegionView>),
-        (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/regions")]
@@ -259,13 +260,13 @@ pub async fn list_regions(
 }
 
 /// Read one region.
+///
+/// Who: any staff member.
 #[utoipa::path(
     tag = "regions",
     params(("code" = String, Path, description = "12-digit region code", example = "990101001001")),
     responses(
         (status = 200, description = "The region", body = RegionView),
-        (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such region", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/regions/{code}")]
@@ -299,14 +300,14 @@ pub struct RegionChanges {
 
 /// Correct a region's name or elevation: send only what changes (a JSON merge patch). System
 /// administrators, and county reviewers for their own county. Audited with the old values.
+///
+/// Who: county reviewers and system administrators.
 #[utoipa::path(
     tag = "regions",
     params(("code" = String, Path, description = "12-digit region code", example = "990101001001")),
     request_body = RegionChanges,
     responses(
         (status = 200, description = "The region as it now is", body = RegionView),
-        (status = 403, description = "System administrators and county reviewers only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such region (in your county)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid values, or a field that cannot change", body = Problem, content_type = "application/problem+json"),
     )
 )]

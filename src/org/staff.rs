@@ -322,13 +322,13 @@ pub struct StaffQuery {
 }
 
 /// List staff accounts in the caller's scope. The read is audited.
+///
+/// Who: system and institution administrators, county reviewers.
 #[utoipa::path(
     tag = "staff",
     params(StaffQuery),
     responses(
         (status = 200, description = "A page of staff accounts", body = Page<StaffView>),
-        (status = 403, description = "Role may not read staff accounts", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/staff")]
@@ -388,13 +388,13 @@ pub async fn list_staff(
 }
 
 /// Read one staff account. The read is audited.
+///
+/// Who: system and institution administrators, county reviewers.
 #[utoipa::path(
     tag = "staff",
     params(("id" = String, Path, description = "Staff account id")),
     responses(
         (status = 200, description = "The account", body = StaffView),
-        (status = 403, description = "Role may not read staff accounts", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/staff/{id}")]
@@ -425,7 +425,6 @@ pub async fn get_staff(
     responses(
         (status = 200, description = "Disabled", body = StaffView),
         (status = 403, description = "Role may not manage staff", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such account in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "You cannot disable yourself", body = Problem, content_type = "application/problem+json"),
     )
 )]

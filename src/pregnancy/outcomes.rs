@@ -49,16 +49,15 @@ pub struct EndPregnancy {
 }
 
 /// End a pregnancy (miscarriage, termination, ectopic …).
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "pregnancies",
     params(("id" = String, Path, description = "Pregnancy id"), ("If-Match" = String, Header, description = "ETag being replaced")),
     request_body = EndPregnancy,
     responses(
         (status = 200, description = "Ended", body = PregnancyView, headers(("ETag" = String))),
-        (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not ongoing", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/pregnancies/{id}/end")]
@@ -166,16 +165,15 @@ pub struct Delivery {
 
 /// Record the delivery: the pregnancy becomes `delivered` and a child record is created for each
 /// newborn, linked to the mother's handbook.
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "pregnancies",
     params(("id" = String, Path, description = "Pregnancy id"), ("If-Match" = String, Header, description = "ETag being replaced")),
     request_body = Delivery,
     responses(
         (status = 200, description = "Delivered", body = PregnancyView, headers(("ETag" = String))),
-        (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not ongoing", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/pregnancies/{id}/delivery")]

@@ -1,6 +1,7 @@
 //! Pregnancy endpoints: open one, read, re-date, end, record the delivery.
 
 use crate::error::Code;
+use crate::http::pagination::Page;
 use actix_web::{get, http::header, post, put, web, HttpResponse};
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -178,16 +179,15 @@ pub(super) fn respond(
 
 /// Open a pregnancy episode (only one may be ongoing). The EDD is computed from the LMP, replaced
 /// by the dating scan when it differs by more than the tolerance (checkups.md §1).
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "pregnancies",
     params(("id" = String, Path, description = "Handbook id")),
     request_body = NewPregnancy,
     responses(
         (status = 201, description = "The pregnancy", body = PregnancyView, headers(("ETag" = String))),
-        (status = 403, description = "Only clinicians open pregnancies", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A pregnancy is already ongoing", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/handbooks/{id}/pregnancies")]
@@ -265,13 +265,13 @@ pub async fn open_pregnancy(
 }
 
 /// The pregnancies of a handbook, newest first. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "pregnancies",
     params(("id" = String, Path, description = "Handbook id")),
     responses(
-        (status = 200, description = "Pregnancies", body = Vec<PregnancyView>),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Pregnancies", body = Page<PregnancyView>),
     )
 )]
 #[get("/handbooks/{id}/pregnancies")]
@@ -295,21 +295,21 @@ pub async fn list_pregnancies(
         Ok((rows, event))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(
+    Ok(HttpResponse::Ok().json(Page::whole(
         rows.iter()
             .map(PregnancyRow::view)
             .collect::<QueryResult<Vec<_>>>()?,
-    ))
+    )))
 }
 
 /// Read a pregnancy with today's gestational age. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "pregnancies",
     params(("id" = String, Path, description = "Pregnancy id")),
     responses(
         (status = 200, description = "The pregnancy", body = PregnancyView, headers(("ETag" = String))),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/pregnancies/{id}")]
@@ -368,16 +368,15 @@ impl Validate for Redating {
 }
 
 /// Change the dating of an ongoing pregnancy. Name the version in `If-Match`.
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "pregnancies",
     params(("id" = String, Path, description = "Pregnancy id"), ("If-Match" = String, Header, description = "ETag being replaced")),
     request_body = Redating,
     responses(
         (status = 200, description = "The pregnancy, re-dated or (scan within tolerance) unchanged", body = PregnancyView, headers(("ETag" = String))),
-        (status = 403, description = "Only clinicians date pregnancies", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not ongoing, or already dated by an earlier scan (use a clinician override)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/pregnancies/{id}/dating")]

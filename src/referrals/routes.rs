@@ -2,6 +2,7 @@
 
 use crate::db::stored;
 use crate::error::Code;
+use crate::http::pagination::Page;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -170,14 +171,14 @@ impl Row {
 
 /// Refer a woman to another institution. The receiving institution can see her record from now
 /// on (ended again if it declines).
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "referrals",
     params(("id" = String, Path, description = "Handbook id")),
     request_body = NewReferral,
     responses(
         (status = 201, description = "Sent", body = ReferralView),
-        (status = 403, description = "Only clinicians refer", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such handbook in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, unknown institution, or referring to oneself", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -279,13 +280,13 @@ fn load_for_staff(conn: &mut DbConn, staff: &StaffPrincipal, id: &str) -> Result
 }
 
 /// Read a referral (sending or receiving institution, or the county). Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "referrals",
     params(("id" = String, Path, description = "Referral id")),
     responses(
         (status = 200, description = "The referral", body = ReferralView),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such referral of yours", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/referrals/{id}")]
@@ -329,7 +330,6 @@ pub struct Transition {
     responses(
         (status = 200, description = "The referral", body = ReferralView),
         (status = 403, description = "Only the receiving institution's clinicians", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such referral of yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a legal step from the current status", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A decline without a reason", body = Problem, content_type = "application/problem+json"),
     )
@@ -478,13 +478,13 @@ pub struct Turnaround {
 
 /// Referral turnaround per receiving institution and month: the caller's institution, or every
 /// institution of the county for a county reviewer.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "referrals",
     params(TurnaroundQuery),
     responses(
-        (status = 200, description = "Figures per receiving institution", body = Vec<Turnaround>),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid month", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Figures per receiving institution", body = Page<Turnaround>),
     )
 )]
 #[get("/referrals/turnaround")]
@@ -549,5 +549,5 @@ pub async fn get_referral_turnaround(
             .collect::<Vec<_>>())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(figures))
+    Ok(HttpResponse::Ok().json(Page::whole(figures)))
 }

@@ -31,13 +31,13 @@ use crate::{
 };
 
 /// Read a case. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
     responses(
         (status = 200, description = "The case", body = CaseView),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/cases/{id}")]
@@ -61,12 +61,13 @@ pub async fn get_case(
 }
 
 /// The case of a pregnancy, if one was opened. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Pregnancy id")),
     responses(
         (status = 200, description = "The case", body = CaseView),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No case, or no such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -109,16 +110,15 @@ pub struct Advance {
 
 /// Move a case to the next stage (registered → reported → managed → treated). Skipping a stage
 /// or going back answers 409; `managed` needs the delivery institution designated.
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id"), ("If-Match" = String, Header, description = "ETag of the case as read")),
     request_body = Advance,
     responses(
         (status = 200, description = "The case", body = CaseView),
-        (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not the next stage, the case is closed, or no designation yet", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/cases/{id}/stage")]
@@ -246,14 +246,14 @@ pub struct Designation {
 
 /// Designate where she is to deliver. Orange and above: a tertiary hospital or critical-care
 /// centre; red: a critical-care centre; a lower level is refused with the rule.
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id"), ("If-Match" = String, Header, description = "ETag of the case as read")),
     request_body = Designation,
     responses(
         (status = 200, description = "The case", body = CaseView),
-        (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case is closed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown institution, or its level does not fit the colour", body = Problem, content_type = "application/problem+json"),
     )
@@ -341,16 +341,15 @@ pub struct CloseCase {
 }
 
 /// Close a case with its reason. A maternal death or near-miss is flagged for review.
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id"), ("If-Match" = String, Header, description = "ETag of the case as read")),
     request_body = CloseCase,
     responses(
         (status = 200, description = "Closed", body = CaseView),
-        (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already closed", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/cases/{id}/close")]

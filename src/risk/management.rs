@@ -3,6 +3,7 @@
 
 use crate::db::stored;
 use crate::error::Code;
+use crate::http::pagination::Page;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -59,14 +60,14 @@ pub struct FollowupView {
 }
 
 /// Record a follow-up; its `next_due` makes the case overdue when it passes without another.
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
     request_body = NewFollowup,
     responses(
         (status = 201, description = "Recorded", body = FollowupView),
-        (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case is closed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (a date in the future, a due date before the follow-up)", body = Problem, content_type = "application/problem+json"),
     )
@@ -202,14 +203,14 @@ fn consultation_view(r: ConsultationRow) -> ConsultationView {
 }
 
 /// Ask experts of another institution; they may then see the woman's record to answer.
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
     request_body = NewConsultation,
     responses(
         (status = 201, description = "Requested", body = ConsultationView),
-        (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The case is closed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown institution", body = Problem, content_type = "application/problem+json"),
     )
@@ -283,7 +284,6 @@ pub async fn request_consultation(
     responses(
         (status = 200, description = "Answered", body = ConsultationView),
         (status = 403, description = "Only the consulted institution answers", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such consultation in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already answered", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An empty answer", body = Problem, content_type = "application/problem+json"),
     )
@@ -357,13 +357,13 @@ pub struct TimelineEntry {
 
 /// Everything that happened in a case, oldest first: gradings, stages, checkups, referrals,
 /// follow-ups, consultations, notices. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
     responses(
-        (status = 200, description = "The timeline", body = Vec<TimelineEntry>),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The timeline", body = Page<TimelineEntry>),
     )
 )]
 #[get("/cases/{id}/timeline")]
@@ -508,5 +508,5 @@ pub async fn get_case_timeline(
         Ok((out, event))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(list))
+    Ok(HttpResponse::Ok().json(Page::whole(list)))
 }

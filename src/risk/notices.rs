@@ -17,7 +17,10 @@ use crate::{
     db::{self, schema::*},
     error::{AppError, Problem},
     handbook::access::{self, Relation},
-    http::{RequestCtx, ValidJson},
+    http::{
+        pagination::{Page, PageQuery},
+        RequestCtx, ValidJson, ValidQuery,
+    },
     state::AppState,
 };
 
@@ -98,15 +101,14 @@ fn standard_notice(base: Colour, purple: bool) -> String {
 
 /// Issue a reminder notice to the woman (orange and above, purple). She sees it in the app and
 /// acknowledges it.
+///
+/// Who: clinicians.
 #[utoipa::path(
     tag = "cases",
     params(("id" = String, Path, description = "Case id")),
     request_body = NewNotice,
     responses(
         (status = 201, description = "The notice", body = NoticeView),
-        (status = 403, description = "Only clinicians", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/cases/{id}/notices")]
@@ -156,30 +158,41 @@ pub async fn issue_case_notice(
     Ok(HttpResponse::Created().json(v))
 }
 
-/// My reminder notices (and those of handbooks shared with me), newest first.
+/// My reminder notices (and those of handbooks shared with me), newest first, a page at a time.
+///
+/// Who: a family member signed in with WeChat.
 #[utoipa::path(
     tag = "my handbook",
+    params(PageQuery),
     responses(
-        (status = 200, description = "Notices", body = Vec<NoticeView>),
-        (status = 403, description = "Families only", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "A page of notices, newest first", body = Page<NoticeView>),
     )
 )]
 #[get("/me/notices")]
 pub async fn list_my_notices(
     caller: FamilyCaller,
+    query: ValidQuery<PageQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
+    let page = query.0;
+    let limit = page.limit();
     let list = db::run(&state.pool, move |conn| {
         let mine = handbook_members::table
             .filter(handbook_members::family_account_id.eq(caller.0.id.clone()))
             .filter(handbook_members::revoked_at.is_null())
             .select(handbook_members::handbook_id);
-        let rows: Vec<NoticeRow> = risk_notices::table
+        let mut sql = risk_notices::table
             .filter(risk_notices::handbook_id.eq_any(mine))
+            .into_boxed();
+        if let Some(cursor) = page.cursor {
+            sql = sql.filter(risk_notices::id.lt(cursor));
+        }
+        let rows: Vec<NoticeRow> = sql
             .order(risk_notices::id.desc())
+            .limit(limit + 1)
             .select(NOTICE_COLUMNS)
             .load(conn)?;
-        Ok(rows.into_iter().map(notice_view).collect::<Vec<_>>())
+        Ok(Page::from_rows(rows, limit, |r| r.0.clone()).map(notice_view))
     })
     .await?;
     Ok(HttpResponse::Ok().json(list))
@@ -192,7 +205,6 @@ pub async fn list_my_notices(
     responses(
         (status = 200, description = "Acknowledged", body = NoticeView),
         (status = 403, description = "Only the mother acknowledges", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not a notice of mine", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/me/notices/{id}/acknowledge")]

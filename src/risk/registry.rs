@@ -13,7 +13,7 @@ use crate::{
     audit::{self, Event},
     auth::{roles::RecordReader, Role, Staff},
     db::schema::*,
-    error::{AppError, Problem},
+    error::AppError,
     handbook::access::{self},
     http::{RequestCtx, ValidQuery},
     pregnancy::dating,
@@ -63,13 +63,13 @@ pub struct Registry {
 
 /// The county's open high-risk cases (county reviewers; clinics see their own), with counts per
 /// colour; `format=csv` gives the same list as CSV. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "cases",
     params(RegistryQuery),
     responses(
         (status = 200, description = "Open cases", body = Registry, content_type = "application/json"),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/registry/cases")]

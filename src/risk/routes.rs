@@ -105,13 +105,13 @@ fn last_facts(conn: &mut DbConn, pregnancy_id: &str) -> QueryResult<(RiskInput, 
 }
 
 /// The current colour and what the engine proposes from the record. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "risk",
     params(("id" = String, Path, description = "Pregnancy id")),
     responses(
         (status = 200, description = "Current grading and proposal", body = RiskState),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/pregnancies/{id}/risk")]
@@ -181,14 +181,14 @@ fn unknown_code_error(list: &str, codes: &[String], unknown: &str) -> AppError {
 }
 
 /// Record a screening. Any institution may screen; a positive screen asks for a full assessment.
+///
+/// Who: clinicians and village doctors.
 #[utoipa::path(
     tag = "risk",
     params(("id" = String, Path, description = "Pregnancy id")),
     request_body = NewScreening,
     responses(
         (status = 201, description = "The screening", body = ScreeningView),
-        (status = 403, description = "Only clinicians and village doctors screen", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown screening code or invalid facts", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -433,7 +433,6 @@ fn check_decision(proposal: &Grading, input: &NewGrading) -> Result<(Colour, boo
     responses(
         (status = 201, description = "The grading, with proposal and decision", body = GradingView),
         (status = 403, description = "Only clinicians grade (`forbidden`), and only at a secondary or higher institution (`grading_needs_hospital`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The pregnancy ended, or delivery was more than 42 days ago", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown criterion, or a lower colour without a reason", body = Problem, content_type = "application/problem+json"),
     )
@@ -546,13 +545,13 @@ pub async fn grade_pregnancy(
 
 /// The colour history of a pregnancy, oldest first: who graded, when, what was proposed, what was
 /// decided and why. Audited.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "risk",
     params(("id" = String, Path, description = "Pregnancy id")),
     responses(
-        (status = 200, description = "Gradings", body = Vec<GradingView>),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such pregnancy in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Gradings", body = Page<GradingView>),
     )
 )]
 #[get("/pregnancies/{id}/gradings")]
@@ -572,7 +571,7 @@ pub async fn list_gradings(
         Ok((load_gradings(conn, &id)?, event))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(list))
+    Ok(HttpResponse::Ok().json(Page::whole(list)))
 }
 
 /// A pregnancy whose proposal changed since its last grading.
@@ -587,11 +586,12 @@ pub struct RegradingItem {
 }
 
 /// Pregnancies that need re-grading (new results changed the proposal), in the caller's scope.
+///
+/// Who: clinicians, village doctors and county reviewers, within their scope.
 #[utoipa::path(
     tag = "risk",
     responses(
         (status = 200, description = "To re-grade", body = Page<RegradingItem>),
-        (status = 403, description = "Role may not read patient records", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/worklist/regrading")]

@@ -399,7 +399,7 @@ async fn sessions_are_listed_and_one_can_end_only_ones_own() {
 
     let list = app.get("/api/v1/me/sessions", &desktop).await;
     assert_eq!(list.status, 200);
-    let sessions = list.body.as_array().unwrap();
+    let sessions = list.body["items"].as_array().unwrap();
     assert_eq!(sessions.len(), 2);
     assert_eq!(sessions.iter().filter(|s| s["current"] == true).count(), 1);
     let phone_session = sessions.iter().find(|s| s["current"] == false).unwrap()["id"]

@@ -866,7 +866,7 @@ pub async fn build() -> (TestApp, Resources) {
             .await;
         assert_eq!(n.status, 201, "{}", n.body);
         let notices = app.get("/api/v1/me/notices", token).await;
-        map.insert(Kind::Notice, id(&notices.body[0]));
+        map.insert(Kind::Notice, id(&notices.body["items"][0]));
         for (my, kind) in [
             (Kind::MyHandbook, Kind::Handbook),
             (Kind::MyPregnancy, Kind::Pregnancy),
@@ -953,8 +953,7 @@ pub async fn build() -> (TestApp, Resources) {
                 other => app.token(staff_of(other)).await,
             };
             let sessions = app.get("/api/v1/me/sessions", &spare).await;
-            let current = sessions
-                .body
+            let current = sessions.body["items"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -968,7 +967,7 @@ pub async fn build() -> (TestApp, Resources) {
     // Another account's session is out of scope for everyone.
     let stranger = app.family_login("demo-stranger").await;
     let sessions = app.get("/api/v1/me/sessions", &stranger).await;
-    outside.insert(Kind::Session, id(&sessions.body[0]));
+    outside.insert(Kind::Session, id(&sessions.body["items"][0]));
     (
         app,
         Resources {

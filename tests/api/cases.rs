@@ -302,8 +302,8 @@ async fn the_mother_sees_and_acknowledges_the_notice_and_the_county_registry_fol
         "red"
     );
     let mine = app.get("/api/v1/me/notices", &mother).await;
-    assert_eq!(mine.body[0]["id"], notice_id.as_str());
-    assert!(mine.body[0]["acknowledged_at"].is_null());
+    assert_eq!(mine.body["items"][0]["id"], notice_id.as_str());
+    assert!(mine.body["items"][0]["acknowledged_at"].is_null());
     let stranger = app
         .post(
             "/api/v1/auth/wechat",
@@ -471,8 +471,7 @@ async fn follow_ups_consultations_and_the_timeline() {
 
     let timeline = app.get(&format!("/api/v1/cases/{id}/timeline"), &t).await;
     assert_eq!(timeline.status, 200);
-    let kinds: Vec<&str> = timeline
-        .body
+    let kinds: Vec<&str> = timeline.body["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -481,8 +480,7 @@ async fn follow_ups_consultations_and_the_timeline() {
     for kind in ["grading", "case_stage", "followup", "consultation"] {
         assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
     }
-    assert!(timeline
-        .body
+    assert!(timeline.body["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -292,7 +292,7 @@ async fn corrections_keep_the_old_version_and_a_stale_etag_gets_412() {
     assert_eq!(app.get(&path, &a).await.body["version"], 3);
 
     let history = app.get(&format!("{path}/versions"), &a).await;
-    let versions = history.body.as_array().unwrap();
+    let versions = history.body["items"].as_array().unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[0]["version"], 1);
     assert_eq!(versions[0]["reason"], "transcription error: 125/80");

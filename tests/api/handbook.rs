@@ -528,7 +528,7 @@ async fn clinic_corrections_to_a_profile_keep_every_version() {
     let versions = app
         .get(&format!("/api/v1/handbooks/{id}/versions"), &a)
         .await;
-    let list = versions.body.as_array().unwrap();
+    let list = versions.body["items"].as_array().unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["reason"], "weighed again");
     assert_eq!(list[0]["snapshot"]["pre_pregnancy_weight_kg"], 51.2);
@@ -618,7 +618,7 @@ async fn the_mother_sees_who_she_shares_with_and_withdraws_a_share() {
 
     let members = app.get("/api/v1/me/handbook/members", &mother).await;
     assert_eq!(members.status, 200, "{}", members.body);
-    let list = members.body.as_array().unwrap();
+    let list = members.body["items"].as_array().unwrap();
     assert_eq!(list.len(), 1, "the mother herself is not listed: {list:?}");
     assert_eq!(list[0]["account_id"], husband_id.as_str());
     assert!(list[0]["joined_at"].is_string() && list[0]["last_login_at"].is_string());
@@ -644,20 +644,18 @@ async fn the_mother_sees_who_she_shares_with_and_withdraws_a_share() {
         1
     );
     assert_eq!(app.get(&page, &husband).await.status, 404);
-    assert!(app
-        .get("/api/v1/me/handbooks", &husband)
-        .await
-        .body
-        .as_array()
-        .unwrap()
-        .is_empty());
-    assert!(app
-        .get("/api/v1/me/handbook/members", &mother)
-        .await
-        .body
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert!(
+        app.get("/api/v1/me/handbooks", &husband).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        app.get("/api/v1/me/handbook/members", &mother).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         app.request("DELETE", &withdraw, Some(&mother), None)
             .await
@@ -808,7 +806,7 @@ async fn a_stranger_who_started_a_handbook_with_her_number_loses_it_when_her_cli
     let versions = app
         .get(&format!("/api/v1/handbooks/{id}/versions"), &a)
         .await;
-    assert_eq!(versions.body[0]["snapshot"]["full_name"], "冒名");
+    assert_eq!(versions.body["items"][0]["snapshot"]["full_name"], "冒名");
     assert_eq!(
         app.count(
             "audit_events WHERE action = 'handbook.unverified_links_ended' AND outcome = 'success'"

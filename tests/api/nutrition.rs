@@ -83,7 +83,7 @@ async fn a_monthly_distribution_takes_the_earliest_expiry_first_once_a_month() {
             json!({"lot": "A", "expiry": sooner, "quantity": 20}),
         )
         .await;
-    assert_eq!(stock.body[0]["lot"], "A");
+    assert_eq!(stock.body["items"][0]["lot"], "A");
 
     let no_consent = distribute(&app, &v, &kid, None, json!({})).await;
     assert_eq!(no_consent.status, 409);
@@ -132,7 +132,7 @@ async fn a_monthly_distribution_takes_the_earliest_expiry_first_once_a_month() {
     assert_eq!(again.body["code"], "already_issued_this_month");
     let stock = app.get("/api/v1/stock", &v).await;
     assert_eq!(
-        stock.body,
+        stock.body["items"],
         json!([
             {"lot": "A", "expiry": sooner, "balance": 0, "expiring_soon": false},
             {"lot": "B", "expiry": later, "balance": 30, "expiring_soon": false}
@@ -192,7 +192,10 @@ async fn concurrent_distributions_for_the_last_packs_never_overdraw_the_stock() 
         statuses.iter().all(|s| *s == 201 || *s == 409),
         "{statuses:?}"
     );
-    assert_eq!(app.get("/api/v1/stock", &v).await.body[0]["balance"], 0);
+    assert_eq!(
+        app.get("/api/v1/stock", &v).await.body["items"][0]["balance"],
+        0
+    );
     assert_eq!(app.count("nutrition_events WHERE kind = 'issue'"), 3);
 }
 
@@ -428,11 +431,11 @@ async fn transfers_adjustments_and_the_storage_log() {
         )
         .await;
     assert_eq!(sent.status, 201, "{}", sent.body);
-    assert_eq!(sent.body[0]["balance"], 40);
-    assert_eq!(sent.body[0]["expiring_soon"], true);
+    assert_eq!(sent.body["items"][0]["balance"], 40);
+    assert_eq!(sent.body["items"][0]["expiring_soon"], true);
     let b = app.token("clinician.b").await;
     assert_eq!(
-        app.get("/api/v1/stock", &b).await.body[0]["balance"],
+        app.get("/api/v1/stock", &b).await.body["items"][0]["balance"],
         60,
         "received at B with the same lot and expiry"
     );
@@ -483,8 +486,7 @@ async fn transfers_adjustments_and_the_storage_log() {
     assert!(!clash.body.to_string().contains("UNIQUE"));
     for token in [&b, &v] {
         let stock = app.get("/api/v1/stock", token).await;
-        let t2 = stock
-            .body
+        let t2 = stock.body["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -500,7 +502,7 @@ async fn transfers_adjustments_and_the_storage_log() {
             json!({"lot": "T1", "quantity": 5, "reason": "damaged", "note": "受潮"}),
         )
         .await;
-    assert_eq!(adjusted.body[0]["balance"], 35);
+    assert_eq!(adjusted.body["items"][0]["balance"], 35);
     assert_eq!(
         app.post(
             "/api/v1/stock/adjustments",
@@ -573,15 +575,18 @@ async fn transfers_adjustments_and_the_storage_log() {
         )
         .await;
     assert_eq!(bad.error_fields(), vec!["/humidity_pct", "/temperature_c"]);
-    assert_eq!(
-        app.get("/api/v1/stock/storage-checks", &v)
-            .await
-            .body
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    // The log, a page at a time, newest first: the hot check, then the fine one.
+    let first = app.get("/api/v1/stock/storage-checks?limit=1", &v).await;
+    assert_eq!(first.body["items"][0]["id"], hot.body["id"]);
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let last = app
+        .get(
+            &format!("/api/v1/stock/storage-checks?limit=1&cursor={cursor}"),
+            &v,
+        )
+        .await;
+    assert_eq!(last.body["items"][0]["id"], fine.body["id"]);
+    assert!(last.body.get("next_cursor").is_none(), "{}", last.body);
 }
 
 /// Issue #14: what a village doctor could not enter. A distribution from last week's paper
@@ -778,7 +783,13 @@ async fn a_declared_force_majeure_period_pushes_the_stop_date_back() {
         chrono::Duration::days(10)
     );
     // The village doctor sees the county's periods; another county's reviewer does not.
-    assert_eq!(app.get(path, &v).await.body.as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get(path, &v).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let other = app.token("other.reviewer").await;
     assert_eq!(app.get(path, &other).await.status, 404);
     // Withdrawn: it no longer counts, and it stays listed.

@@ -73,6 +73,34 @@ fn every_operation_documents_its_errors_security_and_examples() {
     }
 }
 
+/// Every list answers in one shape, `{items, next_cursor}` (a `Page_…` schema): a client reads
+/// every list one way, and one that can grow pages in SQL.
+#[test]
+fn every_list_is_a_page() {
+    let doc: serde_json::Value = serde_json::from_str(COMMITTED).unwrap();
+    let mut lists = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                for (_, media) in response["content"].as_object().into_iter().flatten() {
+                    let schema = &media["schema"];
+                    assert_ne!(
+                        schema["type"], "array",
+                        "{method} {path} {status} answers a bare array: make it a Page"
+                    );
+                    if schema["$ref"]
+                        .as_str()
+                        .is_some_and(|r| r.starts_with("#/components/schemas/Page_"))
+                    {
+                        lists += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(lists >= 27, "{lists} lists");
+}
+
 /// Client generators name a function after each operationId: a duplicate makes them type one
 /// operation with another's body (openapi-typescript) or number them in document order.
 #[test]

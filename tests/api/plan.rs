@@ -15,7 +15,7 @@ async fn the_plan_marks_visits_and_the_work_list_shows_who_is_due_or_overdue() {
         .get(&format!("/api/v1/pregnancies/{pregnancy}/schedule"), &a)
         .await;
     assert_eq!(plan.status, 200);
-    let visits = plan.body.as_array().unwrap();
+    let visits = plan.body["items"].as_array().unwrap();
     assert_eq!(visits.len(), 11);
     assert_eq!(visits[0]["status"], "missed");
     assert_eq!(visits[2]["status"], "due");

@@ -188,17 +188,22 @@ async fn a_referral_gives_the_receiving_clinic_access_and_follows_its_states() {
         .get(&format!("/api/v1/referrals/turnaround?month={month}"), &h)
         .await;
     assert_eq!(figures.status, 200, "{}", figures.body);
-    assert_eq!(figures.body[0]["received"], 2);
-    assert_eq!(figures.body[0]["accepted"], 1);
-    assert_eq!(figures.body[0]["declined"], 1);
-    assert!(figures.body[0]["median_hours_to_accept"].as_f64().unwrap() >= 0.0);
+    assert_eq!(figures.body["items"][0]["received"], 2);
+    assert_eq!(figures.body["items"][0]["accepted"], 1);
+    assert_eq!(figures.body["items"][0]["declined"], 1);
+    assert!(
+        figures.body["items"][0]["median_hours_to_accept"]
+            .as_f64()
+            .unwrap()
+            >= 0.0
+    );
     let county = app
         .get(
             &format!("/api/v1/referrals/turnaround?month={month}"),
             &app.token("reviewer").await,
         )
         .await;
-    assert_eq!(county.body.as_array().unwrap().len(), 1);
+    assert_eq!(county.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(
         app.get("/api/v1/referrals/turnaround?month=2026-13", &h)
             .await

@@ -167,7 +167,7 @@ async fn an_override_keeps_proposal_and_decision_and_a_lower_colour_needs_a_reas
     assert_eq!(overridden.body["proposal"]["label"], "purple+orange");
     assert_eq!(overridden.body["decision"]["label"], "purple+yellow");
     let history = app.get(&path, &token).await;
-    let list = history.body.as_array().unwrap();
+    let list = history.body["items"].as_array().unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!(
         list[1]["override_reason"],

@@ -270,7 +270,10 @@ async fn a_family_cannot_touch_another_familys_session() {
     let mother1 = family_token(&app, "demo-mother-1").await;
     let mother2 = family_token(&app, "demo-mother-2").await;
     let sessions = app.get("/api/v1/me/sessions", &mother1).await;
-    let id = sessions.body[0]["id"].as_str().unwrap().to_string();
+    let id = sessions.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let r = app
         .request(
             "DELETE",

@@ -158,7 +158,7 @@ const versions = await api.GET("/api/v1/checkups/{id}/versions", {
   headers: staffHeaders,
   params: { path: { id: checkup.id } },
 });
-check(versions.data !== undefined && versions.data.length >= 1, "the old version is kept", versions.error);
+check(versions.data !== undefined && versions.data.items.length >= 1, "the old version is kept", versions.error);
 
 // 10. Errors a Chinese screen can show.
 const zh = createWxClient(fakeWx, { baseUrl: base, token: () => motherToken, language: "zh-CN" });

@@ -34,7 +34,7 @@ pub struct MonthQuery {
     pub month: String,
 }
 
-/// `?month=YYYY-MM` (optional)
+/// `?month=YYYY-MM` (optional), and a page.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -43,6 +43,12 @@ pub struct ListQuery {
     #[validate(custom(function = "valid_month"))]
     #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: Option<String>,
+    /// Items per page, 1 to 100 (default 50).
+    #[validate(range(min = 1, max = 100))]
+    pub limit: Option<i64>,
+    /// Opaque cursor from the previous page's `next_cursor`.
+    #[validate(length(max = 128))]
+    pub cursor: Option<String>,
 }
 
 /// What one part of an aggregate contributed.

@@ -10,7 +10,7 @@ use super::figures::{self as report, Baseline, Counts, Rates};
 use crate::{
     auth::{roles::AuditReader, Role, Staff},
     db::{self, schema::*},
-    error::{AppError, Problem},
+    error::AppError,
     http::ValidQuery,
     state::AppState,
 };
@@ -43,6 +43,8 @@ pub struct CountyKpis {
 
 /// KPIs for a county and month from the townships' reports (distribution, effective intake and
 /// counselling rates; anaemia and stunting prevalence against the county's baseline).
+///
+/// Who: county reviewers and system administrators.
 #[utoipa::path(
     tag = "nutrition",
     params(
@@ -51,9 +53,6 @@ pub struct CountyKpis {
     ),
     responses(
         (status = 200, description = "KPIs", body = CountyKpis),
-        (status = 403, description = "County reviewers and system administrators only", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not your county", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a month", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/counties/{code}/nutrition/kpis")]

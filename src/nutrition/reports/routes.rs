@@ -22,7 +22,10 @@ use crate::{
     },
     db::{self, schema::*, DbConn},
     error::{AppError, FieldError, Problem},
-    http::{RequestCtx, ValidJson, ValidQuery},
+    http::{
+        pagination::{Page, DEFAULT_LIMIT},
+        RequestCtx, ValidJson, ValidQuery,
+    },
     state::AppState,
 };
 
@@ -34,7 +37,6 @@ use crate::{
     responses(
         (status = 200, description = "The draft", body = Draft),
         (status = 403, description = "Only village clinics and township centres report", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a month", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/nutrition/reports/draft")]
@@ -282,14 +284,15 @@ fn may_review(staff: &StaffPrincipal, level: Level, region: &str, county: &str) 
     }
 }
 
-/// Reports the caller may see, newest first (at most 500).
+/// Reports the caller may see, newest submitted first, a page at a time: its institution's, its
+/// township's villages' for a township centre, the county's for a county reviewer.
+///
+/// Who: report authors (clinicians, village doctors, institution administrators) and county reviewers.
 #[utoipa::path(
     tag = "nutrition",
     params(ListQuery),
     responses(
-        (status = 200, description = "Reports", body = Vec<ReportView>),
-        (status = 403, description = "Role may not read reports", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a month", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "A page of reports, newest first", body = Page<ReportView>),
     )
 )]
 #[get("/nutrition/reports")]
@@ -299,40 +302,37 @@ pub async fn list_nutrition_reports(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let staff = staff.principal;
-    let month = query.0.month;
-    let reports = db::run(&state.pool, move |conn| {
-        let mut q = nutrition_reports::table
+    let q = query.0;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    let page = db::run(&state.pool, move |conn| {
+        let mut sql = nutrition_reports::table
             .filter(nutrition_reports::county_code.eq(&staff.county_code))
-            .select((
-                nutrition_reports::id,
-                nutrition_reports::institution_id,
-                nutrition_reports::region_code,
-            ))
-            .order((
-                nutrition_reports::month.desc(),
-                nutrition_reports::submitted_at.desc(),
-            ))
-            .limit(500)
+            .select(nutrition_reports::id)
             .into_boxed();
-        if let Some(m) = &month {
-            q = q.filter(nutrition_reports::month.eq(m));
+        if let Some(m) = &q.month {
+            sql = sql.filter(nutrition_reports::month.eq(m));
         }
+        // The SQL form of `may_read`.
         if !staff.has(Role::CountyReviewer) {
-            let prefix = staff.region_code.get(..9).unwrap_or("").to_string();
-            q = q.filter(
-                nutrition_reports::institution_id
-                    .eq(staff.institution_id.clone())
-                    .or(nutrition_reports::region_code.like(format!("{prefix}%"))),
-            );
+            let own = nutrition_reports::institution_id.eq(staff.institution_id.clone());
+            sql = if staff.institution_level == "township_centre" {
+                let township = staff.region_code.get(..9).unwrap_or("").to_string();
+                sql.filter(own.or(nutrition_reports::region_code.like(format!("{township}%"))))
+            } else {
+                sql.filter(own)
+            };
         }
-        let rows: Vec<(String, String, String)> = q.load(conn)?;
-        rows.into_iter()
-            .filter(|(_, inst, region)| may_read(&staff, inst, region, &staff.county_code))
-            .map(|(id, _, _)| load_view(conn, &id))
-            .collect::<Result<Vec<_>, _>>()
+        if let Some(cursor) = q.cursor {
+            sql = sql.filter(nutrition_reports::id.lt(cursor));
+        }
+        let ids: Vec<String> = sql
+            .order(nutrition_reports::id.desc())
+            .limit(limit + 1)
+            .load(conn)?;
+        Page::from_rows(ids, limit, String::clone).try_map(|id| load_view(conn, &id))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(reports))
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// `(institution, region, county, level)` of a report the caller may read; 404 otherwise.
@@ -357,13 +357,13 @@ fn report_in_scope(
 }
 
 /// A report as submitted, with the counts the records give now and the difference.
+///
+/// Who: report authors (clinicians, village doctors, institution administrators) and county reviewers.
 #[utoipa::path(
     tag = "nutrition",
     params(("id" = String, Path, description = "Report id")),
     responses(
         (status = 200, description = "The frozen report, the current counts and what changed", body = ReportDetail),
-        (status = 403, description = "Role may not read reports", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such report in your scope", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/nutrition/reports/{id}")]
@@ -421,7 +421,6 @@ pub struct Review {
     responses(
         (status = 200, description = "Reviewed", body = ReportView),
         (status = 403, description = "Not a reviewer of this report", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such report in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already reviewed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A return without a comment", body = Problem, content_type = "application/problem+json"),
     )
