@@ -1,6 +1,6 @@
 //! mch-handbook: the backend of China's electronic Mother-Child Health Handbook (母子健康手册).
 //!
-//! Layout by domain: `auth` (identity, tokens, scope), `org` (regions, institutions, staff),
+//! Layout by domain: `auth` (identity, tokens), `scope` (who may see what), `org` (regions, institutions, staff),
 //! `audit`; shared plumbing in `http`, `db`, `error`, `config`. Rules are plain functions that
 //! unit tests call without a database.
 
@@ -26,6 +26,7 @@ pub mod pregnancy;
 pub mod referrals;
 pub mod risk;
 pub mod routes;
+pub mod scope;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
+use crate::scope::accounts::StaffScope;
 use crate::{
-    auth::{roles::AuditReader, scope::StaffScope, Staff},
+    auth::{roles::AuditReader, Staff},
     db::{self, schema::audit_events},
     error::AppError,
     http::{Page, ValidQuery},

@@ -5,7 +5,6 @@ pub mod password;
 pub mod principal;
 pub mod roles;
 pub mod routes;
-pub mod scope;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

@@ -15,9 +15,9 @@ use crate::{
     auth::{roles::RecordReader, FamilyCaller, Staff},
     db::{self, schema::*, DbConn},
     error::AppError,
-    handbook::access,
     http::RequestCtx,
     pregnancy::{dating::GestationalAge, store as pregnancy_store},
+    scope,
     state::AppState,
 };
 
@@ -275,7 +275,7 @@ pub async fn get_my_pregnancy_charts(
             .find(&id)
             .select(pregnancies::handbook_id)
             .first(conn)?;
-        access::family_scope(conn, &caller.0, &handbook)?;
+        scope::family_scope(conn, &caller.0, &handbook)?;
         charts_of(conn, &id)
     })
     .await?;

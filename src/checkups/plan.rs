@@ -1,7 +1,7 @@
 //! The visit plan of a pregnancy and the clinic's antenatal work list.
 
 use actix_web::{get, web, HttpResponse};
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,7 +10,7 @@ use validator::Validate;
 use super::schedule::{self, VisitStatus};
 use crate::{
     audit::{self, Event},
-    auth::{roles::RecordReader, Role, Staff},
+    auth::{roles::RecordReader, Staff},
     db::{schema::*, DbConn},
     error::AppError,
     http::{Page, RequestCtx, ValidQuery},
@@ -212,15 +212,11 @@ pub async fn get_antenatal_worklist(
                 handbooks::residence_region_code,
             ))
             .into_boxed();
-        if staff.has(Role::CountyReviewer) {
-            sql = sql.filter(pregnancies::county_code.eq(staff.county_code.clone()));
-        } else {
-            let granted = crate::handbook::access::granted_handbooks(
-                staff.institution_id.clone(),
-                Utc::now().naive_utc(),
-            );
-            sql = sql.filter(pregnancies::handbook_id.eq_any(granted));
-        }
+        sql = crate::scope::Listing::of(&staff).apply(
+            sql,
+            pregnancies::handbook_id,
+            pregnancies::county_code,
+        );
         if let Some(region) = &region {
             sql = sql.filter(handbooks::residence_region_code.like(region.like_pattern()));
         }

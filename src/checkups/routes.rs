@@ -23,9 +23,9 @@ use crate::{
     },
     db::{self, schema::*, DbConn},
     error::{AppError, FieldError, Problem},
-    handbook::access::{self, Grant},
     http::{etag, versioning::MergePatch, IfMatch, RequestCtx, ValidJson},
     pregnancy::{dating, store as pregnancy_store},
+    scope::{self, Grant},
     state::AppState,
 };
 
@@ -299,7 +299,7 @@ pub async fn record_checkup(
         diesel::insert_into(checkups::table)
             .values(&row)
             .execute(conn)?;
-        access::grant(
+        scope::grant(
             conn,
             &row.handbook_id,
             &staff.institution_id,
@@ -367,7 +367,7 @@ pub(super) fn load_for_staff(
     id: &str,
 ) -> Result<CheckupRow, AppError> {
     let row: CheckupRow = checkups::table.find(id).first(conn)?;
-    access::staff_scope(conn, staff, &row.handbook_id)?;
+    scope::staff_scope(conn, staff, &row.handbook_id)?;
     Ok(row)
 }
 

@@ -12,13 +12,13 @@ use crate::{
     audit::{self, Event},
     auth::{
         roles::{CareProvider, Clinical, RecordReader},
-        FamilyCaller, Staff, StaffPrincipal,
+        FamilyCaller, Staff,
     },
     db::{self, schema::*, DbConn},
     error::{AppError, FieldError, Problem},
-    handbook::access,
     http::{extract::not_future, RequestCtx, ValidJson},
     pregnancy::{dating::GestationalAge, outcomes::Sex},
+    scope,
     state::AppState,
 };
 
@@ -192,23 +192,6 @@ fn detail(conn: &mut DbConn, id: &str) -> Result<ChildDetail, AppError> {
     })
 }
 
-fn child_for_staff(
-    conn: &mut DbConn,
-    staff: &StaffPrincipal,
-    id: &str,
-) -> Result<(String, String, NaiveDateTime), AppError> {
-    let (handbook_id, county, born_at): (String, String, NaiveDateTime) = children::table
-        .find(id)
-        .select((
-            children::handbook_id,
-            children::county_code,
-            children::born_at,
-        ))
-        .first(conn)?;
-    access::child_scope(conn, staff, &handbook_id)?;
-    Ok((handbook_id, county, born_at))
-}
-
 /// Register a child directly on a handbook.
 ///
 /// Who: clinicians.
@@ -241,7 +224,7 @@ pub async fn register_child(
     }
     let staff = staff.principal;
     let child = db::run_tx(&state.pool, move |conn| {
-        let county = access::staff_scope(conn, &staff, &handbook_id)?;
+        let county = scope::staff_scope(conn, &staff, &handbook_id)?;
         if let Some(inst) = &input.birth_institution_id {
             let n: i64 = institutions::table.find(inst).count().get_result(conn)?;
             if n == 0 {
@@ -276,7 +259,7 @@ pub async fn register_child(
             ))
             .execute(conn)?;
         // The village clinic of the family's village now serves the child (nutrition packs).
-        access::sync_residence(conn, &handbook_id)?;
+        scope::sync_residence(conn, &handbook_id)?;
         Event::new(&staff, "child.create", "child")
             .resource(&id)
             .county(&county)
@@ -307,7 +290,7 @@ pub async fn list_children(
     let handbook_id = path.into_inner();
     let staff = staff.principal;
     let kids = audit::read(&state.pool, ctx, move |conn| {
-        let county = access::child_scope(conn, &staff, &handbook_id)?;
+        let county = scope::child_scope(conn, &staff, &handbook_id)?;
         let event = Event::new(&staff, "child.list", "handbook")
             .resource(&handbook_id)
             .county(county);
@@ -346,7 +329,7 @@ pub async fn get_child(
     let id = path.into_inner();
     let staff = staff.principal;
     let child = audit::read(&state.pool, ctx, move |conn| {
-        let (_, county, _) = child_for_staff(conn, &staff, &id)?;
+        let county = scope::child(conn, &staff, &id)?.county_code;
         let event = Event::new(&staff, "child.read", "child")
             .resource(&id)
             .county(county);
@@ -404,8 +387,8 @@ pub async fn add_child_growth(
     }
     let staff = staff.principal;
     let child = db::run_tx(&state.pool, move |conn| {
-        let (_, county, born_at) = child_for_staff(conn, &staff, &id)?;
-        let birth = crate::time::china_date(born_at.and_utc());
+        let child = scope::child(conn, &staff, &id)?;
+        let (birth, county) = (child.birth_date(), child.county_code);
         if m.measured_on < birth {
             return Err(AppError::invalid_field(
                 "/measured_on",
@@ -463,7 +446,7 @@ pub async fn get_my_child(
             .find(&id)
             .select(children::handbook_id)
             .first(conn)?;
-        access::family_scope(conn, &caller.0, &handbook)?;
+        scope::family_scope(conn, &caller.0, &handbook)?;
         detail(conn, &id)
     })
     .await?;

@@ -27,7 +27,7 @@ use chrono::NaiveDate;
 use quick_cache::{sync::Cache, Weighter};
 use serde::Serialize;
 
-use super::access::Relation;
+use crate::scope::Relation;
 use crate::{error::AppError, http::conditional::body_tag};
 
 /// The tables the home page reads. Each carries `handbook_id` and the triggers that move the

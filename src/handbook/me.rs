@@ -11,11 +11,11 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use super::{
-    access::{self, Relation},
     codes::{self, Purpose},
     profile::{self, HandbookView, MotherChanges, NewHandbook},
     routes::{redeem_code, CodeRequest, CodeView},
 };
+use crate::scope::{self, Relation};
 use crate::{
     audit::{Actor, Event},
     auth::{principal::Principal, FamilyCaller},
@@ -54,7 +54,7 @@ pub async fn start_my_handbook(
     let checked = profile::check_identity(&input)?;
     let st = state.clone();
     let row = db::run_tx(&state.pool, move |conn| {
-        if access::own_handbook(conn, &caller.0).is_ok() {
+        if scope::own_handbook(conn, &caller.0).is_ok() {
             return Err(AppError::conflict(
                 Code::HandbookExists,
                 "this account already has a handbook",
@@ -63,7 +63,7 @@ pub async fn start_my_handbook(
         // Whether a clinic has registered this document is not told (issue #14: the answer was
         // an oracle of registered identity numbers): the start is pending and claims nothing.
         let row = profile::insert(conn, &st.cipher, &input, &checked, None, &caller.0.id)?;
-        access::add_member(
+        scope::add_member(
             conn,
             &row.id,
             &row.county_code,
@@ -107,7 +107,7 @@ pub async fn bind_my_handbook(
 ) -> Result<HttpResponse, AppError> {
     let st = state.clone();
     let outcome = db::run_tx(&state.pool, move |conn| {
-        let own = access::find_own_handbook(conn, &caller.0)?;
+        let own = scope::find_own_handbook(conn, &caller.0)?;
         let (handbook_id, county) =
             match redeem_code(conn, &st, &ctx, actor(&caller), Purpose::Bind, &body.0.code)? {
                 Ok(found) => found,
@@ -122,7 +122,7 @@ pub async fn bind_my_handbook(
             }
             // Her own start in the app gives way to the record her clinic keeps; it stays,
             // pending, with nobody linked: her, the family and institutions she shared it with.
-            access::end_unverified_links(conn, &own.id, Utc::now().naive_utc())?;
+            scope::end_unverified_links(conn, &own.id, Utc::now().naive_utc())?;
             Event::new(actor(&caller), "handbook.pending_superseded", "handbook")
                 .resource(&own.id)
                 .county(&own.county_code)
@@ -138,7 +138,7 @@ pub async fn bind_my_handbook(
         )
         .set(handbook_members::revoked_at.eq(Utc::now().naive_utc()))
         .execute(conn)?;
-        access::add_member(conn, &handbook_id, &county, &caller.0.id, Relation::Mother)?;
+        scope::add_member(conn, &handbook_id, &county, &caller.0.id, Relation::Mother)?;
         Event::new(actor(&caller), "handbook.bind", "handbook")
             .resource(&handbook_id)
             .county(&county)
@@ -174,7 +174,7 @@ pub async fn amend_my_handbook(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let row = db::run_tx(&state.pool, move |conn| {
-        let id = access::own_handbook(conn, &caller.0)?;
+        let id = scope::own_handbook(conn, &caller.0)?;
         let row = profile::load(conn, &id)?;
         if_match.check(row.version)?;
         let row = profile::amend(conn, row, body.0.into(), &caller.0.id)?;
@@ -231,11 +231,11 @@ pub async fn create_share_code(
         ShareWith::Family => Purpose::ShareFamily,
     };
     let (code, expires_at) = db::run_tx(&state.pool, move |conn| {
-        let mut own = access::own_handbook_ref(conn, &caller.0)?;
-        if access::lock_handbook(conn, &own.id)? {
+        let mut own = scope::own_handbook_ref(conn, &caller.0)?;
+        if scope::lock_handbook(conn, &own.id)? {
             // Read again under the lock: a clinic's confirmation committed meanwhile has ended
             // an unverified account's link (handbook::routes::confirm).
-            own = access::own_handbook_ref(conn, &caller.0)?;
+            own = scope::own_handbook_ref(conn, &caller.0)?;
         }
         let issued = codes::issue(conn, purpose, &own.id, &own.county_code, &caller.0.id)?;
         Event::new(actor(&caller), "handbook.share_code", "handbook")
@@ -285,13 +285,13 @@ pub async fn join_handbook(
             Ok(found) => found,
             Err(e) => return Ok(Err(e)),
         };
-        if access::family_scope(conn, &caller.0, &handbook_id).is_ok() {
+        if scope::family_scope(conn, &caller.0, &handbook_id).is_ok() {
             return Err(AppError::conflict(
                 Code::AlreadyMember,
                 "this account is already linked to the handbook",
             ));
         }
-        access::add_member(conn, &handbook_id, &county, &caller.0.id, Relation::Family)?;
+        scope::add_member(conn, &handbook_id, &county, &caller.0.id, Relation::Family)?;
         Event::new(actor(&caller), "handbook.join", "handbook")
             .resource(&handbook_id)
             .county(&county)

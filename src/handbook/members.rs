@@ -1,6 +1,6 @@
 //! Who the mother shares her handbook with: she sees the family accounts that joined it with her
 //! family codes, and withdraws a share when she wants to. Access ends at once: every request of a
-//! family member checks the link ([`access::family_scope`]).
+//! family member checks the link ([`scope::family_scope`]).
 
 use actix_web::{delete, get, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::access;
 use crate::http::pagination::Page;
+use crate::scope;
 use crate::{
     audit::{Actor, Event},
     auth::{principal::Principal, FamilyCaller},
@@ -51,7 +51,7 @@ pub async fn list_my_handbook_members(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let rows = db::run(&state.pool, move |conn| {
-        let handbook = access::own_handbook(conn, &caller.0)?;
+        let handbook = scope::own_handbook(conn, &caller.0)?;
         Ok(handbook_members::table
             .inner_join(
                 family_accounts::table
@@ -101,7 +101,7 @@ pub async fn remove_my_handbook_member(
 ) -> Result<HttpResponse, AppError> {
     let account = path.into_inner();
     db::run_tx(&state.pool, move |conn| {
-        let own = access::own_handbook_ref(conn, &caller.0)?;
+        let own = scope::own_handbook_ref(conn, &caller.0)?;
         let ended = diesel::update(
             handbook_members::table
                 .filter(handbook_members::handbook_id.eq(&own.id))

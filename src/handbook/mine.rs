@@ -7,10 +7,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{
-    access::{self, Relation},
     home_cache::Page,
     profile::{self, HandbookRow, HandbookView},
 };
+use crate::scope::{self, Relation};
 use crate::{
     audit::{Actor, Event},
     auth::{principal::Principal, FamilyCaller},
@@ -223,7 +223,7 @@ pub async fn get_my_handbook(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let lookup = move |conn: &mut DbConn| {
-        let own = access::own_handbook_ref(conn, &caller.0)?;
+        let own = scope::own_handbook_ref(conn, &caller.0)?;
         Ok((own.id, Relation::Mother, own.revision))
     };
     home_page(&state, lookup).await
@@ -278,7 +278,7 @@ pub async fn get_linked_handbook(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let lookup = move |conn: &mut DbConn| {
-        let relation = access::family_scope(conn, &caller.0, &id)?;
+        let relation = scope::family_scope(conn, &caller.0, &id)?;
         let revision = handbooks::table
             .find(&id)
             .select(handbooks::revision)
@@ -309,7 +309,7 @@ pub async fn get_my_checkup(
     let id = path.into_inner();
     let view = db::run_tx(&state.pool, move |conn| {
         let row: CheckupRow = checkups::table.find(&id).first(conn)?;
-        let relation = access::family_scope(conn, &caller.0, &row.handbook_id)?;
+        let relation = scope::family_scope(conn, &caller.0, &row.handbook_id)?;
         let view = checkup_store::view(conn, &row)?;
         if relation == Relation::Mother {
             let now = Utc::now().naive_utc();

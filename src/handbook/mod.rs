@@ -1,6 +1,5 @@
 //! The handbook (母子健康手册): a woman's record — profile, access, codes.
 
-pub mod access;
 pub mod codes;
 pub mod home_cache;
 pub mod identity;

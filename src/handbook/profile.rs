@@ -599,7 +599,7 @@ pub fn amend(
         });
     }
     if old.residence_region_code != row.residence_region_code {
-        super::access::sync_residence(conn, &row.id)?;
+        crate::scope::sync_residence(conn, &row.id)?;
     }
     Ok(row)
 }

@@ -8,10 +8,10 @@ use chrono::Utc;
 use diesel::prelude::*;
 
 use super::{
-    access::{self, Grant},
     profile::{self, HandbookView, NewHandbook},
     routes::with_etag,
 };
+use crate::scope::{self, Grant};
 use crate::{
     audit::{Event, Outcome},
     auth::{roles::Clinical, throttle, Staff},
@@ -101,7 +101,7 @@ pub async fn register_handbook(
                 (row, true)
             }
         };
-        access::grant(
+        scope::grant(
             conn,
             &row.id,
             &staff.institution_id,
@@ -216,9 +216,9 @@ fn confirm(
         profile::move_county(conn, &row.id, &row.county_code)?;
     }
     if row.residence_region_code != existing.residence_region_code {
-        access::sync_residence(conn, &row.id)?;
+        scope::sync_residence(conn, &row.id)?;
     }
-    let ended = access::end_unverified_links(conn, &row.id, now)?;
+    let ended = scope::end_unverified_links(conn, &row.id, now)?;
     Event::new(staff, "handbook.unverified_links_ended", "handbook")
         .resource(&row.id)
         .county(&row.county_code)

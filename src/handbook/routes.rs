@@ -10,16 +10,16 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::{
-    access::{self, Grant},
     codes::{self, Purpose},
     identity::{self, IdType},
     profile::{self, HandbookView, ProfileChanges},
 };
+use crate::scope::{self, Grant};
 use crate::{
     audit::{self, Actor, Event, Outcome},
     auth::{
         roles::{CareProvider, Clinical, RecordReader},
-        throttle, Role, Staff,
+        throttle, Staff,
     },
     db::{self, schema::*, DbConn},
     error::{AppError, Problem},
@@ -88,13 +88,7 @@ pub async fn list_handbooks(
     let limit = q.limit.unwrap_or(50);
     let page = audit::read(&state.pool, ctx, move |conn| {
         let mut sql = handbooks::table.into_boxed();
-        if staff.has(Role::CountyReviewer) {
-            sql = sql.filter(handbooks::county_code.eq(staff.county_code.clone()));
-        } else {
-            let granted =
-                access::granted_handbooks(staff.institution_id.clone(), Utc::now().naive_utc());
-            sql = sql.filter(handbooks::id.eq_any(granted));
-        }
+        sql = crate::scope::Listing::of(&staff).apply(sql, handbooks::id, handbooks::county_code);
         if let Some(index) = index {
             sql = sql.filter(
                 handbooks::id_blind_index
@@ -136,7 +130,7 @@ pub async fn get_handbook(
     let id = path.into_inner();
     let staff = staff.principal;
     let row = audit::read(&state.pool, ctx, move |conn| {
-        let county = access::staff_scope(conn, &staff, &id)?;
+        let county = scope::staff_scope(conn, &staff, &id)?;
         let event = Event::new(&staff, "handbook.read", "handbook")
             .resource(&id)
             .county(county);
@@ -173,7 +167,7 @@ pub async fn read_handbook_identity(
     let id = path.into_inner();
     let staff = staff.principal;
     let row = audit::read(&state.pool, ctx, move |conn| {
-        let county = access::staff_scope(conn, &staff, &id)?;
+        let county = scope::staff_scope(conn, &staff, &id)?;
         let event = Event::new(&staff, "handbook.read_identity", "handbook")
             .resource(&id)
             .county(county);
@@ -213,7 +207,7 @@ pub async fn amend_handbook(
     let id = path.into_inner();
     let staff = staff.principal;
     let row = db::run_tx(&state.pool, move |conn| {
-        access::staff_scope(conn, &staff, &id)?;
+        scope::staff_scope(conn, &staff, &id)?;
         let row = profile::load(conn, &id)?;
         if_match.check(row.version)?;
         let row = profile::amend(conn, row, body.0, &staff.id)?;
@@ -247,7 +241,7 @@ pub async fn list_handbook_versions(
     let id = path.into_inner();
     let staff = staff.principal;
     let rows = audit::read(&state.pool, ctx, move |conn| {
-        let county = access::staff_scope(conn, &staff, &id)?;
+        let county = scope::staff_scope(conn, &staff, &id)?;
         let event = Event::new(&staff, "handbook.read_versions", "handbook")
             .resource(&id)
             .county(county);
@@ -299,7 +293,7 @@ pub async fn create_binding_code(
     let id = path.into_inner();
     let staff = staff.principal;
     let (code, expires_at) = db::run_tx(&state.pool, move |conn| {
-        let county = access::staff_scope(conn, &staff, &id)?;
+        let county = scope::staff_scope(conn, &staff, &id)?;
         let issued = codes::issue(conn, Purpose::Bind, &id, &county, &staff.id)?;
         Event::new(&staff, "handbook.binding_code", "handbook")
             .resource(&id)
@@ -401,7 +395,7 @@ pub async fn redeem_share_code(
             Ok(found) => found,
             Err(e) => return Ok(Err(e)),
         };
-        access::grant(
+        scope::grant(
             conn,
             &handbook_id,
             &staff.institution_id,

@@ -23,8 +23,8 @@ use crate::{
         who::Sex,
         zscore::{self, GrowthClass, ZScores},
     },
-    handbook::access,
     http::{extract::not_future, RequestCtx, ValidJson},
+    scope,
     state::AppState,
 };
 
@@ -209,37 +209,24 @@ pub fn view(sex: Option<Sex>, r: Row) -> FollowupView {
     }
 }
 
-/// `(county, birth date, sex, village altitude)` of a child in scope; 404 otherwise.
-fn child_for_staff(
+/// `(county, birth date, sex, village altitude)` of a child in scope ([`scope::child`]); 404
+/// otherwise.
+fn child_with_altitude(
     conn: &mut DbConn,
     staff: &StaffPrincipal,
     id: &str,
 ) -> Result<(String, NaiveDate, Option<Sex>, Option<i32>), AppError> {
-    let (handbook_id, county, born_at, sex): (String, String, chrono::NaiveDateTime, String) =
-        children::table
-            .find(id)
-            .select((
-                children::handbook_id,
-                children::county_code,
-                children::born_at,
-                children::sex,
-            ))
-            .first(conn)?;
-    access::child_scope(conn, staff, &handbook_id)?;
+    let child = scope::child(conn, staff, id)?;
     let altitude: Option<i32> = handbooks::table
         .inner_join(regions::table.on(regions::code.eq(handbooks::residence_region_code)))
-        .filter(handbooks::id.eq(&handbook_id))
+        .filter(handbooks::id.eq(&child.handbook_id))
         .select(regions::elevation_m)
         .first::<Option<i32>>(conn)
         .optional()?
         .flatten();
-    let sex = table_sex(&sex)?;
-    Ok((
-        county,
-        crate::time::china_date(born_at.and_utc()),
-        sex,
-        altitude,
-    ))
+    let sex = table_sex(&child.sex)?;
+    let birth = child.birth_date();
+    Ok((child.county_code, birth, sex, altitude))
 }
 
 fn history(conn: &mut DbConn, child_id: &str, sex: Option<Sex>) -> QueryResult<FollowupHistory> {
@@ -276,7 +263,7 @@ fn save_card(
     corrects: Option<(&str, &str)>,
     ctx: &RequestCtx,
 ) -> Result<FollowupView, AppError> {
-    let (county, birth, sex, altitude) = child_for_staff(conn, staff, child_id)?;
+    let (county, birth, sex, altitude) = child_with_altitude(conn, staff, child_id)?;
     if f.followed_on < birth {
         let field = if corrects.is_some() {
             "/followup/followed_on"
@@ -463,7 +450,7 @@ pub async fn list_nutrition_followups(
     let id = path.into_inner();
     let staff = staff.principal;
     let h = audit::read(&state.pool, ctx, move |conn| {
-        let (county, _, sex, _) = child_for_staff(conn, &staff, &id)?;
+        let (county, _, sex, _) = child_with_altitude(conn, &staff, &id)?;
         let event = Event::new(&staff, "nutrition.read_followups", "child")
             .resource(&id)
             .county(county);

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     db::{schema::*, DbConn},
-    handbook::access,
+    scope,
 };
 
 /// One child on the roster.
@@ -78,7 +78,7 @@ pub fn load(
         Scope::Visible => {
             query = query.filter(
                 children::handbook_id
-                    .eq_any(access::child_handbooks(institution_id.to_string(), now)),
+                    .eq_any(scope::child_handbooks(institution_id.to_string(), now)),
             );
         }
         Scope::VillageResidents => {

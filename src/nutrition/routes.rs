@@ -15,32 +15,14 @@ use crate::{
     audit::{self, Event as Audit},
     auth::{
         roles::{CareProvider, RecordReader},
-        Staff, StaffPrincipal,
+        Staff,
     },
     db::{self, schema::*, DbConn},
     error::{AppError, Problem},
-    handbook::access,
     http::{extract::not_future, idempotency::Keyed, RequestCtx, ValidJson},
+    scope,
     state::AppState,
 };
-
-/// A child in scope: `(county, birth date in China)`; 404 otherwise.
-fn child_for_staff(
-    conn: &mut DbConn,
-    staff: &StaffPrincipal,
-    id: &str,
-) -> Result<(String, NaiveDate), AppError> {
-    let (handbook_id, county, born_at): (String, String, chrono::NaiveDateTime) = children::table
-        .find(id)
-        .select((
-            children::handbook_id,
-            children::county_code,
-            children::born_at,
-        ))
-        .first(conn)?;
-    access::child_scope(conn, staff, &handbook_id)?;
-    Ok((county, crate::time::china_date(born_at.and_utc())))
-}
 
 fn history(conn: &mut DbConn, child_id: &str) -> QueryResult<Vec<Event>> {
     let rows: Vec<(String, NaiveDate, Option<i32>, Option<bool>)> = nutrition_events::table
@@ -132,7 +114,8 @@ pub async fn get_child_nutrition(
     let id = path.into_inner();
     let staff = staff.principal;
     let e = audit::read(&state.pool, ctx, move |conn| {
-        let (county, birth) = child_for_staff(conn, &staff, &id)?;
+        let child = scope::child(conn, &staff, &id)?;
+        let (birth, county) = (child.birth_date(), child.county_code);
         let event = Audit::new(&staff, "nutrition.read", "child")
             .resource(&id)
             .county(county);
@@ -254,7 +237,8 @@ pub async fn record_nutrition_event(
     };
     let staff = staff.principal;
     let e = db::run_tx(&state.pool, move |conn| {
-        let (county, birth) = child_for_staff(conn, &staff, &id)?;
+        let child = scope::child(conn, &staff, &id)?;
+        let (birth, county) = (child.birth_date(), child.county_code);
         period_open(conn, &staff.institution_id, input.date)?;
         if input.date < birth {
             return Err(AppError::invalid_field(
@@ -383,7 +367,8 @@ pub async fn record_nutrition_distribution(
             }
             key.claim(conn)?;
         }
-        let (county, birth) = child_for_staff(conn, &staff, &id)?;
+        let child = scope::child(conn, &staff, &id)?;
+        let (birth, county) = (child.birth_date(), child.county_code);
         let today = input.date.unwrap_or(today);
         if today < birth {
             return Err(AppError::invalid_field(

@@ -19,8 +19,8 @@ use crate::{
     auth::{roles::CareProvider, Staff},
     db::{self, schema::*},
     error::{AppError, Problem},
-    handbook::access,
     http::{RequestCtx, ValidJson},
+    scope,
     state::AppState,
 };
 
@@ -80,7 +80,7 @@ pub async fn set_nutrition_flags(
             .find(&id)
             .select((children::handbook_id, children::county_code))
             .first(conn)?;
-        access::child_scope(conn, &staff, &handbook_id)?;
+        scope::child_scope(conn, &staff, &handbook_id)?;
         let before: Option<(bool, Option<String>)> = nutrition_flags::table
             .find(&id)
             .select((

@@ -122,7 +122,7 @@ pub fn create(conn: &mut DbConn, input: &NewInstitution) -> Result<InstitutionVi
         ))
         .execute(conn)?;
     if input.level == InstitutionLevel::VillageClinic {
-        crate::handbook::access::grant_residents(conn, &id, code.as_str())?;
+        crate::scope::grant_residents(conn, &id, code.as_str())?;
     }
     find(conn, &id)
 }
@@ -286,7 +286,7 @@ pub async fn disable_institution(
             sessions::revoke_all(conn, SubjectKind::Staff, member, "institution_disabled")?;
         }
         // A disabled village clinic no longer serves its village's children.
-        crate::handbook::access::end_residence_grants(conn, &id)?;
+        crate::scope::end_residence_grants(conn, &id)?;
         Event::new(actor, "institution.disable", "institution")
             .resource(&id)
             .county(&before.county_code)

@@ -14,12 +14,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::{Validate, ValidationError};
 
+use crate::scope::accounts::StaffScope;
 use crate::{
     audit::{self, Actor, Event},
     auth::{
         password,
         roles::{Role, StaffManager, StaffReader},
-        scope::StaffScope,
         sessions,
         tokens::SubjectKind,
         Staff, StaffPrincipal,

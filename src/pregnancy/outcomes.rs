@@ -18,8 +18,8 @@ use crate::{
     auth::{roles::Clinical, Staff},
     db::{self, schema::*},
     error::{AppError, Problem},
-    handbook::access,
     http::{IfMatch, RequestCtx, ValidJson},
+    scope,
     state::AppState,
 };
 
@@ -272,7 +272,7 @@ pub async fn record_delivery(
                 .record(conn, &ctx)?;
         }
         // The village clinic of the family's village now serves the newborns (nutrition packs).
-        access::sync_residence(conn, &row.handbook_id)?;
+        scope::sync_residence(conn, &row.handbook_id)?;
         Event::new(&staff, "pregnancy.deliver", "pregnancy")
             .resource(&id)
             .county(&row.county_code)

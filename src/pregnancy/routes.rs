@@ -21,8 +21,8 @@ use crate::{
     },
     db::{self, schema::*},
     error::{AppError, FieldError, Problem},
-    handbook::access,
     http::{etag, IfMatch, RequestCtx, ValidJson},
+    scope,
     state::AppState,
 };
 
@@ -206,7 +206,7 @@ pub async fn open_pregnancy(
     let (edd, source, reason) = date_pregnancy(&input, registration)?;
     let staff = staff.principal;
     let row = db::run_tx(&state.pool, move |conn| {
-        let county = access::staff_scope(conn, &staff, &handbook_id)?;
+        let county = scope::staff_scope(conn, &staff, &handbook_id)?;
         let ongoing: i64 = pregnancies::table
             .filter(pregnancies::handbook_id.eq(&handbook_id))
             .filter(pregnancies::status.eq("ongoing"))
@@ -284,7 +284,7 @@ pub async fn list_pregnancies(
     let handbook_id = path.into_inner();
     let staff = staff.principal;
     let rows = audit::read(&state.pool, ctx, move |conn| {
-        let county = access::staff_scope(conn, &staff, &handbook_id)?;
+        let county = scope::staff_scope(conn, &staff, &handbook_id)?;
         let event = Event::new(&staff, "pregnancy.list", "handbook")
             .resource(&handbook_id)
             .county(county);

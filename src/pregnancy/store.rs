@@ -10,7 +10,7 @@ use crate::{
     auth::StaffPrincipal,
     db::{schema::*, DbConn},
     error::AppError,
-    handbook::access,
+    scope,
 };
 
 #[derive(Debug, Clone, Queryable, Insertable, AsChangeset)]
@@ -146,7 +146,7 @@ pub fn load_for_staff(
     id: &str,
 ) -> Result<PregnancyRow, AppError> {
     let row: PregnancyRow = pregnancies::table.find(id).first(conn)?;
-    access::staff_scope(conn, staff, &row.handbook_id)?;
+    scope::staff_scope(conn, staff, &row.handbook_id)?;
     Ok(row)
 }
 

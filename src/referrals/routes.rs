@@ -19,8 +19,8 @@ use crate::{
     },
     db::{self, schema::*, DbConn},
     error::{AppError, Problem},
-    handbook::access::{self, Grant},
     http::{RequestCtx, ValidJson, ValidQuery},
+    scope::{self, Grant},
     state::AppState,
 };
 
@@ -201,7 +201,7 @@ pub async fn send_referral(
         ));
     }
     let v = db::run_tx(&state.pool, move |conn| {
-        let county = access::staff_scope(conn, &staff, &handbook_id)?;
+        let county = scope::staff_scope(conn, &staff, &handbook_id)?;
         let target: Option<bool> = institutions::table
             .find(&input.to_institution_id)
             .select(institutions::disabled)
@@ -248,7 +248,7 @@ pub async fn send_referral(
                 referrals::updated_at.eq(now),
             ))
             .execute(conn)?;
-        access::grant(
+        scope::grant(
             conn,
             &handbook_id,
             &input.to_institution_id,
@@ -271,7 +271,7 @@ fn load_for_staff(conn: &mut DbConn, staff: &StaffPrincipal, id: &str) -> Result
     let row: Row = referrals::table.find(id).first(conn)?;
     let involved = row.from_institution_id == staff.institution_id
         || row.to_institution_id == staff.institution_id;
-    let county_view = staff.has(Role::CountyReviewer) && staff.county_code == row.county_code;
+    let county_view = scope::county_reviewer_of(staff, &row.county_code);
     if involved || county_view {
         Ok(row)
     } else {
@@ -429,7 +429,7 @@ pub async fn update_referral_status(
                 .count()
                 .get_result(conn)?;
             if other_referrals == 0 && consultations_to == 0 {
-                access::end_grant(
+                scope::end_grant(
                     conn,
                     &row.handbook_id,
                     &row.to_institution_id,

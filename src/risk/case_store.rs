@@ -15,7 +15,7 @@ use crate::{
     auth::StaffPrincipal,
     db::{schema::*, DbConn},
     error::AppError,
-    handbook::access::{self},
+    scope,
 };
 
 #[derive(Debug, Clone, Queryable)]
@@ -267,6 +267,6 @@ pub fn load_for_staff(
     id: &str,
 ) -> Result<CaseRow, AppError> {
     let c: CaseRow = risk_cases::table.find(id).first(conn)?;
-    access::staff_scope(conn, staff, &c.handbook_id)?;
+    scope::staff_scope(conn, staff, &c.handbook_id)?;
     Ok(c)
 }

@@ -23,8 +23,8 @@ use crate::{
     },
     db::{self, schema::*},
     error::{AppError, Problem},
-    handbook::access::{self, Grant},
     http::{extract::not_future, RequestCtx, ValidJson},
+    scope::{self, Grant},
     state::AppState,
 };
 
@@ -253,7 +253,7 @@ pub async fn request_consultation(
                 consultations::requested_at.eq(Utc::now().naive_utc()),
             ))
             .execute(conn)?;
-        access::grant(
+        scope::grant(
             conn,
             &c.handbook_id,
             &input.to_institution_id,

@@ -16,11 +16,11 @@ use crate::{
     auth::{principal::Principal, roles::Clinical, FamilyCaller, Staff},
     db::{self, schema::*},
     error::{AppError, Problem},
-    handbook::access::{self, Relation},
     http::{
         pagination::{Page, PageQuery},
         RequestCtx, ValidJson, ValidQuery,
     },
+    scope::{self, Relation},
     state::AppState,
 };
 
@@ -220,7 +220,7 @@ pub async fn acknowledge_notice(
             .find(&id)
             .select((risk_notices::handbook_id, risk_notices::county_code))
             .first(conn)?;
-        if access::family_scope(conn, &caller.0, &handbook_id)? != Relation::Mother {
+        if scope::family_scope(conn, &caller.0, &handbook_id)? != Relation::Mother {
             return Err(AppError::Forbidden);
         }
         let n = diesel::update(

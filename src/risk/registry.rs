@@ -1,7 +1,6 @@
 //! The county registry of high-risk cases, with counts per colour and a CSV export.
 
 use actix_web::{get, web, HttpResponse};
-use chrono::Utc;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,10 +10,9 @@ use super::case_store::{view, CaseRow, CaseView};
 use super::engine::Colour;
 use crate::{
     audit::{self, Event},
-    auth::{roles::RecordReader, Role, Staff},
+    auth::{roles::RecordReader, Staff},
     db::schema::*,
     error::AppError,
-    handbook::access::{self},
     http::{RequestCtx, ValidQuery},
     pregnancy::dating,
     state::AppState,
@@ -106,13 +104,11 @@ pub async fn list_case_registry(
                 pregnancies::status,
             ))
             .into_boxed();
-        if staff.has(Role::CountyReviewer) {
-            sql = sql.filter(risk_cases::county_code.eq(staff.county_code.clone()));
-        } else {
-            let granted =
-                access::granted_handbooks(staff.institution_id.clone(), Utc::now().naive_utc());
-            sql = sql.filter(risk_cases::handbook_id.eq_any(granted));
-        }
+        sql = crate::scope::Listing::of(&staff).apply(
+            sql,
+            risk_cases::handbook_id,
+            risk_cases::county_code,
+        );
         match q.colour {
             Some(Colour::Purple) => sql = sql.filter(risk_cases::current_purple.eq(true)),
             Some(c) => sql = sql.filter(risk_cases::current_base.eq(c.as_str())),

@@ -18,7 +18,7 @@ use crate::{
     audit::{self, Event},
     auth::{
         roles::{CareProvider, Clinical, RecordReader},
-        Role, Staff, StaffPrincipal,
+        Staff, StaffPrincipal,
     },
     db::{self, schema::*, DbConn},
     error::{AppError, FieldError, Problem},
@@ -614,15 +614,11 @@ pub async fn get_regrading_worklist(
                 pregnancy_risk::updated_at,
             ))
             .into_boxed();
-        if staff.has(Role::CountyReviewer) {
-            sql = sql.filter(pregnancy_risk::county_code.eq(staff.county_code.clone()));
-        } else {
-            let granted = crate::handbook::access::granted_handbooks(
-                staff.institution_id.clone(),
-                Utc::now().naive_utc(),
-            );
-            sql = sql.filter(pregnancy_risk::handbook_id.eq_any(granted));
-        }
+        sql = crate::scope::Listing::of(&staff).apply(
+            sql,
+            pregnancy_risk::handbook_id,
+            pregnancy_risk::county_code,
+        );
         let rows: Vec<(String, String, String, String, bool, NaiveDateTime)> = sql
             .order(pregnancy_risk::pregnancy_id.asc())
             .limit(101)

@@ -14,11 +14,12 @@ use super::compile::{
     ReportDetail, ReportRow, ReportView, Source,
 };
 use super::figures::{self as report, Counts, Level};
+use crate::scope;
 use crate::{
     audit::Event as Audit,
     auth::{
         roles::{ReportAuthor, ReportReader},
-        Role, Staff, StaffPrincipal,
+        Staff, StaffPrincipal,
     },
     db::{self, schema::*, DbConn},
     error::{AppError, FieldError, Problem},
@@ -260,30 +261,6 @@ pub async fn submit_nutrition_report(
     Ok(HttpResponse::Created().json(view))
 }
 
-/// May `staff` read the report of an institution at `region` in `county`? Its own unit; a
-/// township centre the reports of its villages; a county reviewer its county's.
-fn may_read(staff: &StaffPrincipal, institution_id: &str, region: &str, county: &str) -> bool {
-    staff.institution_id == institution_id
-        || (staff.has(Role::CountyReviewer) && staff.county_code == county)
-        || (staff.institution_level == "township_centre"
-            && region.get(..9) == staff.region_code.get(..9))
-}
-
-/// May `staff` review it? Village reports: the township centre's heads and clinicians, or the
-/// county; township reports: the county's reviewers.
-fn may_review(staff: &StaffPrincipal, level: Level, region: &str, county: &str) -> bool {
-    let county_reviewer = staff.has(Role::CountyReviewer) && staff.county_code == county;
-    match level {
-        Level::Township => county_reviewer,
-        Level::Village => {
-            county_reviewer
-                || (staff.institution_level == "township_centre"
-                    && (staff.has(Role::InstitutionAdmin) || staff.has(Role::Clinician))
-                    && region.get(..9) == staff.region_code.get(..9))
-        }
-    }
-}
-
 /// Reports the caller may see, newest submitted first, a page at a time: its institution's, its
 /// township's villages' for a township centre, the county's for a county reviewer.
 ///
@@ -312,16 +289,12 @@ pub async fn list_nutrition_reports(
         if let Some(m) = &q.month {
             sql = sql.filter(nutrition_reports::month.eq(m));
         }
-        // The SQL form of `may_read`.
-        if !staff.has(Role::CountyReviewer) {
-            let own = nutrition_reports::institution_id.eq(staff.institution_id.clone());
-            sql = if staff.institution_level == "township_centre" {
-                let township = staff.region_code.get(..9).unwrap_or("").to_string();
-                sql.filter(own.or(nutrition_reports::region_code.like(format!("{township}%"))))
-            } else {
-                sql.filter(own)
-            };
-        }
+        sql = scope::reports::readable(
+            &staff,
+            sql,
+            nutrition_reports::institution_id,
+            nutrition_reports::region_code,
+        );
         if let Some(cursor) = q.cursor {
             sql = sql.filter(nutrition_reports::id.lt(cursor));
         }
@@ -350,7 +323,7 @@ fn report_in_scope(
             nutrition_reports::level,
         ))
         .first(conn)?;
-    if !may_read(staff, &inst, &region, &county) {
+    if !scope::reports::may_read(staff, &inst, &region, &county) {
         return Err(AppError::NotFound);
     }
     Ok((inst, region, county, Level::parse(&level)?))
@@ -445,7 +418,11 @@ pub async fn review_nutrition_report(
     }
     let view = db::run_tx(&state.pool, move |conn| {
         let (_, region, county, level) = report_in_scope(conn, &staff, &id)?;
-        if !may_review(&staff, level, &region, &county) {
+        let may_review = match level {
+            Level::Township => scope::reports::may_review_township(&staff, &county),
+            Level::Village => scope::reports::may_review_village(&staff, &region, &county),
+        };
+        if !may_review {
             return Err(AppError::Forbidden);
         }
         let status = match r.decision {

@@ -1,10 +1,11 @@
-//! Which records a staff member may see — decided here and nowhere else.
+//! Which staff accounts and institution records an administrator or reviewer sees (patient
+//! records are [`super`]'s).
 //!
 //! `system_admin` sees everything; `county_reviewer` sees its county (the first six digits of the
 //! region code); every other staff role sees its own institution. Records outside the scope are
 //! answered with 404 by the handlers, so that their existence does not leak.
 
-use super::{principal::StaffPrincipal, roles::Role};
+use crate::auth::{principal::StaffPrincipal, roles::Role};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StaffScope {
@@ -35,10 +36,12 @@ impl StaffScope {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn staff(roles: Vec<Role>) -> StaffPrincipal {
+    /// A staff member of `inst-a`, a township centre of township `990101001` (tests of the
+    /// scope rules share it).
+    pub(in crate::scope) fn staff(roles: Vec<Role>) -> StaffPrincipal {
         StaffPrincipal {
             id: "s".into(),
             username: "u".into(),

@@ -1,98 +1,13 @@
-//! Who may see a handbook — decided here for every handbook-related record.
-//!
-//! * Staff: an institution sees a handbook it registered, recorded a checkup for, was given a
-//!   share code for, or received a referral for — an `handbook_access` row; a village clinic sees
-//!   the handbooks of children resident in its village (a `residence` grant, kept in step with the
-//!   residence by [`sync_residence`]); a `county_reviewer` sees every handbook of its county.
-//!   Anything else is 404.
-//! * Families: the mother and the family members she shared with (`handbook_members`).
+//! The grants that open a handbook to an institution or a family account: given at
+//! registration, checkup, share code, referral and residence; ended (kept, with the end time) at
+//! a declined referral, a move, a retired app start. What a grant lets one see is decided in
+//! [`super`].
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use crate::{
-    auth::{FamilyPrincipal, Role, StaffPrincipal},
-    db::{schema::*, DbConn},
-    error::AppError,
-};
-
-/// Why an institution may see a handbook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grant {
-    Registration,
-    Checkup,
-    ShareCode,
-    Referral,
-    /// A village clinic and the children living in its village (the nutrition-pack programme).
-    Residence,
-}
-
-impl Grant {
-    fn as_str(self) -> &'static str {
-        match self {
-            Grant::Registration => "registration",
-            Grant::Checkup => "checkup",
-            Grant::ShareCode => "share_code",
-            Grant::Referral => "referral",
-            Grant::Residence => "residence",
-        }
-    }
-}
-
-/// The handbook's county, when `staff` may see it; otherwise 404. A village clinic's `residence`
-/// grant does not count here: it opens the children's records only ([`child_scope`]).
-pub fn staff_scope(
-    conn: &mut DbConn,
-    staff: &StaffPrincipal,
-    handbook_id: &str,
-) -> Result<String, AppError> {
-    scope(conn, staff, handbook_id, false)
-}
-
-/// The handbook's county, when `staff` may see the children on it (the handbook's grants, or the
-/// village clinic of the family's village); otherwise 404.
-pub fn child_scope(
-    conn: &mut DbConn,
-    staff: &StaffPrincipal,
-    handbook_id: &str,
-) -> Result<String, AppError> {
-    scope(conn, staff, handbook_id, true)
-}
-
-fn scope(
-    conn: &mut DbConn,
-    staff: &StaffPrincipal,
-    handbook_id: &str,
-    with_residence: bool,
-) -> Result<String, AppError> {
-    let county: String = handbooks::table
-        .find(handbook_id)
-        .select(handbooks::county_code)
-        .first(conn)?;
-    if staff.has(Role::CountyReviewer) && staff.county_code == county {
-        return Ok(county);
-    }
-    if staff.has(Role::Clinician) || staff.has(Role::VillageDoctor) {
-        let now = Utc::now().naive_utc();
-        let mut grants = handbook_access::table
-            .filter(handbook_access::handbook_id.eq(handbook_id))
-            .filter(handbook_access::institution_id.eq(&staff.institution_id))
-            .filter(
-                handbook_access::expires_at
-                    .is_null()
-                    .or(handbook_access::expires_at.gt(now)),
-            )
-            .into_boxed();
-        if !with_residence {
-            grants = grants.filter(handbook_access::reason.ne(Grant::Residence.as_str()));
-        }
-        let granted: i64 = grants.count().get_result(conn)?;
-        if granted > 0 {
-            return Ok(county);
-        }
-    }
-    Err(AppError::NotFound)
-}
+use super::{Grant, Relation};
+use crate::db::{schema::*, DbConn};
 
 /// Gives an institution access to a handbook (idempotent).
 pub fn grant(
@@ -208,78 +123,6 @@ pub fn grant_residents(conn: &mut DbConn, clinic_id: &str, region_code: &str) ->
     Ok(())
 }
 
-/// How a family account relates to a handbook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Relation {
-    Mother,
-    Family,
-}
-
-/// The family account's relation to the handbook, or 404.
-pub fn family_scope(
-    conn: &mut DbConn,
-    family: &FamilyPrincipal,
-    handbook_id: &str,
-) -> Result<Relation, AppError> {
-    let relation: Option<String> = handbook_members::table
-        .filter(handbook_members::handbook_id.eq(handbook_id))
-        .filter(handbook_members::family_account_id.eq(&family.id))
-        .filter(handbook_members::revoked_at.is_null())
-        .select(handbook_members::relation)
-        .first(conn)
-        .optional()?;
-    match relation.as_deref() {
-        Some("mother") => Ok(Relation::Mother),
-        Some(_) => Ok(Relation::Family),
-        None => Err(AppError::NotFound),
-    }
-}
-
-/// The handbook this account is the mother of, if any.
-pub fn own_handbook(conn: &mut DbConn, family: &FamilyPrincipal) -> Result<String, AppError> {
-    own_handbook_ref(conn, family).map(|own| own.id)
-}
-
-/// The handbook of which a family account is the mother: what its pages need to name it.
-#[derive(Debug, Queryable)]
-pub struct OwnHandbook {
-    pub id: String,
-    pub county_code: String,
-    /// For the kept home page (`home_cache`).
-    pub revision: i64,
-    /// `pending` (started in the app) or `confirmed` (registered by a clinic).
-    pub status: String,
-}
-
-/// The handbook of which this account is the mother, in one query; 404 when none.
-pub fn own_handbook_ref(
-    conn: &mut DbConn,
-    family: &FamilyPrincipal,
-) -> Result<OwnHandbook, AppError> {
-    find_own_handbook(conn, family)?.ok_or(AppError::NotFound)
-}
-
-/// The handbook of which this account is the mother, if any (a database failure is an error).
-pub fn find_own_handbook(
-    conn: &mut DbConn,
-    family: &FamilyPrincipal,
-) -> QueryResult<Option<OwnHandbook>> {
-    handbook_members::table
-        .inner_join(handbooks::table)
-        .filter(handbook_members::family_account_id.eq(&family.id))
-        .filter(handbook_members::relation.eq("mother"))
-        .filter(handbook_members::revoked_at.is_null())
-        .select((
-            handbooks::id,
-            handbooks::county_code,
-            handbooks::revision,
-            handbooks::status,
-        ))
-        .first(conn)
-        .optional()
-}
-
 /// What [`end_unverified_links`] ended.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct EndedLinks {
@@ -387,33 +230,4 @@ pub fn add_member(
             .execute(conn)?;
     }
     Ok(())
-}
-
-/// The handbooks an institution may see through a live grant, as a subquery for list filters
-/// (`handbooks::id.eq_any(granted_handbooks(…))`) — the same rule `staff_scope` applies to one record.
-#[diesel::dsl::auto_type]
-pub fn granted_handbooks(institution_id: String, now: NaiveDateTime) -> _ {
-    handbook_access::table
-        .filter(handbook_access::institution_id.eq(institution_id))
-        .filter(
-            handbook_access::expires_at
-                .is_null()
-                .or(handbook_access::expires_at.gt(now)),
-        )
-        .filter(handbook_access::reason.ne("residence"))
-        .select(handbook_access::handbook_id)
-}
-
-/// The handbooks whose children an institution may see (its grants including `residence`), as a
-/// subquery — the rule `child_scope` applies to one record.
-#[diesel::dsl::auto_type]
-pub fn child_handbooks(institution_id: String, now: NaiveDateTime) -> _ {
-    handbook_access::table
-        .filter(handbook_access::institution_id.eq(institution_id))
-        .filter(
-            handbook_access::expires_at
-                .is_null()
-                .or(handbook_access::expires_at.gt(now)),
-        )
-        .select(handbook_access::handbook_id)
 }
