@@ -22,15 +22,13 @@ use crate::{
     state::AppState,
 };
 
-fn valid_ga(text: &str) -> Result<(), ValidationError> {
-    match GestationalAge::parse(text) {
-        Some(g) if (20 * 7..=44 * 7).contains(&g.days()) => Ok(()),
-        _ => {
-            let mut e = ValidationError::new("gestational_age");
-            e.message = Some("weeks+days between 20+0 and 44+0".into());
-            Err(e)
-        }
+fn valid_ga_at_birth(ga: &GestationalAge) -> Result<(), ValidationError> {
+    if (20 * 7..=44 * 7).contains(&ga.days()) {
+        return Ok(());
     }
+    let mut e = ValidationError::new("gestational_age");
+    e.message = Some("weeks+days between 20+0 and 44+0".into());
+    Err(e)
 }
 
 /// A child registered directly (born elsewhere, or before the handbook existed).
@@ -46,9 +44,10 @@ pub struct NewChild {
     pub birth_weight_g: Option<i32>,
     #[validate(range(min = 20.0, max = 65.0))]
     pub birth_length_cm: Option<f64>,
-    /// `w+d`.
-    #[validate(custom(function = "valid_ga"))]
-    pub ga_at_birth: Option<String>,
+    /// `w+d`, 20+0 to 44+0.
+    #[validate(custom(function = "valid_ga_at_birth"))]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]{1,2}\+[0-6]$")]
+    pub ga_at_birth: Option<GestationalAge>,
     #[validate(length(max = 64))]
     pub birth_institution_id: Option<String>,
 }
@@ -247,11 +246,7 @@ pub async fn register_child(
                 children::born_at.eq(input.born_at.naive_utc()),
                 children::birth_weight_g.eq(input.birth_weight_g),
                 children::birth_length_cm.eq(input.birth_length_cm),
-                children::ga_at_birth_days.eq(input
-                    .ga_at_birth
-                    .as_deref()
-                    .and_then(GestationalAge::parse)
-                    .map(|g| g.days() as i32)),
+                children::ga_at_birth_days.eq(input.ga_at_birth.map(|g| g.days() as i32)),
                 children::birth_institution_id.eq(&input.birth_institution_id),
                 children::created_by.eq(&staff.id),
                 children::created_at.eq(now),

@@ -159,6 +159,21 @@ pub const FIELD_CODES: &[(&str, &str, &str)] = &[
 ];
 
 /// The Chinese message of a field code (the code itself for one not listed, which a test forbids).
+/// The message of a value parser's error that carries its field code (a listed one), for
+/// `serde::de::Error::custom`: the request extractor answers 422 with that code and text.
+pub fn coded(code: &'static str, text: &str) -> String {
+    format!("{code}{CODE_MARK}{text}")
+}
+
+/// Splits a message made by [`coded`] into its listed code and its text.
+pub fn split_coded(message: &str) -> Option<(&'static str, &str)> {
+    let (code, text) = message.split_once(CODE_MARK)?;
+    let listed = FIELD_CODES.iter().find(|(c, ..)| *c == code)?;
+    Some((listed.0, text))
+}
+
+const CODE_MARK: &str = " \u{1f}";
+
 pub fn field_message_zh(code: &str) -> &'static str {
     FIELD_CODES
         .iter()

@@ -318,6 +318,9 @@ fn field_and_code(path: &str, message: &str) -> (String, &'static str, String) {
             format!("must be {}", plain_type(expected))
         };
         (path.to_string(), "invalid_value", text)
+    } else if let Some((code, text)) = crate::error::fields::split_coded(message) {
+        // One of our own value types (a gestational age …) named its code.
+        (path.to_string(), code, text.to_string())
     } else {
         // A message of one of our own parsers (dates, codes): plain words already; never a
         // quoted Rust value.

@@ -45,6 +45,30 @@ impl GestationalAge {
     }
 }
 
+/// Written and read as `w+d` (`24+3`): a request's gestational age is parsed where it arrives,
+/// and a malformed one is a 422 with the code `gestational_age` on its field. Fields of this type
+/// carry `#[schema(value_type = String, pattern = …)]` ([`GA_PATTERN`]).
+impl Serialize for GestationalAge {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for GestationalAge {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        GestationalAge::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(crate::error::fields::coded(
+                "gestational_age",
+                "weeks+days such as 8+3 (weeks 0–45, days 0–6)",
+            ))
+        })
+    }
+}
+
+/// The pattern of a gestational age in the OpenAPI document.
+pub const GA_PATTERN: &str = r"^[0-9]{1,2}\+[0-6]$";
+
 impl fmt::Display for GestationalAge {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}+{}", self.weeks(), self.0.rem_euclid(7))

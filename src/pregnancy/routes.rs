@@ -26,14 +26,6 @@ use crate::{
     state::AppState,
 };
 
-fn valid_ga(text: &str) -> Result<(), ValidationError> {
-    GestationalAge::parse(text).map(|_| ()).ok_or_else(|| {
-        let mut e = ValidationError::new("gestational_age");
-        e.message = Some("weeks+days such as 8+3 (days 0–6)".into());
-        e
-    })
-}
-
 /// A dating ultrasound (crown-rump length scan).
 #[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,9 +33,8 @@ pub struct DatingScan {
     #[validate(custom(function = "crate::http::extract::not_future"))]
     pub scan_date: NaiveDate,
     /// Gestational age by ultrasound on the scan date, `w+d`.
-    #[validate(custom(function = "valid_ga"))]
-    #[schema(pattern = r"^[0-9]{1,2}\+[0-6]$")]
-    pub ga: String,
+    #[schema(value_type = String, pattern = r"^[0-9]{1,2}\+[0-6]$")]
+    pub ga: GestationalAge,
 }
 
 /// IVF dating.
@@ -152,7 +143,7 @@ fn date_pregnancy(
             )),
         )
     } else if let Some(scan) = &input.dating_scan {
-        let ga = GestationalAge::parse(&scan.ga).unwrap_or(GestationalAge(0));
+        let ga = scan.ga;
         let d = dating::date_by_ultrasound(input.lmp, scan.scan_date, ga);
         let why = format!(
             "scan {} at {} ({} days from LMP dating, tolerance {})",
@@ -338,19 +329,24 @@ pub async fn get_pregnancy(
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 #[schema(example = json!({"method": "ultrasound", "scan_date": "2026-10-09", "ga": "12+3"}))]
 pub enum Redating {
-    Ultrasound { scan_date: NaiveDate, ga: String },
-    Clinician { edd: NaiveDate, reason: String },
+    Ultrasound {
+        scan_date: NaiveDate,
+        /// Gestational age by ultrasound on the scan date, `w+d`. (Text here, parsed by the
+        /// handler: serde cannot name a field inside an internally tagged enum.)
+        #[schema(pattern = r"^[0-9]{1,2}\+[0-6]$")]
+        ga: String,
+    },
+    Clinician {
+        edd: NaiveDate,
+        reason: String,
+    },
 }
 
 impl Validate for Redating {
     fn validate(&self) -> Result<(), validator::ValidationErrors> {
         let mut errors = validator::ValidationErrors::new();
         match self {
-            Redating::Ultrasound { ga, .. } => {
-                if let Err(e) = valid_ga(ga) {
-                    errors.add("ga", e);
-                }
-            }
+            Redating::Ultrasound { .. } => {}
             Redating::Clinician { reason, .. } => {
                 if reason.trim().is_empty() || reason.len() > 500 {
                     let mut e = ValidationError::new("length");
@@ -403,6 +399,13 @@ pub async fn redate_pregnancy(
         let mut row = old.clone();
         let reason = match body.0 {
             Redating::Ultrasound { scan_date, ga } => {
+                let ga = GestationalAge::parse(&ga).ok_or_else(|| {
+                    AppError::invalid_field(
+                        "/ga",
+                        "gestational_age",
+                        "weeks+days such as 8+3 (weeks 0–45, days 0–6)",
+                    )
+                })?;
                 if crate::http::extract::not_future(&scan_date).is_err() {
                     return Err(AppError::invalid_field(
                         "/scan_date",
@@ -417,11 +420,7 @@ pub async fn redate_pregnancy(
                          a clinician may override with a reason",
                     ));
                 }
-                let d = dating::date_by_ultrasound(
-                    old.lmp,
-                    scan_date,
-                    GestationalAge::parse(&ga).unwrap_or(GestationalAge(0)),
-                );
+                let d = dating::date_by_ultrasound(old.lmp, scan_date, ga);
                 let why = format!(
                     "scan {scan_date} at {ga}: {} days from LMP dating, \
                      tolerance {}",

@@ -423,6 +423,20 @@ async fn dating_follows_the_ultrasound_rule_and_one_pregnancy_is_ongoing_at_a_ti
     let id = p.body["id"].as_str().unwrap();
     let path = format!("/api/v1/pregnancies/{id}/dating");
 
+    // A gestational age is parsed where it arrives: a malformed one names its field and code.
+    let malformed = put_if_match(
+        &app,
+        &path,
+        &a,
+        Some("\"v1\""),
+        json!({"method": "ultrasound", "scan_date": today(), "ga": "8+7"}),
+    )
+    .await;
+    assert_eq!(malformed.status, 422, "{}", malformed.body);
+    assert_eq!(malformed.error_fields(), vec!["/ga"]);
+    assert_eq!(malformed.body["errors"][0]["code"], "gestational_age");
+    assert!(!malformed.body.to_string().contains('\u{1f}'));
+
     let again = app
         .post(
             &format!("/api/v1/handbooks/{handbook}/pregnancies"),

@@ -211,6 +211,18 @@ async fn children_are_registered_measured_and_seen_by_the_mother() {
         .await;
     let handbook = hb.body["id"].as_str().unwrap();
     let born = (chrono::Utc::now() - chrono::Duration::days(200)).to_rfc3339();
+    for (ga, field_code) in [("19+6", "gestational_age"), ("39 weeks", "gestational_age")] {
+        let refused = app
+            .post(
+                &format!("/api/v1/handbooks/{handbook}/children"),
+                Some(&a),
+                json!({"sex": "male", "born_at": born, "ga_at_birth": ga}),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{ga}: {}", refused.body);
+        assert_eq!(refused.error_fields(), vec!["/ga_at_birth"]);
+        assert_eq!(refused.body["errors"][0]["code"], field_code);
+    }
     let child = app
         .post(
             &format!("/api/v1/handbooks/{handbook}/children"),
