@@ -5,6 +5,7 @@ pub mod schedule;
 pub mod weight_gain;
 
 pub mod charts;
+pub mod corrections;
 #[cfg(test)]
 mod domain_examples;
 pub mod labs;

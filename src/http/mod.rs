@@ -4,6 +4,7 @@ pub mod conditional;
 pub mod csv;
 pub mod extract;
 pub mod fallback;
+pub mod field_errors;
 pub mod idempotency;
 pub mod middleware;
 pub mod pagination;
