@@ -4,6 +4,10 @@
 //! `audit`; shared plumbing in `http`, `db`, `error`, `config`. Rules are plain functions that
 //! unit tests call without a database.
 
+// The OpenAPI examples of the larger views (`#[schema(example = json!(...))]` on `CheckupView`,
+// `MyHandbook` …) expand `serde_json::json!` deeper than the default limit of 128.
+#![recursion_limit = "256"]
+
 pub mod audit;
 pub mod auth;
 pub mod checkups;

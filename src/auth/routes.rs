@@ -518,6 +518,13 @@ pub async fn get_me(
 
 /// A signed-in device.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01a1f64b-b880-70cb-8e26-3464f9ebdacc", "current": true,
+    "created_at": "2026-11-20T00:12:00.000Z", "last_refreshed_at": "2026-11-24T01:05:00.000Z",
+    "expires_at": "2026-12-24T01:05:00.000Z",
+    "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) MicroMessenger/8.0.50 miniProgram",
+    "client_addr": "10.0.0.8"
+}))]
 pub struct SessionView {
     pub id: String,
     /// Whether this is the session making the request.

@@ -312,6 +312,7 @@ pub async fn join_handbook(
 
 /// A handbook I am linked to.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"handbook_id": "019fe941-5200-752e-89a7-834df2a74de4", "relation": "family", "full_name": "李梅"}))]
 pub struct MyHandbookRef {
     pub handbook_id: String,
     pub relation: Relation,

@@ -312,6 +312,12 @@ pub struct NewDistribution {
 
 /// A distribution as recorded.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01a1f6c5-7c60-71a6-a48e-9cda94e3bf91",
+    "child_id": "019bc42c-5b80-724e-8789-e8708a6a63ec", "date": "2026-11-24", "sachets": 30,
+    "lots": [{"lot": "YYB20260601", "quantity": 30}], "intake_per_week": 5.8,
+    "effective_intake": true
+}))]
 pub struct Distribution {
     pub id: String,
     pub child_id: String,

@@ -115,6 +115,10 @@ pub enum Refusal {
 
 /// Where a child stands on a date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({
+    "state": "active", "reason": null, "age_months": 10, "stop_count": 0, "may_issue": true,
+    "sachets": 30, "refusal": null, "stop_due": "2026-12-20"
+}))]
 pub struct Evaluation {
     pub state: State,
     /// Why it ended, or `first_entry_over_30` for `not_eligible`.

@@ -87,6 +87,7 @@ pub struct Receipt {
 
 /// A lot in stock.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"lot": "YYB20260601", "expiry": "2027-05-31", "balance": 570, "expiring_soon": false}))]
 pub struct LotView {
     pub lot: String,
     pub expiry: NaiveDate,

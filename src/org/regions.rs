@@ -288,7 +288,7 @@ pub async fn get_region(
 /// What may change in a region: its name and elevation (the code is its identity).
 #[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"elevation_m": 1380}))]
+#[schema(example = json!({"name": "东湖村", "elevation_m": 1380}))]
 pub struct RegionChanges {
     #[validate(length(min = 1, max = 100))]
     pub name: String,

@@ -49,6 +49,12 @@ pub struct NewFollowup {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01a1f6b7-c0c0-76ca-b4eb-252b0f21ddb6", "case_id": "01a1f1c3-bf60-73d9-a344-5bb31738f7d9",
+    "institution_id": "0192f0c4-0000-7000-8000-0000000000a1", "followed_on": "2026-11-20",
+    "findings": "BP 118/76，无阴道流血及腹痛，已告知前置胎盘注意事项", "next_due": "2026-11-27",
+    "recorded_by": "0192f0c4-0000-7000-8000-000000000001"
+}))]
 pub struct FollowupView {
     pub id: String,
     pub case_id: String,
@@ -145,6 +151,13 @@ pub struct ConsultationAnswer {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01a1f6ca-1040-790c-bca3-04171fb17c23", "case_id": "01a1f1c3-bf60-73d9-a344-5bb31738f7d9",
+    "from_institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
+    "to_institution_id": "0192f0c4-0000-7000-8000-0000000000c1", "question": "瘢痕子宫合并前置胎盘，建议分娩时机？",
+    "requested_at": "2026-11-20T02:30:00.000Z", "answer": "建议孕37周在市危重孕产妇救治中心择期剖宫产，提前一周入院",
+    "answered_at": "2026-11-21T01:15:00.000Z"
+}))]
 pub struct ConsultationView {
     pub id: String,
     pub case_id: String,
@@ -346,6 +359,10 @@ pub async fn answer_consultation(
 
 /// One entry of a case timeline.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "at": "2026-11-19T03:05:00.000Z", "kind": "grading",
+    "id": "01a1f1c3-bf60-76f0-8478-82e36b0d549b", "summary": "orange"
+}))]
 pub struct TimelineEntry {
     #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub at: DateTime<Utc>,

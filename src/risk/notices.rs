@@ -26,6 +26,12 @@ use crate::{
 
 /// A reminder notice (温馨提示书).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01a1f6d7-cbe0-7392-a827-ddada170b338", "case_id": "01a1f1c3-bf60-73d9-a344-5bb31738f7d9",
+    "handbook_id": "019fe941-5200-752e-89a7-834df2a74de4", "colour": "orange",
+    "content": "温馨提示：您的妊娠风险评估为橙色（较高风险）。请在三级医院或危重孕产妇救治中心接受孕期保健和分娩。如出现阴道流血、腹痛、头痛、视物模糊、胎动减少等情况，请立即就医。",
+    "issued_at": "2026-11-20T02:45:00.000Z", "acknowledged_at": null
+}))]
 pub struct NoticeView {
     pub id: String,
     pub case_id: String,
@@ -80,6 +86,7 @@ const NOTICE_COLUMNS: (
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"content": "温馨提示：您的妊娠风险评估为橙色（较高风险）。请于12月3日前到市危重孕产妇救治中心产科门诊评估分娩计划。如出现阴道流血、腹痛，请立即就医。"}))]
 pub struct NewNotice {
     /// The text; defaults to the standard reminder for the case's colour.
     #[validate(length(min = 1, max = 4000))]
