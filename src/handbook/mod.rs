@@ -2,6 +2,7 @@
 
 pub mod codes;
 pub mod home_cache;
+pub mod home_view;
 pub mod identity;
 pub mod me;
 pub mod members;

@@ -1,0 +1,287 @@
+//! What the mother's home page shows, shaped for a phone: names where she would see ids, results
+//! with their values, only the tests she can still do, her next appointment, and none of the
+//! clinic's bookkeeping. Built here from the rows; [`super::mine`] serves and caches it.
+
+use chrono::{NaiveDate, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::profile::{HandbookRow, HandbookView};
+use crate::scope::Relation;
+use crate::{
+    checkups::store::{self as checkup_store, CheckupRow, CheckupView},
+    db::{schema::*, DbConn},
+    error::AppError,
+    pregnancy::store::{PregnancyRow, PregnancyView},
+};
+
+/// A result she has not opened yet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnreadItem {
+    /// `checkup`, `lab_result` or `ultrasound`.
+    pub kind: String,
+    pub id: String,
+    /// Open this checkup to see it (and mark it read).
+    pub checkup_id: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
+    pub recorded_at: chrono::DateTime<Utc>,
+    /// For lab results, the test.
+    pub test: Option<String>,
+}
+
+/// A child of the handbook.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChildView {
+    pub id: String,
+    pub name: Option<String>,
+    pub sex: String,
+    #[serde(serialize_with = "crate::time::rfc3339_ms")]
+    pub born_at: chrono::DateTime<Utc>,
+    pub birth_weight_g: Option<i32>,
+    pub birth_length_cm: Option<f64>,
+    /// Gestational age at birth, `w+d`.
+    pub ga_at_birth: Option<String>,
+}
+
+/// Everything the mini-program's home page shows, computed here so the app computes nothing.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "relation": "mother",
+    "profile": {
+        "id": "019fe941-5200-752e-89a7-834df2a74de4", "status": "confirmed",
+        "county_code": "990101",
+        "registered_institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
+        "registered_at": "2026-08-10T01:20:00.000Z", "id_type": "resident_id",
+        "id_number_masked": "9901********0426", "full_name": "李梅", "birth_date": "1995-03-12",
+        "age": 31, "phone": "13912345678", "residence_region_code": "990101001001",
+        "address": "东湖村3组8号", "household_registered": true, "ethnicity": "汉族", "education": "大专",
+        "occupation": "个体经营", "blood_group": "O", "rh": "positive", "height_cm": 160.0,
+        "pre_pregnancy_weight_kg": 55.0, "bmi": 21.48, "bmi_category": "normal",
+        "history": {
+            "medical": "无", "surgical": "2022年剖宫产", "obstetric": "G1P0，2022年足月剖宫产一男婴",
+            "family": null, "allergies": "青霉素"
+        },
+        "partner": {"name": "张伟", "age": 33, "health": "健康"}, "version": 3,
+        "created_at": "2026-08-10T01:20:00.000Z", "updated_at": "2026-11-19T02:15:00.000Z"
+    },
+    "current_pregnancy": {
+        "id": "019fe945-e5e0-7651-8317-1ff4a6a3a450",
+        "handbook_id": "019fe941-5200-752e-89a7-834df2a74de4", "status": "ongoing",
+        "lmp": "2026-06-01", "edd": "2027-03-08", "dating_source": "lmp", "dating_reason": null,
+        "gravidity": 2, "parity": 1, "fetal_count": 1,
+        "registration_institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
+        "registration_date": "2026-08-10", "early_registration": true, "ga_today": "25+1",
+        "ga_days_today": 176, "days_to_edd": 104, "trimester": "middle", "end_reason": null,
+        "ended_on": null, "delivery": null, "version": 1
+    },
+    "next_appointment": "2026-12-03",
+    "latest_checkup": {
+        "id": "01a1f195-f8a0-7181-a54c-66175d9dc9f8",
+        "pregnancy_id": "019fe945-e5e0-7651-8317-1ff4a6a3a450",
+        "handbook_id": "019fe941-5200-752e-89a7-834df2a74de4",
+        "institution_id": "0192f0c4-0000-7000-8000-0000000000a1", "version": 1,
+        "visit_date": "2026-11-19", "ga": "24+3", "ga_days": 171, "weight_kg": 61.2,
+        "bp_systolic": 118, "bp_diastolic": 76, "fundal_height_cm": 24.0,
+        "abdominal_circumference_cm": 88.0, "fetal_heart_rates": [145],
+        "fetal_presentation": "cephalic", "oedema": "none", "urine_protein": "negative",
+        "urine_glucose": "negative", "symptoms": [], "complaints": "偶有腰酸",
+        "advice": "瘢痕子宫合并前置胎盘，避免劳累，如有阴道流血立即就诊；下次产检做75 g OGTT，空腹前来",
+        "next_appointment": "2026-12-03",
+        "labs": [
+            {
+                "id": "01a1f1ac-dc00-70ed-a079-d3bde8e25d94", "test": "hb", "value": 112.0,
+                "result": null, "unit": "g/L", "recorded_at": "2026-11-19T02:40:00.000Z",
+                "seen_by_mother": false
+            }
+        ],
+        "ultrasounds": [
+            {
+                "id": "01a1f1b6-03c0-736f-8580-28d6099950d8", "ga": "24+3", "fetal_count": 1,
+                "crl_mm": null, "bpd_mm": 60.2, "hc_mm": 221.5, "ac_mm": 196.8, "fl_mm": 44.1,
+                "efw_g": 690.0, "afi_cm": 14.2, "placenta_position": "前壁，完全覆盖宫颈内口",
+                "findings": "中央型前置胎盘，附着于子宫前壁瘢痕处，不除外胎盘植入；胎儿结构未见明显异常",
+                "recorded_at": "2026-11-19T02:50:00.000Z", "seen_by_mother": false
+            }
+        ],
+        "flags": {
+            "blood_pressure": "normal", "proteinuria": false, "suspected_preeclampsia": false,
+            "gdm": null, "pregestational_diabetes": null, "fasting_glucose_advice": null,
+            "anaemia": "none", "fetal_heart": ["normal"], "fundal_height_discrepancy": false,
+            "weight_gain": {"gain_kg": 6.2, "bmi_category": "normal", "range_kg": [2.71, 7.01], "status": "within"},
+            "needs_risk_reassessment": false,
+            "missing_tests": [{"test": "ogtt", "window_from": "24+0", "window_to": "28+6", "overdue": false}]
+        },
+        "recorded_by": "0192f0c4-0000-7000-8000-000000000001",
+        "created_at": "2026-11-19T02:15:00.000Z", "updated_at": "2026-11-19T02:15:00.000Z",
+        "seen_by_mother": false
+    },
+    "unread": [
+        {
+            "kind": "lab_result", "id": "01a1f1ac-dc00-70ed-a079-d3bde8e25d94",
+            "checkup_id": "01a1f195-f8a0-7181-a54c-66175d9dc9f8",
+            "recorded_at": "2026-11-19T02:40:00.000Z", "test": "hb"
+        }
+    ],
+    "children": [
+        {
+            "id": "018006d0-5c00-70be-b6f1-25b28e81973e", "name": "张一诺", "sex": "male",
+            "born_at": "2022-04-08T01:36:00.000Z", "birth_weight_g": 3400, "birth_length_cm": 50.0,
+            "ga_at_birth": "39+1"
+        }
+    ],
+    "risk_colour": "orange"
+}))]
+pub struct MyHandbook {
+    pub relation: Relation,
+    /// Identity number masked.
+    pub profile: HandbookView,
+    /// The ongoing pregnancy, with gestational age today and days to the EDD.
+    pub current_pregnancy: Option<PregnancyView>,
+    /// The next appointment set at the latest checkup.
+    pub next_appointment: Option<NaiveDate>,
+    pub latest_checkup: Option<CheckupView>,
+    /// New results not opened yet (only the mother's own reading clears them).
+    pub unread: Vec<UnreadItem>,
+    pub children: Vec<ChildView>,
+    /// The current five-colour risk label of the ongoing pregnancy (`green`, `purple+orange` …),
+    /// null until graded.
+    pub risk_colour: Option<String>,
+}
+
+type ChildRow = (
+    String,
+    Option<String>,
+    String,
+    chrono::NaiveDateTime,
+    Option<i32>,
+    Option<f64>,
+    Option<i32>,
+);
+
+/// The home page. Every table read here (directly or through the checkup view) must be one of
+/// [`HOME_PAGE_TABLES`](super::home_cache::HOME_PAGE_TABLES), whose triggers move the handbook's
+/// revision on; otherwise a cached page would miss the change.
+pub(super) fn summary(
+    conn: &mut DbConn,
+    row: HandbookRow,
+    relation: Relation,
+) -> Result<MyHandbook, AppError> {
+    let handbook_id = row.id.as_str();
+    let pregnancy: Option<PregnancyRow> = pregnancies::table
+        .filter(pregnancies::handbook_id.eq(handbook_id))
+        .filter(pregnancies::status.eq("ongoing"))
+        .first(conn)
+        .optional()?;
+    let latest: Option<CheckupRow> = match &pregnancy {
+        Some(p) => checkups::table
+            .filter(checkups::pregnancy_id.eq(&p.id))
+            .order((checkups::visit_date.desc(), checkups::id.desc()))
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    let latest_view = match (&latest, &pregnancy) {
+        (Some(c), Some(p)) => {
+            let facts = checkup_store::RecordFacts {
+                height_cm: row.height_cm,
+                pre_pregnancy_weight_kg: row.pre_pregnancy_weight_kg,
+                fetal_count: p.fetal_count,
+            };
+            Some(checkup_store::view_with(conn, c, facts)?)
+        }
+        _ => None,
+    };
+    let risk_colour = match &pregnancy {
+        Some(p) => crate::risk::routes::current_label(conn, &p.id)?,
+        None => None,
+    };
+    let mut unread = Vec::new();
+    let visits: Vec<(String, chrono::NaiveDateTime)> = checkups::table
+        .filter(checkups::handbook_id.eq(handbook_id))
+        .filter(checkups::mother_seen_at.is_null())
+        .select((checkups::id, checkups::updated_at))
+        .load(conn)?;
+    unread.extend(visits.into_iter().map(|(id, at)| UnreadItem {
+        kind: "checkup".into(),
+        checkup_id: id.clone(),
+        id,
+        recorded_at: at.and_utc(),
+        test: None,
+    }));
+    let labs: Vec<(String, String, chrono::NaiveDateTime, String)> = lab_results::table
+        .filter(lab_results::handbook_id.eq(handbook_id))
+        .filter(lab_results::mother_seen_at.is_null())
+        .select((
+            lab_results::id,
+            lab_results::checkup_id,
+            lab_results::recorded_at,
+            lab_results::test,
+        ))
+        .load(conn)?;
+    unread.extend(
+        labs.into_iter()
+            .map(|(id, checkup_id, at, test)| UnreadItem {
+                kind: "lab_result".into(),
+                id,
+                checkup_id,
+                recorded_at: at.and_utc(),
+                test: Some(test),
+            }),
+    );
+    let scans: Vec<(String, String, chrono::NaiveDateTime)> = ultrasounds::table
+        .filter(ultrasounds::handbook_id.eq(handbook_id))
+        .filter(ultrasounds::mother_seen_at.is_null())
+        .select((
+            ultrasounds::id,
+            ultrasounds::checkup_id,
+            ultrasounds::recorded_at,
+        ))
+        .load(conn)?;
+    unread.extend(scans.into_iter().map(|(id, checkup_id, at)| UnreadItem {
+        kind: "ultrasound".into(),
+        id,
+        checkup_id,
+        recorded_at: at.and_utc(),
+        test: None,
+    }));
+    unread.sort_by_key(|item| std::cmp::Reverse(item.recorded_at));
+    let kids: Vec<ChildRow> = children::table
+        .filter(children::handbook_id.eq(handbook_id))
+        .order(children::born_at.asc())
+        .select((
+            children::id,
+            children::name,
+            children::sex,
+            children::born_at,
+            children::birth_weight_g,
+            children::birth_length_cm,
+            children::ga_at_birth_days,
+        ))
+        .load(conn)?;
+    Ok(MyHandbook {
+        relation,
+        profile: row.view()?,
+        next_appointment: latest.as_ref().and_then(|c| c.next_appointment),
+        current_pregnancy: pregnancy.as_ref().map(PregnancyRow::view).transpose()?,
+        latest_checkup: latest_view,
+        unread,
+        children: kids
+            .into_iter()
+            .map(
+                |(id, name, sex, born_at, birth_weight_g, birth_length_cm, ga)| ChildView {
+                    id,
+                    name,
+                    sex,
+                    born_at: born_at.and_utc(),
+                    birth_weight_g,
+                    birth_length_cm,
+                    ga_at_birth: ga.map(|g| {
+                        crate::pregnancy::dating::GestationalAge(i64::from(g)).to_string()
+                    }),
+                },
+            )
+            .collect(),
+        risk_colour,
+    })
+}
