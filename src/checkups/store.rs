@@ -337,7 +337,8 @@ pub fn tests_done(
     "id": "01a1f195-f8a0-7181-a54c-66175d9dc9f8",
     "pregnancy_id": "019fe945-e5e0-7651-8317-1ff4a6a3a450",
     "handbook_id": "019fe941-5200-752e-89a7-834df2a74de4",
-    "institution_id": "0192f0c4-0000-7000-8000-0000000000a1", "version": 1,
+    "institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
+    "institution_name": "东湖镇卫生院", "version": 1,
     "visit_date": "2026-11-19", "ga": "24+3", "ga_days": 171, "weight_kg": 61.2, "bp_systolic": 118,
     "bp_diastolic": 76, "fundal_height_cm": 24.0, "abdominal_circumference_cm": 88.0,
     "fetal_heart_rates": [145], "fetal_presentation": "cephalic", "oedema": "none",
@@ -375,6 +376,8 @@ pub struct CheckupView {
     pub pregnancy_id: String,
     pub handbook_id: String,
     pub institution_id: String,
+    /// The recording institution by name (a mother cannot look an id up).
+    pub institution_name: String,
     /// Also the ETag.
     pub version: i64,
     pub visit_date: NaiveDate,
@@ -511,11 +514,16 @@ fn view_of(
         done: tests_done(conn, &row.pregnancy_id, ga)?,
     };
     let flags = compute_flags(row, &labs, &ctx)?;
+    let institution_name = institutions::table
+        .find(&row.institution_id)
+        .select(institutions::name)
+        .first(conn)?;
     Ok(CheckupView {
         id: row.id.clone(),
         pregnancy_id: row.pregnancy_id.clone(),
         handbook_id: row.handbook_id.clone(),
         institution_id: row.institution_id.clone(),
+        institution_name,
         version: row.version,
         visit_date: row.visit_date,
         ga: ga.to_string(),

@@ -7,27 +7,166 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::profile::{HandbookRow, HandbookView};
+use super::identity::IdType;
+use super::profile::{BloodGroup, HandbookRow, HandbookView, History, Partner, Rh};
 use crate::scope::Relation;
 use crate::{
-    checkups::store::{self as checkup_store, CheckupRow, CheckupView},
+    checkups::{
+        labs::LabTest,
+        plan::{self, ScheduledVisit},
+        schedule::VisitStatus,
+        store::{self as checkup_store, CheckupRow, CheckupView, LabRow},
+        weight_gain::BmiCategory,
+    },
     db::{schema::*, DbConn},
     error::AppError,
-    pregnancy::store::{PregnancyRow, PregnancyView},
+    pregnancy::{
+        dating::{self, GestationalAge},
+        store::{PregnancyRow, PregnancyView},
+    },
 };
 
-/// A result she has not opened yet.
+/// What kind of result an unread item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnreadKind {
+    Checkup,
+    LabResult,
+    Ultrasound,
+}
+
+/// A result she has not opened yet; a lab result with its value, so the list can show it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UnreadItem {
-    /// `checkup`, `lab_result` or `ultrasound`.
-    pub kind: String,
+    pub kind: UnreadKind,
     pub id: String,
     /// Open this checkup to see it (and mark it read).
     pub checkup_id: String,
     #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub recorded_at: chrono::DateTime<Utc>,
     /// For lab results, the test.
-    pub test: Option<String>,
+    pub test: Option<LabTest>,
+    /// For lab results, a measured value (with `unit`) …
+    pub value: Option<f64>,
+    /// … or a qualitative result (`negative`, `positive` …).
+    pub result: Option<String>,
+    pub unit: Option<String>,
+}
+
+/// Her profile as she reads it: the clinic's bookkeeping left out (county code, row times), the
+/// registering clinic and her residence by name, the history and partner only when something is
+/// in them. `version` is what she names in `If-Match` to change it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "019fe941-5200-752e-89a7-834df2a74de4", "status": "confirmed",
+    "registered_institution_name": "东湖镇卫生院",
+    "registered_at": "2026-08-10T01:20:00.000Z", "id_type": "resident_id",
+    "id_number_masked": "9901********0426", "full_name": "李梅", "birth_date": "1995-03-12",
+    "age": 31, "phone": "13912345678", "residence_region_code": "990101001001",
+    "residence_name": "东湖村",
+    "address": "东湖村3组8号", "household_registered": true, "ethnicity": "汉族", "education": "大专",
+    "occupation": "个体经营", "blood_group": "O", "rh": "positive", "height_cm": 160.0,
+    "pre_pregnancy_weight_kg": 55.0, "bmi": 21.48, "bmi_category": "normal",
+    "history": {
+        "medical": "无", "surgical": "2022年剖宫产", "obstetric": "G1P0，2022年足月剖宫产一男婴",
+        "family": null, "allergies": "青霉素"
+    },
+    "partner": {"name": "张伟", "age": 33, "health": "健康"}, "version": 3
+}))]
+pub struct MyProfile {
+    pub id: String,
+    /// `pending` (started in the app, not yet confirmed by a clinic) or `confirmed`.
+    pub status: String,
+    /// The clinic that registered her.
+    pub registered_institution_name: Option<String>,
+    #[serde(serialize_with = "crate::time::rfc3339_ms_opt")]
+    pub registered_at: Option<chrono::DateTime<Utc>>,
+    pub id_type: IdType,
+    pub id_number_masked: String,
+    pub full_name: String,
+    pub birth_date: NaiveDate,
+    pub age: i32,
+    pub phone: Option<String>,
+    pub residence_region_code: String,
+    /// The residence by name (the village or community).
+    pub residence_name: Option<String>,
+    pub address: Option<String>,
+    pub household_registered: Option<bool>,
+    pub ethnicity: Option<String>,
+    pub education: Option<String>,
+    pub occupation: Option<String>,
+    pub blood_group: Option<BloodGroup>,
+    pub rh: Option<Rh>,
+    pub height_cm: Option<f64>,
+    pub pre_pregnancy_weight_kg: Option<f64>,
+    pub bmi: Option<f64>,
+    pub bmi_category: Option<BmiCategory>,
+    /// Null when nothing is recorded.
+    pub history: Option<History>,
+    /// Null when nothing is recorded.
+    pub partner: Option<Partner>,
+    pub version: i64,
+}
+
+impl MyProfile {
+    fn of(v: HandbookView, institution: Option<String>, residence: Option<String>) -> Self {
+        MyProfile {
+            id: v.id,
+            status: v.status,
+            registered_institution_name: institution,
+            registered_at: v.registered_at,
+            id_type: v.id_type,
+            id_number_masked: v.id_number_masked,
+            full_name: v.full_name,
+            birth_date: v.birth_date,
+            age: v.age,
+            phone: v.phone,
+            residence_region_code: v.residence_region_code,
+            residence_name: residence,
+            address: v.address,
+            household_registered: v.household_registered,
+            ethnicity: v.ethnicity,
+            education: v.education,
+            occupation: v.occupation,
+            blood_group: v.blood_group,
+            rh: v.rh,
+            height_cm: v.height_cm,
+            pre_pregnancy_weight_kg: v.pre_pregnancy_weight_kg,
+            bmi: v.bmi,
+            bmi_category: v.bmi_category,
+            history: (v.history != History::default()).then_some(v.history),
+            partner: (v.partner != Partner::default()).then_some(v.partner),
+            version: v.version,
+        }
+    }
+}
+
+/// Her profile as she reads it ([`MyProfile`]): the row's view with the names she needs.
+pub fn my_profile(conn: &mut DbConn, row: &HandbookRow) -> Result<MyProfile, AppError> {
+    let institution = match &row.registered_institution_id {
+        Some(id) => institutions::table
+            .find(id)
+            .select(institutions::name)
+            .first(conn)
+            .optional()?,
+        None => None,
+    };
+    let residence = regions::table
+        .find(&row.residence_region_code)
+        .select(regions::name)
+        .first(conn)
+        .optional()?;
+    Ok(MyProfile::of(row.view()?, institution, residence))
+}
+
+/// Where her next appointment comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AppointmentSource {
+    /// Set by the clinician at her last visit.
+    Checkup,
+    /// No visit named one (or it has passed): the next visit of the national plan.
+    VisitPlan,
 }
 
 /// A child of the handbook.
@@ -50,11 +189,11 @@ pub struct ChildView {
     "relation": "mother",
     "profile": {
         "id": "019fe941-5200-752e-89a7-834df2a74de4", "status": "confirmed",
-        "county_code": "990101",
-        "registered_institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
+        "registered_institution_name": "东湖镇卫生院",
         "registered_at": "2026-08-10T01:20:00.000Z", "id_type": "resident_id",
         "id_number_masked": "9901********0426", "full_name": "李梅", "birth_date": "1995-03-12",
         "age": 31, "phone": "13912345678", "residence_region_code": "990101001001",
+        "residence_name": "东湖村",
         "address": "东湖村3组8号", "household_registered": true, "ethnicity": "汉族", "education": "大专",
         "occupation": "个体经营", "blood_group": "O", "rh": "positive", "height_cm": 160.0,
         "pre_pregnancy_weight_kg": 55.0, "bmi": 21.48, "bmi_category": "normal",
@@ -62,8 +201,7 @@ pub struct ChildView {
             "medical": "无", "surgical": "2022年剖宫产", "obstetric": "G1P0，2022年足月剖宫产一男婴",
             "family": null, "allergies": "青霉素"
         },
-        "partner": {"name": "张伟", "age": 33, "health": "健康"}, "version": 3,
-        "created_at": "2026-08-10T01:20:00.000Z", "updated_at": "2026-11-19T02:15:00.000Z"
+        "partner": {"name": "张伟", "age": 33, "health": "健康"}, "version": 3
     },
     "current_pregnancy": {
         "id": "019fe945-e5e0-7651-8317-1ff4a6a3a450",
@@ -76,11 +214,13 @@ pub struct ChildView {
         "ended_on": null, "delivery": null, "version": 1
     },
     "next_appointment": "2026-12-03",
+    "next_appointment_source": "checkup",
     "latest_checkup": {
         "id": "01a1f195-f8a0-7181-a54c-66175d9dc9f8",
         "pregnancy_id": "019fe945-e5e0-7651-8317-1ff4a6a3a450",
         "handbook_id": "019fe941-5200-752e-89a7-834df2a74de4",
-        "institution_id": "0192f0c4-0000-7000-8000-0000000000a1", "version": 1,
+        "institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
+        "institution_name": "东湖镇卫生院", "version": 1,
         "visit_date": "2026-11-19", "ga": "24+3", "ga_days": 171, "weight_kg": 61.2,
         "bp_systolic": 118, "bp_diastolic": 76, "fundal_height_cm": 24.0,
         "abdominal_circumference_cm": 88.0, "fetal_heart_rates": [145],
@@ -120,7 +260,8 @@ pub struct ChildView {
         {
             "kind": "lab_result", "id": "01a1f1ac-dc00-70ed-a079-d3bde8e25d94",
             "checkup_id": "01a1f195-f8a0-7181-a54c-66175d9dc9f8",
-            "recorded_at": "2026-11-19T02:40:00.000Z", "test": "hb"
+            "recorded_at": "2026-11-19T02:40:00.000Z", "test": "hb", "value": 112.0,
+            "result": null, "unit": "g/L"
         }
     ],
     "children": [
@@ -135,11 +276,14 @@ pub struct ChildView {
 pub struct MyHandbook {
     pub relation: Relation,
     /// Identity number masked.
-    pub profile: HandbookView,
+    pub profile: MyProfile,
     /// The ongoing pregnancy, with gestational age today and days to the EDD.
     pub current_pregnancy: Option<PregnancyView>,
-    /// The next appointment set at the latest checkup.
+    /// Her next appointment: the one set at the latest checkup when it is still ahead,
+    /// otherwise the next visit of the plan; null when no pregnancy is ongoing.
     pub next_appointment: Option<NaiveDate>,
+    pub next_appointment_source: Option<AppointmentSource>,
+    /// The latest checkup; its `missing_tests` are only those she can still do today.
     pub latest_checkup: Option<CheckupView>,
     /// New results not opened yet (only the mother's own reading clears them).
     pub unread: Vec<UnreadItem>,
@@ -161,15 +305,17 @@ type ChildRow = (
 
 /// The home page. Every table read here (directly or through the checkup view) must be one of
 /// [`HOME_PAGE_TABLES`](super::home_cache::HOME_PAGE_TABLES), whose triggers move the handbook's
-/// revision on; otherwise a cached page would miss the change.
+/// revision on; otherwise a cached page would miss the change. Institution and region names are
+/// the exception: a page is rebuilt every day, so a renamed clinic shows from the next day.
 pub(super) fn summary(
     conn: &mut DbConn,
     row: HandbookRow,
     relation: Relation,
 ) -> Result<MyHandbook, AppError> {
-    let handbook_id = row.id.as_str();
+    let today = crate::time::china_today();
+    let handbook_id = row.id.clone();
     let pregnancy: Option<PregnancyRow> = pregnancies::table
-        .filter(pregnancies::handbook_id.eq(handbook_id))
+        .filter(pregnancies::handbook_id.eq(&handbook_id))
         .filter(pregnancies::status.eq("ongoing"))
         .first(conn)
         .optional()?;
@@ -188,7 +334,9 @@ pub(super) fn summary(
                 pre_pregnancy_weight_kg: row.pre_pregnancy_weight_kg,
                 fetal_count: p.fetal_count,
             };
-            Some(checkup_store::view_with(conn, c, facts)?)
+            let mut view = checkup_store::view_with(conn, c, facts)?;
+            only_tests_still_to_do(&mut view, Some(dating::ga_on(p.edd, today)));
+            Some(view)
         }
         _ => None,
     };
@@ -196,39 +344,98 @@ pub(super) fn summary(
         Some(p) => crate::risk::routes::current_label(conn, &p.id)?,
         None => None,
     };
+    let (next_appointment, next_appointment_source) = match &pregnancy {
+        Some(p) => {
+            let named = latest.as_ref().and_then(|c| c.next_appointment);
+            let plan = plan::schedule_of(conn, p)?;
+            next_appointment(named, &plan, today)
+        }
+        None => (None, None),
+    };
+    let unread = unread(conn, &handbook_id)?;
+    let children = children(conn, &handbook_id)?;
+    Ok(MyHandbook {
+        relation,
+        profile: my_profile(conn, &row)?,
+        next_appointment,
+        next_appointment_source,
+        current_pregnancy: pregnancy.as_ref().map(PregnancyRow::view).transpose()?,
+        latest_checkup: latest_view,
+        unread,
+        children,
+        risk_colour,
+    })
+}
+
+/// The appointment the clinician named when it is today or later; otherwise the next visit of
+/// the plan whose window is open (today) or coming (its first day).
+pub fn next_appointment(
+    named: Option<NaiveDate>,
+    plan: &[ScheduledVisit],
+    today: NaiveDate,
+) -> (Option<NaiveDate>, Option<AppointmentSource>) {
+    if let Some(day) = named.filter(|d| *d >= today) {
+        return (Some(day), Some(AppointmentSource::Checkup));
+    }
+    plan.iter()
+        .find(|v| matches!(v.status, VisitStatus::Due | VisitStatus::Upcoming))
+        .map(|v| {
+            (
+                Some(v.date_from.max(today)),
+                Some(AppointmentSource::VisitPlan),
+            )
+        })
+        .unwrap_or((None, None))
+}
+
+/// Keeps only the missing tests she can still do: a window that has closed is for the clinic to
+/// review, not for her to chase. With no ongoing pregnancy there is none.
+pub fn only_tests_still_to_do(view: &mut CheckupView, ga_today: Option<GestationalAge>) {
+    view.flags.missing_tests.retain(|m| {
+        ga_today
+            .is_some_and(|today| GestationalAge::parse(&m.window_to).is_some_and(|to| to >= today))
+    });
+}
+
+fn unread(conn: &mut DbConn, handbook_id: &str) -> Result<Vec<UnreadItem>, AppError> {
+    let item = |kind, id: String, checkup_id, at: chrono::NaiveDateTime| UnreadItem {
+        kind,
+        id,
+        checkup_id,
+        recorded_at: at.and_utc(),
+        test: None,
+        value: None,
+        result: None,
+        unit: None,
+    };
     let mut unread = Vec::new();
     let visits: Vec<(String, chrono::NaiveDateTime)> = checkups::table
         .filter(checkups::handbook_id.eq(handbook_id))
         .filter(checkups::mother_seen_at.is_null())
         .select((checkups::id, checkups::updated_at))
         .load(conn)?;
-    unread.extend(visits.into_iter().map(|(id, at)| UnreadItem {
-        kind: "checkup".into(),
-        checkup_id: id.clone(),
-        id,
-        recorded_at: at.and_utc(),
-        test: None,
-    }));
-    let labs: Vec<(String, String, chrono::NaiveDateTime, String)> = lab_results::table
+    for (id, at) in visits {
+        unread.push(item(UnreadKind::Checkup, id.clone(), id, at));
+    }
+    let labs: Vec<LabRow> = lab_results::table
         .filter(lab_results::handbook_id.eq(handbook_id))
         .filter(lab_results::mother_seen_at.is_null())
-        .select((
-            lab_results::id,
-            lab_results::checkup_id,
-            lab_results::recorded_at,
-            lab_results::test,
-        ))
         .load(conn)?;
-    unread.extend(
-        labs.into_iter()
-            .map(|(id, checkup_id, at, test)| UnreadItem {
-                kind: "lab_result".into(),
-                id,
-                checkup_id,
-                recorded_at: at.and_utc(),
-                test: Some(test),
-            }),
-    );
+    for lab in labs {
+        let view = checkup_store::lab_view(&lab)?;
+        unread.push(UnreadItem {
+            test: Some(view.test),
+            value: view.value,
+            result: view.result,
+            unit: view.unit,
+            ..item(
+                UnreadKind::LabResult,
+                lab.id,
+                lab.checkup_id,
+                lab.recorded_at,
+            )
+        });
+    }
     let scans: Vec<(String, String, chrono::NaiveDateTime)> = ultrasounds::table
         .filter(ultrasounds::handbook_id.eq(handbook_id))
         .filter(ultrasounds::mother_seen_at.is_null())
@@ -238,14 +445,14 @@ pub(super) fn summary(
             ultrasounds::recorded_at,
         ))
         .load(conn)?;
-    unread.extend(scans.into_iter().map(|(id, checkup_id, at)| UnreadItem {
-        kind: "ultrasound".into(),
-        id,
-        checkup_id,
-        recorded_at: at.and_utc(),
-        test: None,
-    }));
+    for (id, checkup_id, at) in scans {
+        unread.push(item(UnreadKind::Ultrasound, id, checkup_id, at));
+    }
     unread.sort_by_key(|item| std::cmp::Reverse(item.recorded_at));
+    Ok(unread)
+}
+
+fn children(conn: &mut DbConn, handbook_id: &str) -> Result<Vec<ChildView>, AppError> {
     let kids: Vec<ChildRow> = children::table
         .filter(children::handbook_id.eq(handbook_id))
         .order(children::born_at.asc())
@@ -259,29 +466,69 @@ pub(super) fn summary(
             children::ga_at_birth_days,
         ))
         .load(conn)?;
-    Ok(MyHandbook {
-        relation,
-        profile: row.view()?,
-        next_appointment: latest.as_ref().and_then(|c| c.next_appointment),
-        current_pregnancy: pregnancy.as_ref().map(PregnancyRow::view).transpose()?,
-        latest_checkup: latest_view,
-        unread,
-        children: kids
-            .into_iter()
-            .map(
-                |(id, name, sex, born_at, birth_weight_g, birth_length_cm, ga)| ChildView {
-                    id,
-                    name,
-                    sex,
-                    born_at: born_at.and_utc(),
-                    birth_weight_g,
-                    birth_length_cm,
-                    ga_at_birth: ga.map(|g| {
-                        crate::pregnancy::dating::GestationalAge(i64::from(g)).to_string()
-                    }),
-                },
+    Ok(kids
+        .into_iter()
+        .map(
+            |(id, name, sex, born_at, birth_weight_g, birth_length_cm, ga)| ChildView {
+                id,
+                name,
+                sex,
+                born_at: born_at.and_utc(),
+                birth_weight_g,
+                birth_length_cm,
+                ga_at_birth: ga.map(|g| GestationalAge(i64::from(g)).to_string()),
+            },
+        )
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visit(from: &str, status: VisitStatus) -> ScheduledVisit {
+        let from: NaiveDate = from.parse().unwrap();
+        ScheduledVisit {
+            number: 1,
+            ga_from: String::new(),
+            ga_to: String::new(),
+            date_from: from,
+            date_to: from + chrono::Duration::days(27),
+            status,
+        }
+    }
+
+    #[test]
+    fn the_named_appointment_wins_while_it_is_ahead_then_the_plan() {
+        let today: NaiveDate = "2026-12-01".parse().unwrap();
+        let plan = [
+            visit("2026-10-01", VisitStatus::Done),
+            visit("2026-11-20", VisitStatus::Due),
+            visit("2026-12-18", VisitStatus::Upcoming),
+        ];
+        let named: NaiveDate = "2026-12-03".parse().unwrap();
+        assert_eq!(
+            next_appointment(Some(named), &plan, today),
+            (Some(named), Some(AppointmentSource::Checkup))
+        );
+        // Named for yesterday, and missed: the open window of the plan, from today.
+        let missed = "2026-11-30".parse().ok();
+        assert_eq!(
+            next_appointment(missed, &plan, today),
+            (Some(today), Some(AppointmentSource::VisitPlan))
+        );
+        // No window open: the first day of the next one.
+        let later = [
+            visit("2026-10-01", VisitStatus::Missed),
+            visit("2026-12-18", VisitStatus::Upcoming),
+        ];
+        assert_eq!(
+            next_appointment(None, &later, today),
+            (
+                Some("2026-12-18".parse().unwrap()),
+                Some(AppointmentSource::VisitPlan)
             )
-            .collect(),
-        risk_colour,
-    })
+        );
+        assert_eq!(next_appointment(None, &[], today), (None, None));
+    }
 }

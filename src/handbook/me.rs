@@ -12,7 +12,8 @@ use validator::Validate;
 
 use super::{
     codes::{self, Purpose},
-    profile::{self, HandbookView, MotherChanges, NewHandbook},
+    home_view::{my_profile, MyProfile},
+    profile::{self, MotherChanges, NewHandbook},
     routes::{redeem_code, CodeRequest, CodeView},
 };
 use crate::scope::{self, Relation};
@@ -39,7 +40,7 @@ fn actor(caller: &FamilyCaller) -> Actor {
     tag = "my handbook",
     request_body = NewHandbook,
     responses(
-        (status = 201, description = "Started, pending confirmation by a clinic", body = HandbookView, headers(("ETag" = String))),
+        (status = 201, description = "Started, pending confirmation by a clinic", body = MyProfile, headers(("ETag" = String))),
         (status = 409, description = "This account already has a handbook", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -53,7 +54,7 @@ pub async fn start_my_handbook(
     let input = body.0;
     let checked = profile::check_identity(&input)?;
     let st = state.clone();
-    let row = db::run_tx(&state.pool, move |conn| {
+    let view = db::run_tx(&state.pool, move |conn| {
         if scope::own_handbook(conn, &caller.0).is_ok() {
             return Err(AppError::conflict(
                 Code::HandbookExists,
@@ -74,10 +75,9 @@ pub async fn start_my_handbook(
             .resource(&row.id)
             .county(&row.county_code)
             .record(conn, &ctx)?;
-        Ok(row)
+        my_profile(conn, &row)
     })
     .await?;
-    let view = row.view()?;
     Ok(HttpResponse::Created()
         .insert_header((header::ETAG, etag(view.version)))
         .json(view))
@@ -92,7 +92,7 @@ pub async fn start_my_handbook(
     tag = "my handbook",
     request_body = CodeRequest,
     responses(
-        (status = 200, description = "Bound; my handbook", body = HandbookView, headers(("ETag" = String))),
+        (status = 200, description = "Bound; my handbook", body = MyProfile, headers(("ETag" = String))),
         (status = 409, description = "This account already has a different handbook", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong, used or expired code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong codes; see Retry-After", body = Problem, content_type = "application/problem+json"),
@@ -143,10 +143,11 @@ pub async fn bind_my_handbook(
             .resource(&handbook_id)
             .county(&county)
             .record(conn, &ctx)?;
-        Ok(Ok(profile::load(conn, &handbook_id)?))
+        let row = profile::load(conn, &handbook_id)?;
+        Ok(Ok(my_profile(conn, &row)?))
     })
     .await?;
-    let view = outcome?.view()?;
+    let view = outcome?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(view.version)))
         .json(view))
@@ -160,7 +161,7 @@ pub async fn bind_my_handbook(
     params(("If-Match" = String, Header, description = "ETag of the version being replaced")),
     request_body = MotherChanges,
     responses(
-        (status = 200, description = "The new version", body = HandbookView, headers(("ETag" = String))),
+        (status = 200, description = "The new version", body = MyProfile, headers(("ETag" = String))),
         (status = 404, description = "No handbook yet", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a field only the clinic may change", body = Problem, content_type = "application/problem+json"),
     )
@@ -173,7 +174,7 @@ pub async fn amend_my_handbook(
     ctx: RequestCtx,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let row = db::run_tx(&state.pool, move |conn| {
+    let view = db::run_tx(&state.pool, move |conn| {
         let id = scope::own_handbook(conn, &caller.0)?;
         let row = profile::load(conn, &id)?;
         if_match.check(row.version)?;
@@ -182,10 +183,9 @@ pub async fn amend_my_handbook(
             .resource(&id)
             .county(&row.county_code)
             .record(conn, &ctx)?;
-        Ok(row)
+        my_profile(conn, &row)
     })
     .await?;
-    let view = row.view()?;
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(view.version)))
         .json(view))

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::{
     home_cache::Page,
-    home_view::{summary, MyHandbook},
+    home_view::{only_tests_still_to_do, summary, MyHandbook},
     profile::{self},
 };
 use crate::scope::{self, Relation};
@@ -124,7 +124,14 @@ pub async fn get_my_checkup(
     let view = db::run_tx(&state.pool, move |conn| {
         let row: CheckupRow = checkups::table.find(&id).first(conn)?;
         let relation = scope::family_scope(conn, &caller.0, &row.handbook_id)?;
-        let view = checkup_store::view(conn, &row)?;
+        let mut view = checkup_store::view(conn, &row)?;
+        let (edd, status): (chrono::NaiveDate, String) = pregnancies::table
+            .find(&row.pregnancy_id)
+            .select((pregnancies::edd, pregnancies::status))
+            .first(conn)?;
+        let ga_today = (status == "ongoing")
+            .then(|| crate::pregnancy::dating::ga_on(edd, crate::time::china_today()));
+        only_tests_still_to_do(&mut view, ga_today);
         if relation == Relation::Mother {
             let now = Utc::now().naive_utc();
             let a = diesel::update(

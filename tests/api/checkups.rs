@@ -116,6 +116,108 @@ async fn a_saved_checkup_returns_the_domain_flags() {
     assert_eq!(labs.body["labs"].as_array().unwrap().len(), 5);
 }
 
+/// Issue #13: the mother's home page is read on a phone: names where she would see ids, results
+/// with their values, only the tests she can still do, and her next appointment even when no
+/// visit named one.
+#[actix_web::test]
+async fn the_mothers_page_names_places_shows_values_and_only_what_she_can_still_do() {
+    let (app, _) = demo_app().await;
+    let (handbook, pregnancy) = registered_pregnancy(&app, "clinician.a").await;
+    let a = app.token("clinician.a").await;
+    let mother = app.bind_mother(&a, &handbook, "demo-mother-1").await;
+    let clinic = app.get(&format!("/api/v1/handbooks/{handbook}"), &a).await;
+    let clinic_id = clinic.body["registered_institution_id"].as_str().unwrap();
+    let clinic_name = app
+        .get(
+            &format!("/api/v1/institutions/{clinic_id}"),
+            &app.token("admin").await,
+        )
+        .await
+        .body["name"]
+        .clone();
+    assert!(clinic_name.is_string(), "{clinic_name}");
+
+    // No visit yet at 20+0: the plan's visit 3 (20+0 – 24+6) is open, so today.
+    let home = app.get("/api/v1/me/handbook", &mother).await;
+    assert_eq!(home.body["next_appointment"], days_ago(0));
+    assert_eq!(home.body["next_appointment_source"], "visit_plan");
+    let profile = &home.body["profile"];
+    assert_eq!(profile["registered_institution_name"], clinic_name);
+    assert_eq!(profile["residence_name"], "城关镇");
+    assert_eq!(profile["history"]["allergies"], "青霉素");
+    for clinic_only in [
+        "county_code",
+        "registered_institution_id",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(
+            profile.get(clinic_only).is_none(),
+            "{clinic_only} in {profile}"
+        );
+    }
+
+    let visit = app
+        .post(
+            &format!("/api/v1/pregnancies/{pregnancy}/checkups"),
+            Some(&a),
+            json!({"visit_date": today(), "bp_systolic": 112, "bp_diastolic": 70,
+                   "next_appointment": days_ago(-21)}),
+        )
+        .await;
+    let checkup = visit.body["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/checkups/{checkup}/labs"),
+        Some(&a),
+        json!({"results": [{"test": "hb", "value": 118}]}),
+    )
+    .await;
+    // The clinician sees every missing test, those whose window has closed among them …
+    let staff_view = app.get(&format!("/api/v1/checkups/{checkup}"), &a).await;
+    let overdue = |v: &Value| {
+        v["flags"]["missing_tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["overdue"] == true)
+            .count()
+    };
+    assert!(overdue(&staff_view.body) > 0, "{}", staff_view.body);
+    assert_eq!(staff_view.body["institution_name"], clinic_name);
+
+    // … the mother only those she can still do, the result with its value and unit, and the
+    // appointment her clinician named.
+    let home = app.get("/api/v1/me/handbook", &mother).await;
+    let latest = &home.body["latest_checkup"];
+    assert_eq!(overdue(latest), 0, "{latest}");
+    assert!(!latest["flags"]["missing_tests"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(latest["institution_name"], clinic_name);
+    assert_eq!(home.body["next_appointment"], days_ago(-21));
+    assert_eq!(home.body["next_appointment_source"], "checkup");
+    let lab = home.body["unread"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["kind"] == "lab_result")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            lab["test"].clone(),
+            lab["value"].clone(),
+            lab["unit"].clone()
+        ),
+        (json!("hb"), json!(118.0), json!("g/L"))
+    );
+    let opened = app
+        .get(&format!("/api/v1/me/checkups/{checkup}"), &mother)
+        .await;
+    assert_eq!(overdue(&opened.body), 0, "{}", opened.body);
+}
+
 #[actix_web::test]
 async fn the_mother_sees_a_lab_result_the_moment_it_is_saved() {
     let (app, _) = demo_app().await;
