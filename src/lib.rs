@@ -1,12 +1,8 @@
 //! mch-handbook: the backend of China's electronic Mother-Child Health Handbook (母子健康手册).
 //!
-//! Layout by domain: `auth` (identity, tokens), `scope` (who may see what), `org` (regions, institutions, staff),
-//! `audit`; shared plumbing in `http`, `db`, `error`, `config`. Rules are plain functions that
+//! Layout by domain: `auth` (identity, tokens), `scope` (who may see what), `org` (regions,
+//! institutions, staff), `audit`; shared plumbing in `http`, `db`, `error`, `config`. Rules are plain functions that
 //! unit tests call without a database.
-
-// The OpenAPI examples of the larger views (`#[schema(example = json!(...))]` on `CheckupView`,
-// `MyHandbook` …) expand `serde_json::json!` deeper than the default limit of 128.
-#![recursion_limit = "256"]
 
 pub mod audit;
 pub mod auth;

@@ -83,22 +83,7 @@ pub struct BiometryPoint {
 
 /// All chart series of a pregnancy.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "weight_gain": {
-        "bmi_category": "normal", "band": [{"week": 24.0, "lower": 2.6, "upper": 6.8}],
-        "points": [{"week": 24.43, "ga": "24+3", "gain_kg": 6.2, "status": "within"}]
-    },
-    "fundal_height": [{"week": 24.43, "ga": "24+3", "value": 24.0}],
-    "fundal_height_band": [{"week": 24.0, "lower": 21.0, "upper": 27.0}],
-    "blood_pressure": [{"week": 24.43, "ga": "24+3", "systolic": 118, "diastolic": 76, "flag": "normal"}],
-    "bp_thresholds": [[140, 90], [160, 110]],
-    "fetal_biometry": [
-        {
-            "week": 24.43, "ga": "24+3", "bpd_mm": 60.2, "hc_mm": 221.5, "ac_mm": 196.8,
-            "fl_mm": 44.1, "efw_g": 690.0
-        }
-    ]
-}))]
+#[schema(example = crate::openapi::examples::charts)]
 pub struct Charts {
     pub weight_gain: Option<WeightGainChart>,
     /// Fundal height, cm, with the expected band (completed weeks ± 3 cm) from 20 to 36 weeks.

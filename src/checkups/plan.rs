@@ -158,17 +158,7 @@ pub struct WorklistQuery {
 
 /// A woman on the antenatal work list.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({
-    "pregnancy_id": "019fe945-e5e0-7651-8317-1ff4a6a3a450",
-    "handbook_id": "019fe941-5200-752e-89a7-834df2a74de4", "full_name": "李梅",
-    "phone": "13912345678", "residence_region_code": "990101001001", "edd": "2027-03-08",
-    "ga_today": "25+1", "status": "due_this_week",
-    "visit": {
-        "number": 4, "ga_from": "25+0", "ga_to": "28+6", "date_from": "2026-11-23",
-        "date_to": "2026-12-20", "status": "due"
-    },
-    "last_visit_date": "2026-11-19"
-}))]
+#[schema(example = crate::openapi::examples::work_item)]
 pub struct WorkItem {
     pub pregnancy_id: String,
     pub handbook_id: String,

@@ -333,44 +333,7 @@ pub fn tests_done(
 
 /// A checkup as shown, with its results and flags.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "01a1f195-f8a0-7181-a54c-66175d9dc9f8",
-    "pregnancy_id": "019fe945-e5e0-7651-8317-1ff4a6a3a450",
-    "handbook_id": "019fe941-5200-752e-89a7-834df2a74de4",
-    "institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
-    "institution_name": "东湖镇卫生院", "version": 1,
-    "visit_date": "2026-11-19", "ga": "24+3", "ga_days": 171, "weight_kg": 61.2, "bp_systolic": 118,
-    "bp_diastolic": 76, "fundal_height_cm": 24.0, "abdominal_circumference_cm": 88.0,
-    "fetal_heart_rates": [145], "fetal_presentation": "cephalic", "oedema": "none",
-    "urine_protein": "negative", "urine_glucose": "negative", "symptoms": [], "complaints": "偶有腰酸",
-    "advice": "瘢痕子宫合并前置胎盘，避免劳累，如有阴道流血立即就诊；下次产检做75 g OGTT，空腹前来", "next_appointment": "2026-12-03",
-    "labs": [
-        {
-            "id": "01a1f1ac-dc00-70ed-a079-d3bde8e25d94", "test": "hb", "value": 112.0,
-            "result": null, "unit": "g/L", "recorded_at": "2026-11-19T02:40:00.000Z",
-            "seen_by_mother": false
-        }
-    ],
-    "ultrasounds": [
-        {
-            "id": "01a1f1b6-03c0-736f-8580-28d6099950d8", "ga": "24+3", "fetal_count": 1,
-            "crl_mm": null, "bpd_mm": 60.2, "hc_mm": 221.5, "ac_mm": 196.8, "fl_mm": 44.1,
-            "efw_g": 690.0, "afi_cm": 14.2, "placenta_position": "前壁，完全覆盖宫颈内口",
-            "findings": "中央型前置胎盘，附着于子宫前壁瘢痕处，不除外胎盘植入；胎儿结构未见明显异常",
-            "recorded_at": "2026-11-19T02:50:00.000Z", "seen_by_mother": false
-        }
-    ],
-    "flags": {
-        "blood_pressure": "normal", "proteinuria": false, "suspected_preeclampsia": false,
-        "gdm": null, "pregestational_diabetes": null, "fasting_glucose_advice": null,
-        "anaemia": "none", "fetal_heart": ["normal"], "fundal_height_discrepancy": false,
-        "weight_gain": {"gain_kg": 6.2, "bmi_category": "normal", "range_kg": [2.71, 7.01], "status": "within"},
-        "needs_risk_reassessment": false,
-        "missing_tests": [{"test": "ogtt", "window_from": "24+0", "window_to": "28+6", "overdue": false}]
-    },
-    "recorded_by": "0192f0c4-0000-7000-8000-000000000001", "created_at": "2026-11-19T02:15:00.000Z",
-    "updated_at": "2026-11-19T02:15:00.000Z", "seen_by_mother": false
-}))]
+#[schema(example = crate::openapi::examples::checkup_view)]
 pub struct CheckupView {
     pub id: String,
     pub pregnancy_id: String,

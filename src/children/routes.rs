@@ -69,20 +69,7 @@ pub struct GrowthView {
 
 /// A child with its growth record.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "019bc42c-5b80-724e-8789-e8708a6a63ec",
-    "handbook_id": "01972e5d-f900-7221-9ad3-2c904a23d596",
-    "pregnancy_id": "01972e62-8ce0-7ae2-9b5d-ac1f881ed162", "name": "陈小雨", "sex": "female",
-    "born_at": "2026-01-16T00:20:00.000Z", "birth_weight_g": 3150, "birth_length_cm": 49.5,
-    "ga_at_birth": "39+4", "birth_institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
-    "growth": [
-        {
-            "id": "01a1f6c2-bd40-7a38-97d5-5c80301850c5", "measured_on": "2026-11-20",
-            "age_months": 10, "weight_kg": 8.6, "length_cm": 72.4, "measured_lying": true,
-            "head_circumference_cm": 44.2, "institution_id": "0192f0c4-0000-7000-8000-0000000000a1"
-        }
-    ]
-}))]
+#[schema(example = crate::openapi::examples::child_detail)]
 pub struct ChildDetail {
     pub id: String,
     pub handbook_id: String,

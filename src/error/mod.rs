@@ -44,17 +44,7 @@ impl FieldError {
 
 /// RFC 9457 problem details, the body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "type": "urn:mch-handbook:problem:validation_failed",
-    "title": "The request has invalid fields",
-    "status": 422,
-    "code": "validation_failed",
-    "detail": "2 fields are invalid",
-    "errors": [
-        {"field": "/username", "code": "length", "message": "must be 3 to 64 characters"},
-        {"field": "/roles", "code": "length", "message": "must have at least 1 item"}
-    ]
-}))]
+#[schema(example = crate::openapi::examples::problem)]
 pub struct Problem {
     /// `urn:mch-handbook:problem:<code>`.
     #[serde(rename = "type")]

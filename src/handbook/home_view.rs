@@ -57,22 +57,7 @@ pub struct UnreadItem {
 /// registering clinic and her residence by name, the history and partner only when something is
 /// in them. `version` is what she names in `If-Match` to change it.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "019fe941-5200-752e-89a7-834df2a74de4", "status": "confirmed",
-    "registered_institution_name": "东湖镇卫生院",
-    "registered_at": "2026-08-10T01:20:00.000Z", "id_type": "resident_id",
-    "id_number_masked": "9901********0426", "full_name": "李梅", "birth_date": "1995-03-12",
-    "age": 31, "phone": "13912345678", "residence_region_code": "990101001001",
-    "residence_name": "东湖村",
-    "address": "东湖村3组8号", "household_registered": true, "ethnicity": "汉族", "education": "大专",
-    "occupation": "个体经营", "blood_group": "O", "rh": "positive", "height_cm": 160.0,
-    "pre_pregnancy_weight_kg": 55.0, "bmi": 21.48, "bmi_category": "normal",
-    "history": {
-        "medical": "无", "surgical": "2022年剖宫产", "obstetric": "G1P0，2022年足月剖宫产一男婴",
-        "family": null, "allergies": "青霉素"
-    },
-    "partner": {"name": "张伟", "age": 33, "health": "健康"}, "version": 3
-}))]
+#[schema(example = crate::openapi::examples::my_profile)]
 pub struct MyProfile {
     pub id: String,
     /// `pending` (started in the app, not yet confirmed by a clinic) or `confirmed`.
@@ -185,94 +170,7 @@ pub struct ChildView {
 
 /// Everything the mini-program's home page shows, computed here so the app computes nothing.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "relation": "mother",
-    "profile": {
-        "id": "019fe941-5200-752e-89a7-834df2a74de4", "status": "confirmed",
-        "registered_institution_name": "东湖镇卫生院",
-        "registered_at": "2026-08-10T01:20:00.000Z", "id_type": "resident_id",
-        "id_number_masked": "9901********0426", "full_name": "李梅", "birth_date": "1995-03-12",
-        "age": 31, "phone": "13912345678", "residence_region_code": "990101001001",
-        "residence_name": "东湖村",
-        "address": "东湖村3组8号", "household_registered": true, "ethnicity": "汉族", "education": "大专",
-        "occupation": "个体经营", "blood_group": "O", "rh": "positive", "height_cm": 160.0,
-        "pre_pregnancy_weight_kg": 55.0, "bmi": 21.48, "bmi_category": "normal",
-        "history": {
-            "medical": "无", "surgical": "2022年剖宫产", "obstetric": "G1P0，2022年足月剖宫产一男婴",
-            "family": null, "allergies": "青霉素"
-        },
-        "partner": {"name": "张伟", "age": 33, "health": "健康"}, "version": 3
-    },
-    "current_pregnancy": {
-        "id": "019fe945-e5e0-7651-8317-1ff4a6a3a450",
-        "handbook_id": "019fe941-5200-752e-89a7-834df2a74de4", "status": "ongoing",
-        "lmp": "2026-06-01", "edd": "2027-03-08", "dating_source": "lmp", "dating_reason": null,
-        "gravidity": 2, "parity": 1, "fetal_count": 1,
-        "registration_institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
-        "registration_date": "2026-08-10", "early_registration": true, "ga_today": "25+1",
-        "ga_days_today": 176, "days_to_edd": 104, "trimester": "middle", "end_reason": null,
-        "ended_on": null, "delivery": null, "version": 1
-    },
-    "next_appointment": "2026-12-03",
-    "next_appointment_source": "checkup",
-    "latest_checkup": {
-        "id": "01a1f195-f8a0-7181-a54c-66175d9dc9f8",
-        "pregnancy_id": "019fe945-e5e0-7651-8317-1ff4a6a3a450",
-        "handbook_id": "019fe941-5200-752e-89a7-834df2a74de4",
-        "institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
-        "institution_name": "东湖镇卫生院", "version": 1,
-        "visit_date": "2026-11-19", "ga": "24+3", "ga_days": 171, "weight_kg": 61.2,
-        "bp_systolic": 118, "bp_diastolic": 76, "fundal_height_cm": 24.0,
-        "abdominal_circumference_cm": 88.0, "fetal_heart_rates": [145],
-        "fetal_presentation": "cephalic", "oedema": "none", "urine_protein": "negative",
-        "urine_glucose": "negative", "symptoms": [], "complaints": "偶有腰酸",
-        "advice": "瘢痕子宫合并前置胎盘，避免劳累，如有阴道流血立即就诊；下次产检做75 g OGTT，空腹前来",
-        "next_appointment": "2026-12-03",
-        "labs": [
-            {
-                "id": "01a1f1ac-dc00-70ed-a079-d3bde8e25d94", "test": "hb", "value": 112.0,
-                "result": null, "unit": "g/L", "recorded_at": "2026-11-19T02:40:00.000Z",
-                "seen_by_mother": false
-            }
-        ],
-        "ultrasounds": [
-            {
-                "id": "01a1f1b6-03c0-736f-8580-28d6099950d8", "ga": "24+3", "fetal_count": 1,
-                "crl_mm": null, "bpd_mm": 60.2, "hc_mm": 221.5, "ac_mm": 196.8, "fl_mm": 44.1,
-                "efw_g": 690.0, "afi_cm": 14.2, "placenta_position": "前壁，完全覆盖宫颈内口",
-                "findings": "中央型前置胎盘，附着于子宫前壁瘢痕处，不除外胎盘植入；胎儿结构未见明显异常",
-                "recorded_at": "2026-11-19T02:50:00.000Z", "seen_by_mother": false
-            }
-        ],
-        "flags": {
-            "blood_pressure": "normal", "proteinuria": false, "suspected_preeclampsia": false,
-            "gdm": null, "pregestational_diabetes": null, "fasting_glucose_advice": null,
-            "anaemia": "none", "fetal_heart": ["normal"], "fundal_height_discrepancy": false,
-            "weight_gain": {"gain_kg": 6.2, "bmi_category": "normal", "range_kg": [2.71, 7.01], "status": "within"},
-            "needs_risk_reassessment": false,
-            "missing_tests": [{"test": "ogtt", "window_from": "24+0", "window_to": "28+6", "overdue": false}]
-        },
-        "recorded_by": "0192f0c4-0000-7000-8000-000000000001",
-        "created_at": "2026-11-19T02:15:00.000Z", "updated_at": "2026-11-19T02:15:00.000Z",
-        "seen_by_mother": false
-    },
-    "unread": [
-        {
-            "kind": "lab_result", "id": "01a1f1ac-dc00-70ed-a079-d3bde8e25d94",
-            "checkup_id": "01a1f195-f8a0-7181-a54c-66175d9dc9f8",
-            "recorded_at": "2026-11-19T02:40:00.000Z", "test": "hb", "value": 112.0,
-            "result": null, "unit": "g/L"
-        }
-    ],
-    "children": [
-        {
-            "id": "018006d0-5c00-70be-b6f1-25b28e81973e", "name": "张一诺", "sex": "male",
-            "born_at": "2022-04-08T01:36:00.000Z", "birth_weight_g": 3400, "birth_length_cm": 50.0,
-            "ga_at_birth": "39+1"
-        }
-    ],
-    "risk_colour": "orange"
-}))]
+#[schema(example = crate::openapi::examples::my_handbook)]
 pub struct MyHandbook {
     pub relation: Relation,
     /// Identity number masked.

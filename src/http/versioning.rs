@@ -48,27 +48,7 @@ impl FromRequest for IfMatch {
 
 /// An earlier version of a record.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-#[schema(example = json!({
-    "version": 2, "changed_by": "0192f0c4-0000-7000-8000-000000000001",
-    "changed_at": "2026-11-19T02:15:00.000Z", "reason": "更换手机号码",
-    "snapshot": {
-        "id": "019fe941-5200-752e-89a7-834df2a74de4", "status": "confirmed",
-        "county_code": "990101",
-        "registered_institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
-        "registered_at": "2026-08-10T01:20:00.000Z", "id_type": "resident_id",
-        "id_number_masked": "9901********0426", "full_name": "李梅", "birth_date": "1995-03-12",
-        "age": 31, "phone": "13812345678", "residence_region_code": "990101001001",
-        "address": "东湖村3组8号", "household_registered": true, "ethnicity": "汉族", "education": "大专",
-        "occupation": "个体经营", "blood_group": "O", "rh": "positive", "height_cm": 160.0,
-        "pre_pregnancy_weight_kg": 55.0, "bmi": 21.48, "bmi_category": "normal",
-        "history": {
-            "medical": "无", "surgical": "2022年剖宫产", "obstetric": "G1P0，2022年足月剖宫产一男婴",
-            "family": null, "allergies": "青霉素"
-        },
-        "partner": {"name": "张伟", "age": 33, "health": "健康"}, "version": 2,
-        "created_at": "2026-08-10T01:20:00.000Z", "updated_at": "2026-09-02T01:40:00.000Z"
-    }
-}))]
+#[schema(example = crate::openapi::examples::version_view)]
 pub struct VersionView {
     pub version: i64,
     /// Who replaced this version, when and why.

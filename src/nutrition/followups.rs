@@ -72,24 +72,7 @@ pub struct AnaemiaView {
 /// A follow-up card as stored, with what was computed from it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(as = NutritionFollowupView)]
-#[schema(example = json!({
-    "id": "01a1f6c0-e880-7d0e-8b91-0562ae97ba94", "followed_on": "2026-11-20", "age_days": 308,
-    "length_cm": 72.4, "measured_lying": true, "weight_kg": 8.6, "remaining_at_home": 3,
-    "counselled": true, "notes": "每天1袋，拌入米糊", "advice": "继续母乳喂养",
-    "zscores": {
-        "lhfa": 0.3080380539364666, "wfa": 0.08673791743952602, "wflh": -0.06112916818382843,
-        "bfa": -0.13453118864331623
-    },
-    "growth": {
-        "stunted": false, "severely_stunted": false, "underweight": false,
-        "severely_underweight": false, "wasted": false, "severely_wasted": false,
-        "overweight": false, "obese": false, "implausible": []
-    },
-    "anaemia": {
-        "hb_measured": 108.0, "altitude_m": 1250, "hb_adjusted": 106.0, "who2011": "mild",
-        "china": "mild"
-    }
-}))]
+#[schema(example = crate::openapi::examples::followup_view)]
 pub struct FollowupView {
     pub id: String,
     pub followed_on: NaiveDate,
@@ -109,49 +92,7 @@ pub struct FollowupView {
 
 /// The card list with the change from the first to the latest.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "cards": [
-        {
-            "id": "01a0b23d-f500-7922-a3db-41564ef8aa38", "followed_on": "2026-09-18",
-            "age_days": 245, "length_cm": 69.8, "measured_lying": true, "weight_kg": 8.0,
-            "remaining_at_home": null, "counselled": true, "notes": "首次随访，看护人已知情同意",
-            "advice": "每天1袋，拌入辅食",
-            "zscores": {
-                "lhfa": 0.41395484006137123, "wfa": 0.038148620805569605,
-                "wflh": -0.16707943705221917, "bfa": -0.2807604359610328
-            },
-            "growth": {
-                "stunted": false, "severely_stunted": false, "underweight": false,
-                "severely_underweight": false, "wasted": false, "severely_wasted": false,
-                "overweight": false, "obese": false, "implausible": []
-            },
-            "anaemia": {
-                "hb_measured": 104.0, "altitude_m": 1250, "hb_adjusted": 102.0, "who2011": "mild",
-                "china": "mild"
-            }
-        },
-        {
-            "id": "01a1f6c0-e880-7d0e-8b91-0562ae97ba94", "followed_on": "2026-11-20",
-            "age_days": 308, "length_cm": 72.4, "measured_lying": true, "weight_kg": 8.6,
-            "remaining_at_home": 3, "counselled": true, "notes": "每天1袋，拌入米糊", "advice": "继续母乳喂养",
-            "zscores": {
-                "lhfa": 0.3080380539364666, "wfa": 0.08673791743952602,
-                "wflh": -0.06112916818382843, "bfa": -0.13453118864331623
-            },
-            "growth": {
-                "stunted": false, "severely_stunted": false, "underweight": false,
-                "severely_underweight": false, "wasted": false, "severely_wasted": false,
-                "overweight": false, "obese": false, "implausible": []
-            },
-            "anaemia": {
-                "hb_measured": 108.0, "altitude_m": 1250, "hb_adjusted": 106.0, "who2011": "mild",
-                "china": "mild"
-            }
-        }
-    ],
-    "change_hb_adjusted": 4.0, "change_lhfa": -0.10591678612490463,
-    "change_wfa": 0.04858929663395642
-}))]
+#[schema(example = crate::openapi::examples::followup_history)]
 pub struct FollowupHistory {
     pub cards: Vec<FollowupView>,
     /// Latest minus first, where both have the value.

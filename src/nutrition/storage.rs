@@ -293,15 +293,7 @@ pub struct NewCheck {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "01a1f693-21c0-79e7-9fc5-414934b9b5df", "checked_at": "2026-11-20T01:30:00.000Z",
-    "temperature_c": 18.5, "humidity_pct": 62.0, "out_of_range": false,
-    "checklist": {
-        "keeper_named": true, "off_wall_and_floor": true, "no_hazardous_goods": true,
-        "pest_control": true
-    },
-    "checklist_ok": true, "recorded_by": "0192f0c4-0000-7000-8000-000000000004"
-}))]
+#[schema(example = crate::openapi::examples::check_view)]
 pub struct CheckView {
     pub id: String,
     #[serde(serialize_with = "crate::time::rfc3339_ms")]

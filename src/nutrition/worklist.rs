@@ -164,20 +164,7 @@ pub struct WorkItem {
 
 /// The work list with the stock it was planned against.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "date": "2026-11-24", "stock": 570, "needed": 240,
-    "children": [
-        {
-            "child_id": "019bc42c-5b80-724e-8789-e8708a6a63ec", "child_name": "陈小雨",
-            "mother_name": "赵芳", "birth_date": "2026-01-16", "age_months": 10, "state": "active",
-            "tier": "under24_months", "pack_due": true, "pack_overdue": true, "sachets": 30,
-            "covered_by_stock": true, "stop_due": "2026-12-20", "stop_soon": false,
-            "ages_out_on": "2029-01-16", "ages_out_soon": false, "last_followup": "2026-11-20",
-            "next_followup": "2026-12-20", "followup_overdue": false, "extra_followup": [],
-            "intake_per_week": 6.32
-        }
-    ]
-}))]
+#[schema(example = crate::openapi::examples::work_list)]
 pub struct WorkList {
     pub date: NaiveDate,
     /// Unexpired sachets in stock.

@@ -12,6 +12,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::error::{FieldError, Problem};
 
+pub mod examples;
 mod shared;
 pub use shared::OMITTED_WHEN_EMPTY;
 

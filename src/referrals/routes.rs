@@ -88,20 +88,7 @@ struct Row {
 
 /// A referral with the time of each step.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "01a1f1d1-7b00-7953-83f5-8c3cf29d0da9",
-    "handbook_id": "019fe941-5200-752e-89a7-834df2a74de4",
-    "pregnancy_id": "019fe945-e5e0-7651-8317-1ff4a6a3a450",
-    "from_institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
-    "to_institution_id": "0192f0c4-0000-7000-8000-0000000000c1", "reason": "橙色妊娠风险，需三级医院评估",
-    "urgency": "urgent", "direction": "up",
-    "clinical_summary": "G2P1 24+3周，瘢痕子宫，超声提示中央型前置胎盘，不除外胎盘植入", "status": "accepted",
-    "decline_reason": null, "sent_at": "2026-11-19T03:20:00.000Z",
-    "sent_by": "0192f0c4-0000-7000-8000-000000000001", "accepted_at": "2026-11-19T06:05:00.000Z",
-    "accepted_by": "0192f0c4-0000-7000-8000-000000000003", "declined_at": null, "declined_by": null,
-    "arrived_at": null, "arrived_by": null, "completed_at": null, "completed_by": null,
-    "county_code": "990101", "updated_at": "2026-11-19T06:05:00.000Z"
-}))]
+#[schema(example = crate::openapi::examples::referral_view)]
 pub struct ReferralView {
     pub id: String,
     pub handbook_id: String,

@@ -63,29 +63,7 @@ pub struct StageMark {
 
 /// A high-risk case (专案).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "01a1f1c3-bf60-73d9-a344-5bb31738f7d9", "version": 4,
-    "pregnancy_id": "019fe945-e5e0-7651-8317-1ff4a6a3a450",
-    "handbook_id": "019fe941-5200-752e-89a7-834df2a74de4", "county_code": "990101",
-    "institution_id": "0192f0c4-0000-7000-8000-0000000000a1", "case_number": "HR-2026-0012",
-    "colour": "orange", "highest_base_colour": "orange", "stage": "reported",
-    "stages": [
-        {"stage": "discovered", "at": "2026-11-19T03:05:00.000Z", "by": null},
-        {
-            "stage": "registered", "at": "2026-11-19T06:30:00.000Z",
-            "by": "0192f0c4-0000-7000-8000-000000000001"
-        },
-        {
-            "stage": "reported", "at": "2026-11-20T01:30:00.000Z",
-            "by": "0192f0c4-0000-7000-8000-000000000001"
-        }
-    ],
-    "report_due_at": "2026-11-22T03:05:00.000Z", "report_overdue": false,
-    "next_followup_due": "2026-11-27", "followup_overdue": false, "visit_overdue": false,
-    "overdue": false, "responsible_clinician_id": "0192f0c4-0000-7000-8000-000000000001",
-    "planned_delivery_institution_id": "0192f0c4-0000-7000-8000-0000000000c1", "close_reason": null,
-    "close_note": null, "flagged_for_review": false, "open_notices_unacknowledged": 1
-}))]
+#[schema(example = crate::openapi::examples::case_view)]
 pub struct CaseView {
     pub id: String,
     /// Moves on with every change to the case: a stage change, a designation or a closure

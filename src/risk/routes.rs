@@ -29,27 +29,7 @@ use crate::{
 
 /// Where a pregnancy's risk stands.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "current": {
-        "base_colour": "orange", "purple": false, "label": "orange",
-        "highest_base_colour": "orange", "needs_regrading": false,
-        "last_grading_id": "01a1f1c3-bf60-76f0-8478-82e36b0d549b",
-        "updated_at": "2026-11-19T03:05:00.000Z"
-    },
-    "proposal": {
-        "base_colour": "orange", "purple": false, "label": "orange",
-        "codes": ["orange_scar_with_praevia_or_accreta", "yellow_scarred_uterus"],
-        "missing_core": []
-    },
-    "input": {
-        "age_years": 31, "height_cm": 160.0, "bmi": 21.48, "rh_negative": false,
-        "gestational_weeks": 25, "hb_g_l": 112.0, "plt_10e9_l": 215.0, "sbp_mmhg": 118,
-        "dbp_mmhg": 76, "proteinuria": false, "fetal_count": 1, "previous_caesarean": true,
-        "birth_interval_months": 50, "uterine_scar": true,
-        "scar_with_central_praevia_or_accreta": true, "hbsag_positive": false,
-        "syphilis_positive": false, "hiv_positive": false
-    }
-}))]
+#[schema(example = crate::openapi::examples::risk_state)]
 pub struct RiskState {
     /// The latest decided grading, if any.
     pub current: Option<CurrentRisk>,
@@ -307,16 +287,7 @@ pub struct ColourView {
 
 /// One grading in the colour history.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "01a1f1c3-bf60-76f0-8478-82e36b0d549b",
-    "pregnancy_id": "019fe945-e5e0-7651-8317-1ff4a6a3a450",
-    "institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
-    "graded_by": "0192f0c4-0000-7000-8000-000000000001", "graded_at": "2026-11-19T03:05:00.000Z",
-    "proposal": {"base_colour": "orange", "purple": false, "label": "orange"},
-    "codes": ["orange_scar_with_praevia_or_accreta", "yellow_scarred_uterus"],
-    "decision": {"base_colour": "orange", "purple": false, "label": "orange"},
-    "override_reason": null, "criteria": [], "missing_core": []
-}))]
+#[schema(example = crate::openapi::examples::grading_view)]
 pub struct GradingView {
     pub id: String,
     pub pregnancy_id: String,

@@ -65,27 +65,7 @@ pub struct Source {
 
 /// The report the caller's unit would submit now.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "level": "village", "month": "2026-11", "deadline": "2026-12-01T16:00:00.000Z",
-    "counts": {
-        "target_children": 42, "enrolled": 40, "active": 39, "issued_children": 30,
-        "sachets_issued": 900, "stock_out_sachets": 870, "followed_up": 28, "intake_assessed": 27,
-        "effective_intake": 23, "carers_counselled": 27, "hb_tested": 0, "anaemic": 0,
-        "length_measured": 25, "stunted": 2
-    },
-    "rates": {
-        "distribution_rate": 71.4, "effective_intake_rate": 85.2, "counselling_rate": 90.0,
-        "anaemia_prevalence": null, "stunting_prevalence": 8.0, "anaemia_vs_baseline_pp": null,
-        "stunting_vs_baseline_pp": -4.8
-    },
-    "checks": [
-        {
-            "field": "/sachets_issued", "code": "inconsistent",
-            "message": "sachets_issued (900) exceeds stock_out_sachets (870)"
-        }
-    ],
-    "sources": [], "missing": []
-}))]
+#[schema(example = crate::openapi::examples::draft)]
 pub struct Draft {
     pub level: Level,
     #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
@@ -105,47 +85,7 @@ pub struct Draft {
 
 /// A submitted report (a frozen snapshot).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "01a19a45-5f00-7101-83d0-816d907a70c3",
-    "institution_id": "0192f0c4-0000-7000-8000-0000000000a1", "level": "township",
-    "month": "2026-10", "version": 1, "status": "submitted", "late": false, "reason": null,
-    "submitted_by": "0192f0c4-0000-7000-8000-000000000001",
-    "submitted_at": "2026-11-02T03:20:00.000Z", "reviewed_by": null, "reviewed_at": null,
-    "review_comment": null,
-    "counts": {
-        "target_children": 60, "enrolled": 57, "active": 54, "issued_children": 53,
-        "sachets_issued": 1590, "stock_out_sachets": 2760, "followed_up": 50, "intake_assessed": 49,
-        "effective_intake": 40, "carers_counselled": 47, "hb_tested": 17, "anaemic": 3,
-        "length_measured": 44, "stunted": 4
-    },
-    "rates": {
-        "distribution_rate": 88.3, "effective_intake_rate": 81.6, "counselling_rate": 88.7,
-        "anaemia_prevalence": 17.6, "stunting_prevalence": 9.1, "anaemia_vs_baseline_pp": -6.9,
-        "stunting_vs_baseline_pp": -3.7
-    },
-    "sources": [
-        {
-            "institution_id": "0192f0c4-0000-7000-8000-0000000000b1", "institution_name": "东湖村卫生室",
-            "report_id": "01a194d5-c500-718f-ad93-39088c38fb29", "version": 1,
-            "counts": {
-                "target_children": 42, "enrolled": 40, "active": 38, "issued_children": 37,
-                "sachets_issued": 1110, "stock_out_sachets": 1140, "followed_up": 35,
-                "intake_assessed": 34, "effective_intake": 28, "carers_counselled": 33,
-                "hb_tested": 12, "anaemic": 2, "length_measured": 30, "stunted": 3
-            }
-        },
-        {
-            "institution_id": "0192f0c4-0000-7000-8000-0000000000a1", "institution_name": "城关镇卫生院",
-            "report_id": null, "version": null,
-            "counts": {
-                "target_children": 18, "enrolled": 17, "active": 16, "issued_children": 16,
-                "sachets_issued": 480, "stock_out_sachets": 1620, "followed_up": 15,
-                "intake_assessed": 15, "effective_intake": 12, "carers_counselled": 14,
-                "hb_tested": 5, "anaemic": 1, "length_measured": 14, "stunted": 1
-            }
-        }
-    ]
-}))]
+#[schema(example = crate::openapi::examples::report_view)]
 pub struct ReportView {
     pub id: String,
     pub institution_id: String,
@@ -172,34 +112,7 @@ pub struct ReportView {
 
 /// A report with the records as they are now: any count that changed since it was frozen.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "01a194d5-c500-718f-ad93-39088c38fb29",
-    "institution_id": "0192f0c4-0000-7000-8000-0000000000b1", "level": "village",
-    "month": "2026-10", "version": 1, "status": "approved", "late": false, "reason": null,
-    "submitted_by": "0192f0c4-0000-7000-8000-000000000004",
-    "submitted_at": "2026-11-01T02:00:00.000Z",
-    "reviewed_by": "0192f0c4-0000-7000-8000-000000000001",
-    "reviewed_at": "2026-11-01T07:30:00.000Z", "review_comment": "数据核对无误",
-    "counts": {
-        "target_children": 42, "enrolled": 40, "active": 38, "issued_children": 37,
-        "sachets_issued": 1110, "stock_out_sachets": 1140, "followed_up": 35, "intake_assessed": 34,
-        "effective_intake": 28, "carers_counselled": 33, "hb_tested": 12, "anaemic": 2,
-        "length_measured": 30, "stunted": 3
-    },
-    "rates": {
-        "distribution_rate": 88.1, "effective_intake_rate": 82.4, "counselling_rate": 89.2,
-        "anaemia_prevalence": 16.7, "stunting_prevalence": 10.0, "anaemia_vs_baseline_pp": -7.8,
-        "stunting_vs_baseline_pp": -2.8
-    },
-    "sources": [],
-    "current": {
-        "target_children": 42, "enrolled": 40, "active": 38, "issued_children": 37,
-        "sachets_issued": 1110, "stock_out_sachets": 1140, "followed_up": 36, "intake_assessed": 34,
-        "effective_intake": 28, "carers_counselled": 33, "hb_tested": 12, "anaemic": 2,
-        "length_measured": 30, "stunted": 3
-    },
-    "difference": [{"field": "followed_up", "reported": 35, "now": 36}]
-}))]
+#[schema(example = crate::openapi::examples::report_detail)]
 pub struct ReportDetail {
     #[serde(flatten)]
     pub report: ReportView,

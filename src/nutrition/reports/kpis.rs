@@ -30,43 +30,7 @@ pub struct TownshipKpi {
 
 /// The county's month: each township's reported figures and the county total of what was reported.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "county_code": "990101", "month": "2026-10",
-    "baseline": {"anaemia_pct": 24.5, "stunting_pct": 12.8},
-    "townships": [
-        {
-            "institution_id": "0192f0c4-0000-7000-8000-0000000000a1", "institution_name": "城关镇卫生院",
-            "report_id": "01a19a45-5f00-7101-83d0-816d907a70c3", "status": "submitted",
-            "late": false,
-            "counts": {
-                "target_children": 60, "enrolled": 57, "active": 54, "issued_children": 53,
-                "sachets_issued": 1590, "stock_out_sachets": 2760, "followed_up": 50,
-                "intake_assessed": 49, "effective_intake": 40, "carers_counselled": 47,
-                "hb_tested": 17, "anaemic": 3, "length_measured": 44, "stunted": 4
-            },
-            "rates": {
-                "distribution_rate": 88.3, "effective_intake_rate": 81.6, "counselling_rate": 88.7,
-                "anaemia_prevalence": 17.6, "stunting_prevalence": 9.1,
-                "anaemia_vs_baseline_pp": -6.9, "stunting_vs_baseline_pp": -3.7
-            }
-        },
-        {
-            "institution_id": "0192f0c4-0000-7000-8000-0000000000a2", "institution_name": "河西乡卫生院",
-            "report_id": null, "status": null, "late": null, "counts": null, "rates": null
-        }
-    ],
-    "counts": {
-        "target_children": 60, "enrolled": 57, "active": 54, "issued_children": 53,
-        "sachets_issued": 1590, "stock_out_sachets": 2760, "followed_up": 50, "intake_assessed": 49,
-        "effective_intake": 40, "carers_counselled": 47, "hb_tested": 17, "anaemic": 3,
-        "length_measured": 44, "stunted": 4
-    },
-    "rates": {
-        "distribution_rate": 88.3, "effective_intake_rate": 81.6, "counselling_rate": 88.7,
-        "anaemia_prevalence": 17.6, "stunting_prevalence": 9.1, "anaemia_vs_baseline_pp": -6.9,
-        "stunting_vs_baseline_pp": -3.7
-    }
-}))]
+#[schema(example = crate::openapi::examples::county_kpis)]
 pub struct CountyKpis {
     pub county_code: String,
     #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
