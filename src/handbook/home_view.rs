@@ -239,7 +239,7 @@ pub(super) fn summary(
         _ => None,
     };
     let risk_colour = match &pregnancy {
-        Some(p) => crate::risk::routes::current_label(conn, &p.id)?,
+        Some(p) => crate::risk::state::current_label(conn, &p.id)?,
         None => None,
     };
     let (next_appointment, next_appointment_source) = match &pregnancy {

@@ -13,8 +13,9 @@ use validator::Validate;
 use super::{
     codes::{self, Purpose},
     home_view::{my_profile, MyProfile},
-    profile::{self, MotherChanges, NewHandbook},
+    profile::{MotherChanges, NewHandbook},
     routes::{redeem_code, CodeRequest, CodeView},
+    store,
 };
 use crate::scope::{self, Relation};
 use crate::{
@@ -52,7 +53,7 @@ pub async fn start_my_handbook(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.0;
-    let checked = profile::check_identity(&input)?;
+    let checked = store::check_identity(&input)?;
     let st = state.clone();
     let view = db::run_tx(&state.pool, move |conn| {
         if scope::own_handbook(conn, &caller.0).is_ok() {
@@ -63,7 +64,7 @@ pub async fn start_my_handbook(
         }
         // Whether a clinic has registered this document is not told (issue #14: the answer was
         // an oracle of registered identity numbers): the start is pending and claims nothing.
-        let row = profile::insert(conn, &st.cipher, &input, &checked, None, &caller.0.id)?;
+        let row = store::insert(conn, &st.cipher, &input, &checked, None, &caller.0.id)?;
         scope::add_member(
             conn,
             &row.id,
@@ -143,7 +144,7 @@ pub async fn bind_my_handbook(
             .resource(&handbook_id)
             .county(&county)
             .record(conn, &ctx)?;
-        let row = profile::load(conn, &handbook_id)?;
+        let row = store::load(conn, &handbook_id)?;
         Ok(Ok(my_profile(conn, &row)?))
     })
     .await?;
@@ -176,9 +177,9 @@ pub async fn amend_my_handbook(
 ) -> Result<HttpResponse, AppError> {
     let view = db::run_tx(&state.pool, move |conn| {
         let id = scope::own_handbook(conn, &caller.0)?;
-        let row = profile::load(conn, &id)?;
+        let row = store::load(conn, &id)?;
         if_match.check(row.version)?;
-        let row = profile::amend(conn, row, body.0.into(), &caller.0.id)?;
+        let row = store::amend(conn, row, body.0.into(), &caller.0.id)?;
         Event::new(actor(&caller), "handbook.amend", "handbook")
             .resource(&id)
             .county(&row.county_code)

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::{
     home_cache::Page,
     home_view::{only_tests_still_to_do, summary, MyHandbook},
-    profile::{self},
+    store,
 };
 use crate::scope::{self, Relation};
 use crate::{
@@ -63,7 +63,7 @@ where
         None => {
             let app = state.clone();
             db::run(&state.pool, move |conn| {
-                let row = profile::load(conn, &id)?;
+                let row = store::load(conn, &id)?;
                 let page = Page::render(&summary(conn, row, relation)?, revision, day)?;
                 app.home_pages.put(id, relation, page.clone());
                 Ok(page)

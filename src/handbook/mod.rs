@@ -10,3 +10,4 @@ pub mod mine;
 pub mod profile;
 pub mod registration;
 pub mod routes;
+pub mod store;

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use super::{
     profile::{self, HandbookView, NewHandbook},
     routes::with_etag,
+    store,
 };
 use crate::scope::{self, Grant};
 use crate::{
@@ -45,7 +46,7 @@ pub async fn register_handbook(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.0;
-    let checked = profile::check_identity(&input)?;
+    let checked = store::check_identity(&input)?;
     let st = state.clone();
     let staff = staff.principal;
     let outcome = db::run_tx(&state.pool, move |conn| {
@@ -70,9 +71,9 @@ pub async fn register_handbook(
                 }));
             }
         };
-        let existing = match profile::find_by_identity(conn, &st.cipher, &checked)? {
+        let existing = match store::find_by_identity(conn, &st.cipher, &checked)? {
             Some(registered) => Some(registered),
-            None => profile::pending_with_identity(conn, &st.cipher, &checked)?
+            None => store::pending_with_identity(conn, &st.cipher, &checked)?
                 .into_iter()
                 .next(),
         };
@@ -90,7 +91,7 @@ pub async fn register_handbook(
             }
             Some(existing) => (existing, false),
             None => {
-                let row = profile::insert(
+                let row = store::insert(
                     conn,
                     &st.cipher,
                     &input,
@@ -174,7 +175,7 @@ fn confirm(
     state: &AppState,
     existing: profile::HandbookRow,
     input: &profile::NewHandbook,
-    checked: &profile::CheckedIdentity,
+    checked: &store::CheckedIdentity,
     staff: &crate::auth::StaffPrincipal,
     ctx: &RequestCtx,
 ) -> Result<profile::HandbookRow, AppError> {
@@ -192,7 +193,7 @@ fn confirm(
                 .eq("registered by the clinic in person; the app's entries replaced"),
         ))
         .execute(conn)?;
-    let registered = profile::build(
+    let registered = store::build(
         conn,
         &state.cipher,
         input,
@@ -213,7 +214,7 @@ fn confirm(
         .set(&row)
         .execute(conn)?;
     if row.county_code != existing.county_code {
-        profile::move_county(conn, &row.id, &row.county_code)?;
+        store::move_county(conn, &row.id, &row.county_code)?;
     }
     if row.residence_region_code != existing.residence_region_code {
         scope::sync_residence(conn, &row.id)?;

@@ -13,6 +13,7 @@ use super::{
     codes::{self, Purpose},
     identity::{self, IdType},
     profile::{self, HandbookView, ProfileChanges},
+    store,
 };
 use crate::scope::{self, Grant};
 use crate::{
@@ -134,7 +135,7 @@ pub async fn get_handbook(
         let event = Event::new(&staff, "handbook.read", "handbook")
             .resource(&id)
             .county(county);
-        Ok((profile::load(conn, &id)?, event))
+        Ok((store::load(conn, &id)?, event))
     })
     .await?;
     Ok(with_etag(HttpResponse::Ok(), &row.view()?))
@@ -171,7 +172,7 @@ pub async fn read_handbook_identity(
         let event = Event::new(&staff, "handbook.read_identity", "handbook")
             .resource(&id)
             .county(county);
-        Ok((profile::load(conn, &id)?, event))
+        Ok((store::load(conn, &id)?, event))
     })
     .await?;
     let number = state
@@ -208,9 +209,9 @@ pub async fn amend_handbook(
     let staff = staff.principal;
     let row = db::run_tx(&state.pool, move |conn| {
         scope::staff_scope(conn, &staff, &id)?;
-        let row = profile::load(conn, &id)?;
+        let row = store::load(conn, &id)?;
         if_match.check(row.version)?;
-        let row = profile::amend(conn, row, body.0, &staff.id)?;
+        let row = store::amend(conn, row, body.0, &staff.id)?;
         Event::new(&staff, "handbook.amend", "handbook")
             .resource(&id)
             .county(&row.county_code)
@@ -407,7 +408,7 @@ pub async fn redeem_share_code(
             .resource(&handbook_id)
             .county(&county)
             .record(conn, &ctx)?;
-        Ok(Ok(profile::load(conn, &handbook_id)?))
+        Ok(Ok(store::load(conn, &handbook_id)?))
     })
     .await?;
     let row = outcome?;

@@ -160,7 +160,7 @@ pub fn declare(
     by: &str,
 ) -> Result<Period, AppError> {
     let region =
-        crate::handbook::profile::region_must_exist(conn, "/region_code", &input.region_code)?;
+        crate::handbook::store::region_must_exist(conn, "/region_code", &input.region_code)?;
     if region.county_code() != county {
         return Err(AppError::invalid_field(
             "/region_code",

@@ -12,4 +12,7 @@ pub mod management;
 pub mod notices;
 pub mod record;
 pub mod registry;
+pub mod regrading;
 pub mod routes;
+pub mod screenings;
+pub mod state;
