@@ -13,12 +13,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
             scope::scope("/api/v1")
                 // identity
                 .service(auth::routes::login_staff)
-                .service(auth::routes::login_wechat)
+                .service(auth::family_login::login_wechat)
                 .service(auth::routes::refresh_session)
                 .service(auth::routes::logout_session)
-                .service(auth::routes::get_me)
-                .service(auth::routes::list_my_sessions)
-                .service(auth::routes::revoke_my_session)
+                .service(auth::me::get_me)
+                .service(auth::me::list_my_sessions)
+                .service(auth::me::revoke_my_session)
                 // organisations and people
                 .service(org::regions::create_region)
                 .service(org::regions::list_regions)
@@ -111,7 +111,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 // nutrition packs
                 .service(nutrition::routes::get_child_nutrition)
                 .service(nutrition::routes::record_nutrition_event)
-                .service(nutrition::routes::record_nutrition_distribution)
+                .service(nutrition::distributions::record_nutrition_distribution)
                 .service(nutrition::stock::receive_stock)
                 .service(nutrition::stock::get_stock)
                 .service(nutrition::storage::transfer_stock)

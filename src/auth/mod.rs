@@ -1,6 +1,8 @@
 //! Identity: staff passwords, WeChat login for families, tokens and sessions, and the caller
 //! extractors through which every handler says who may call it.
 
+pub mod family_login;
+pub mod me;
 pub mod password;
 pub mod principal;
 pub mod roles;

@@ -1,7 +1,6 @@
 //! `/api/v1/auth/*` and `/api/v1/me`: staff login, WeChat login, refresh, logout, who am I.
 
-use actix_web::{delete, get, post, web, HttpResponse};
-use chrono::{DateTime, Utc};
+use actix_web::{post, web, HttpResponse};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,19 +9,15 @@ use validator::Validate;
 use super::{
     password,
     principal::{find_staff, AnyCaller, Principal},
-    roles::Role,
     sessions::{self, Rotation},
     throttle,
     tokens::SubjectKind,
 };
 use crate::{
     audit::{Actor, Event, Outcome},
-    db::{self, schema::*, DbConn},
+    db::{self, schema::*},
     error::{AppError, Problem},
-    http::{
-        pagination::{Page, PageQuery},
-        RequestCtx, ValidJson, ValidQuery,
-    },
+    http::{RequestCtx, ValidJson},
     state::AppState,
 };
 
@@ -49,7 +44,7 @@ pub struct TokenResponse {
     pub account_created: Option<bool>,
 }
 
-fn tokens(
+pub(super) fn tokens(
     state: &AppState,
     kind: SubjectKind,
     subject: &str,
@@ -201,121 +196,6 @@ pub async fn login_staff(
     }
 }
 
-/// A `wx.login` code from the mini-program.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"code": "0a1B2c3D4e5F6g"}))]
-pub struct WechatLoginRequest {
-    #[validate(length(min = 1, max = 128))]
-    pub code: String,
-}
-
-/// Mother or family member login through WeChat.
-///
-/// Exchanges the `wx.login` code at WeChat, creates the account on first login and returns
-/// tokens. With no WeChat credentials configured this answers 503, except in demo mode, where
-/// codes `demo-<name>` (e.g. `demo-mother-1`) are accepted without WeChat.
-#[utoipa::path(
-    tag = "auth",
-    request_body = WechatLoginRequest,
-    responses(
-        (status = 200, description = "Signed in", body = TokenResponse),
-        (status = 401, description = "WeChat rejected the code (invalid, used or expired)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "WeChat unreachable or busy, or WeChat login not configured", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[post("/auth/wechat")]
-pub async fn login_wechat(
-    body: ValidJson<WechatLoginRequest>,
-    ctx: RequestCtx,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    let code = body.0.code;
-    let st = state.clone();
-    let identity = web::block(move || st.wechat.exchange(&code))
-        .await
-        .map_err(|e| AppError::internal(format!("wechat call: {e}")))?;
-    let identity = match identity {
-        Ok(identity) => identity,
-        Err(e) => {
-            let failure = Event::new(Actor::anonymous(None), "auth.wechat", "session")
-                .outcome(Outcome::Failure)
-                .detail(serde_json::json!({"reason": e.code().as_str()}));
-            db::run_tx(&state.pool, move |conn| Ok(failure.record(conn, &ctx)?)).await?;
-            return Err(e);
-        }
-    };
-    let st = state.clone();
-    let (account, created, session, refresh_token) = db::run_tx(&state.pool, move |conn| {
-        let now = Utc::now().naive_utc();
-        let existing = family_accounts::table
-            .filter(family_accounts::wechat_openid.eq(&identity.openid))
-            .select((family_accounts::id, family_accounts::disabled))
-            .first::<(String, bool)>(conn)
-            .optional()?;
-        let (account, created) = match existing {
-            Some((_, true)) => return Err(AppError::WechatCodeInvalid),
-            Some((id, false)) => {
-                diesel::update(family_accounts::table.find(&id))
-                    .set(family_accounts::last_login_at.eq(now))
-                    .execute(conn)?;
-                (id, false)
-            }
-            None => (
-                create_family_account(conn, &identity.openid, identity.unionid.as_deref())?,
-                true,
-            ),
-        };
-        let (session, refresh_token) = sessions::open(
-            conn,
-            SubjectKind::Family,
-            &account,
-            st.settings.refresh_token_ttl,
-            &ctx,
-        )?;
-        Event::new(
-            Actor::subject(SubjectKind::Family, &account, None),
-            "auth.wechat",
-            "session",
-        )
-        .resource(&session)
-        .detail(serde_json::json!({"account_created": created}))
-        .record(conn, &ctx)?;
-        Ok((account, created, session, refresh_token))
-    })
-    .await?;
-    let mut response = tokens(
-        &state,
-        SubjectKind::Family,
-        &account,
-        &session,
-        refresh_token,
-    )?;
-    response.account_created = Some(created);
-    Ok(HttpResponse::Ok().json(response))
-}
-
-/// Creates a family account for a WeChat identity (also used by the demo loader).
-pub fn create_family_account(
-    conn: &mut DbConn,
-    openid: &str,
-    unionid: Option<&str>,
-) -> Result<String, AppError> {
-    let now = Utc::now().naive_utc();
-    let id = uuid::Uuid::now_v7().to_string();
-    diesel::insert_into(family_accounts::table)
-        .values((
-            family_accounts::id.eq(&id),
-            family_accounts::wechat_openid.eq(openid),
-            family_accounts::wechat_unionid.eq(unionid),
-            family_accounts::disabled.eq(false),
-            family_accounts::created_at.eq(now),
-            family_accounts::last_login_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(id)
-}
-
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"refresh_token": "mchr_3q2-7wEXAMPLEexampleEXAMPLEexampleEXAMPLEex"}))]
@@ -405,7 +285,7 @@ pub async fn refresh_session(
     }
 }
 
-fn subject(p: &Principal) -> (SubjectKind, String) {
+pub(super) fn subject(p: &Principal) -> (SubjectKind, String) {
     match p {
         Principal::Staff(s) => (SubjectKind::Staff, s.id.clone()),
         Principal::Family(f) => (SubjectKind::Family, f.id.clone()),
@@ -430,174 +310,6 @@ pub async fn logout_session(
         sessions::revoke(conn, principal.session_id(), "logout")?;
         Event::new(&principal, "auth.logout", "session")
             .resource(principal.session_id())
-            .record(conn, &ctx)?;
-        Ok(())
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// The institution a staff member belongs to.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct InstitutionRef {
-    pub id: String,
-    pub name: String,
-    pub level: String,
-    pub region_code: String,
-    pub county_code: String,
-}
-
-/// The signed-in account.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[schema(example = json!({
-    "kind": "staff", "id": "0192f0c4-0000-7000-8000-000000000001", "username": "dr.wang",
-    "full_name": "王医生", "roles": ["clinician"],
-    "institution": {"id": "0192f0c4-0000-7000-8000-0000000000a1", "name": "城关镇卫生院",
-        "level": "township_centre", "region_code": "990101001000", "county_code": "990101"}
-}))]
-pub enum Me {
-    /// A staff account.
-    Staff {
-        id: String,
-        username: String,
-        full_name: String,
-        roles: Vec<Role>,
-        institution: InstitutionRef,
-    },
-    /// A mother or family member (WeChat).
-    Family {
-        id: String,
-        created_at: DateTime<Utc>,
-    },
-}
-
-/// Who am I.
-#[utoipa::path(
-    tag = "auth",
-    responses(
-        (status = 200, description = "The signed-in account", body = Me),
-    )
-)]
-#[get("/me")]
-pub async fn get_me(
-    caller: AnyCaller,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    let me = match caller.0 {
-        Principal::Staff(s) => Me::Staff {
-            id: s.id,
-            username: s.username,
-            full_name: s.full_name,
-            roles: s.roles,
-            institution: InstitutionRef {
-                id: s.institution_id,
-                name: s.institution_name,
-                level: s.institution_level,
-                region_code: s.region_code,
-                county_code: s.county_code,
-            },
-        },
-        Principal::Family(f) => {
-            let id = f.id.clone();
-            let created = db::run(&state.pool, move |conn| {
-                Ok(family_accounts::table
-                    .find(&id)
-                    .select(family_accounts::created_at)
-                    .first::<chrono::NaiveDateTime>(conn)?)
-            })
-            .await?;
-            Me::Family {
-                id: f.id,
-                created_at: created.and_utc(),
-            }
-        }
-    };
-    Ok(HttpResponse::Ok().json(me))
-}
-
-/// A signed-in device.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "01a1f64b-b880-70cb-8e26-3464f9ebdacc", "current": true,
-    "created_at": "2026-11-20T00:12:00.000Z", "last_refreshed_at": "2026-11-24T01:05:00.000Z",
-    "expires_at": "2026-12-24T01:05:00.000Z",
-    "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) MicroMessenger/8.0.50 miniProgram",
-    "client_addr": "10.0.0.8"
-}))]
-pub struct SessionView {
-    pub id: String,
-    /// Whether this is the session making the request.
-    pub current: bool,
-    #[serde(serialize_with = "crate::time::rfc3339_ms")]
-    pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "crate::time::rfc3339_ms")]
-    pub last_refreshed_at: DateTime<Utc>,
-    #[serde(serialize_with = "crate::time::rfc3339_ms")]
-    pub expires_at: DateTime<Utc>,
-    pub user_agent: Option<String>,
-    pub client_addr: Option<String>,
-}
-
-/// List my live sessions (devices), newest first.
-#[utoipa::path(
-    tag = "auth",
-    params(PageQuery),
-    responses(
-        (status = 200, description = "A page of live sessions, newest first", body = Page<SessionView>),
-    )
-)]
-#[get("/me/sessions")]
-pub async fn list_my_sessions(
-    caller: AnyCaller,
-    query: ValidQuery<PageQuery>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    let (kind, id) = subject(&caller.0);
-    let current = caller.0.session_id().to_string();
-    let (limit, cursor) = (query.0.limit(), query.0.cursor);
-    let rows = db::run(&state.pool, move |conn| {
-        Ok(sessions::live_sessions(conn, kind, &id, limit, cursor)?)
-    })
-    .await?;
-    let page = Page::from_rows(rows, limit, |r| r.id.clone()).map(|r| SessionView {
-        current: r.id == current,
-        id: r.id,
-        created_at: r.created_at.and_utc(),
-        last_refreshed_at: r.last_refreshed_at.and_utc(),
-        expires_at: r.expires_at.and_utc(),
-        user_agent: r.user_agent,
-        client_addr: r.client_addr,
-    });
-    Ok(HttpResponse::Ok().json(page))
-}
-
-/// Sign out one of my sessions (e.g. a lost phone). Another account's session answers 404.
-#[utoipa::path(
-    tag = "auth",
-    params(("id" = String, Path, description = "Session id")),
-    responses(
-        (status = 204, description = "Session revoked"),
-        (status = 404, description = "No such session of yours", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[delete("/me/sessions/{id}")]
-pub async fn revoke_my_session(
-    caller: AnyCaller,
-    path: web::Path<String>,
-    ctx: RequestCtx,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    let session_id = path.into_inner();
-    let principal = caller.0;
-    db::run_tx(&state.pool, move |conn| {
-        let (kind, id) = subject(&principal);
-        if !sessions::owned_by(conn, &session_id, kind, &id)? {
-            return Err(AppError::NotFound);
-        }
-        sessions::revoke(conn, &session_id, "revoked_by_owner")?;
-        Event::new(&principal, "auth.session_revoke", "session")
-            .resource(&session_id)
             .record(conn, &ctx)?;
         Ok(())
     })

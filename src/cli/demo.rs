@@ -8,7 +8,7 @@ use rand::{distributions::Alphanumeric, Rng};
 
 use crate::{
     audit::{Actor, Event},
-    auth::{password, routes::create_family_account, Role},
+    auth::{family_login::create_family_account, password, Role},
     config::Settings,
     db::{schema, write_tx, DbConn},
     error::AppError,

@@ -4,6 +4,7 @@
 pub mod plan;
 pub mod rules;
 
+pub mod distributions;
 #[cfg(test)]
 mod domain_examples;
 pub mod followups;
