@@ -94,12 +94,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(risk::notices::acknowledge_notice)
                 .service(risk::registry::list_case_registry)
                 .service(risk::management::add_case_followup)
-                .service(risk::management::request_consultation)
-                .service(risk::management::answer_consultation)
+                .service(risk::consultations::request_consultation)
+                .service(risk::consultations::answer_consultation)
                 .service(risk::management::get_case_timeline)
                 // referrals
                 .service(referrals::routes::send_referral)
-                .service(referrals::routes::get_referral_turnaround)
+                .service(referrals::turnaround::get_referral_turnaround)
                 .service(referrals::routes::get_referral)
                 .service(referrals::routes::update_referral_status)
                 // children

@@ -13,3 +13,4 @@ pub mod plan;
 pub mod results;
 pub mod routes;
 pub mod store;
+pub mod visit_flags;

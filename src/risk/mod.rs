@@ -6,6 +6,7 @@ pub mod input;
 pub mod case_routes;
 pub mod case_store;
 pub mod cases;
+pub mod consultations;
 #[cfg(test)]
 mod domain_examples;
 pub mod management;
