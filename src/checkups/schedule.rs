@@ -137,8 +137,10 @@ pub fn requirements() -> Vec<Requirement> {
 pub struct MissingTest {
     pub test: ExpectedTest,
     /// Window start, `w+d`.
+    #[schema(pattern = r"^[0-9]{1,2}\+[0-6]$")]
     pub window_from: String,
     /// Window end, `w+d`.
+    #[schema(pattern = r"^[0-9]{1,2}\+[0-6]$")]
     pub window_to: String,
     /// The window has closed without the test.
     pub overdue: bool,

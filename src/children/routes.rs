@@ -75,11 +75,12 @@ pub struct ChildDetail {
     pub handbook_id: String,
     pub pregnancy_id: Option<String>,
     pub name: Option<String>,
-    pub sex: String,
+    pub sex: Sex,
     #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub born_at: DateTime<Utc>,
     pub birth_weight_g: Option<i32>,
     pub birth_length_cm: Option<f64>,
+    #[schema(pattern = r"^[0-9]{1,2}\+[0-6]$")]
     pub ga_at_birth: Option<String>,
     pub birth_institution_id: Option<String>,
     pub growth: Vec<GrowthView>,
@@ -160,7 +161,7 @@ fn detail(conn: &mut DbConn, id: &str) -> Result<ChildDetail, AppError> {
         handbook_id: c.1,
         pregnancy_id: c.2,
         name: c.4,
-        sex: c.5,
+        sex: crate::db::stored::from_text("children.sex", &c.5)?,
         born_at: c.6.and_utc(),
         birth_weight_g: c.7,
         birth_length_cm: c.8,

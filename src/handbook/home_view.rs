@@ -8,7 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::identity::IdType;
-use super::profile::{BloodGroup, HandbookRow, HandbookView, History, Partner, Rh};
+use super::profile::{BloodGroup, HandbookRow, HandbookStatus, HandbookView, History, Partner, Rh};
+use crate::pregnancy::outcomes::Sex;
 use crate::scope::Relation;
 use crate::{
     checkups::{
@@ -60,8 +61,7 @@ pub struct UnreadItem {
 #[schema(example = crate::openapi::examples::my_profile)]
 pub struct MyProfile {
     pub id: String,
-    /// `pending` (started in the app, not yet confirmed by a clinic) or `confirmed`.
-    pub status: String,
+    pub status: HandbookStatus,
     /// The clinic that registered her.
     pub registered_institution_name: Option<String>,
     #[serde(serialize_with = "crate::time::rfc3339_ms_opt")]
@@ -159,12 +159,13 @@ pub enum AppointmentSource {
 pub struct ChildView {
     pub id: String,
     pub name: Option<String>,
-    pub sex: String,
+    pub sex: Sex,
     #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub born_at: chrono::DateTime<Utc>,
     pub birth_weight_g: Option<i32>,
     pub birth_length_cm: Option<f64>,
     /// Gestational age at birth, `w+d`.
+    #[schema(pattern = r"^[0-9]{1,2}\+[0-6]$")]
     pub ga_at_birth: Option<String>,
 }
 
@@ -188,6 +189,7 @@ pub struct MyHandbook {
     pub children: Vec<ChildView>,
     /// The current five-colour risk label of the ongoing pregnancy (`green`, `purple+orange` …),
     /// null until graded.
+    #[schema(pattern = r"^(green|yellow|orange|red|purple|purple\+(yellow|orange|red))$")]
     pub risk_colour: Option<String>,
 }
 
@@ -364,20 +366,21 @@ fn children(conn: &mut DbConn, handbook_id: &str) -> Result<Vec<ChildView>, AppE
             children::ga_at_birth_days,
         ))
         .load(conn)?;
-    Ok(kids
-        .into_iter()
+    kids.into_iter()
         .map(
-            |(id, name, sex, born_at, birth_weight_g, birth_length_cm, ga)| ChildView {
-                id,
-                name,
-                sex,
-                born_at: born_at.and_utc(),
-                birth_weight_g,
-                birth_length_cm,
-                ga_at_birth: ga.map(|g| GestationalAge(i64::from(g)).to_string()),
+            |(id, name, sex, born_at, birth_weight_g, birth_length_cm, ga)| {
+                Ok(ChildView {
+                    id,
+                    name,
+                    sex: crate::db::stored::from_text("children.sex", &sex)?,
+                    born_at: born_at.and_utc(),
+                    birth_weight_g,
+                    birth_length_cm,
+                    ga_at_birth: ga.map(|g| GestationalAge(i64::from(g)).to_string()),
+                })
             },
         )
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

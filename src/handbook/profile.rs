@@ -229,13 +229,22 @@ pub struct HandbookRow {
     pub pending_identity_index: Option<String>,
 }
 
+/// Whether a clinic has confirmed the handbook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HandbookStatus {
+    /// Started by the mother in the app, not yet confirmed by a clinic.
+    Pending,
+    /// Registered (or confirmed) by a clinic.
+    Confirmed,
+}
+
 /// A profile as shown: the identity number masked, BMI derived.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = crate::openapi::examples::handbook_view)]
 pub struct HandbookView {
     pub id: String,
-    /// `pending` (started by the mother, not yet confirmed by a clinic) or `confirmed`.
-    pub status: String,
+    pub status: HandbookStatus,
     pub county_code: String,
     pub registered_institution_id: Option<String>,
     #[serde(serialize_with = "crate::time::rfc3339_ms_opt")]
@@ -288,7 +297,7 @@ impl HandbookRow {
         };
         Ok(HandbookView {
             id: self.id.clone(),
-            status: self.status.clone(),
+            status: stored::from_text("handbooks.status", &self.status)?,
             county_code: self.county_code.clone(),
             registered_institution_id: self.registered_institution_id.clone(),
             registered_at: self.registered_at.map(|t| t.and_utc()),

@@ -2,10 +2,11 @@
 
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::dating::{self, DatingSource, Trimester};
+use super::outcomes::EndReason;
 use crate::{
     auth::StaffPrincipal,
     db::{schema::*, DbConn},
@@ -55,8 +56,7 @@ pub struct PregnancyRow {
 pub struct PregnancyView {
     pub id: String,
     pub handbook_id: String,
-    /// `ongoing`, `delivered` or `ended`.
-    pub status: String,
+    pub status: PregnancyStatus,
     pub lmp: Option<NaiveDate>,
     pub edd: NaiveDate,
     pub dating_source: DatingSource,
@@ -76,7 +76,7 @@ pub struct PregnancyView {
     /// Days from today to the EDD (negative once past it).
     pub days_to_edd: Option<i64>,
     pub trimester: Option<Trimester>,
-    pub end_reason: Option<String>,
+    pub end_reason: Option<EndReason>,
     pub ended_on: Option<NaiveDate>,
     pub delivery: Option<DeliveryView>,
     /// Also the ETag.
@@ -96,6 +96,15 @@ pub struct DeliveryView {
     pub maternal_outcome: Option<String>,
 }
 
+/// Where a pregnancy stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PregnancyStatus {
+    Ongoing,
+    Delivered,
+    Ended,
+}
+
 impl PregnancyRow {
     /// The view of the stored row; a stored enum that does not parse is an error.
     pub fn view(&self) -> QueryResult<PregnancyView> {
@@ -105,7 +114,7 @@ impl PregnancyRow {
         Ok(PregnancyView {
             id: self.id.clone(),
             handbook_id: self.handbook_id.clone(),
-            status: self.status.clone(),
+            status: crate::db::stored::from_text("pregnancies.status", &self.status)?,
             lmp: self.lmp,
             edd: self.edd,
             dating_source: crate::db::stored::from_text(
@@ -123,7 +132,10 @@ impl PregnancyRow {
             ga_days_today: ga.map(|g| g.days()),
             days_to_edd: ongoing.then(|| (self.edd - today).num_days()),
             trimester: ga.map(|g| g.trimester()),
-            end_reason: self.end_reason.clone(),
+            end_reason: crate::db::stored::from_text_opt(
+                "pregnancies.end_reason",
+                self.end_reason.as_deref(),
+            )?,
             ended_on: self.ended_on,
             delivery: self.delivered_at.map(|at| DeliveryView {
                 delivered_at: at.and_utc(),

@@ -6,11 +6,11 @@ use crate::error::Code;
 use actix_web::{get, post, web, HttpResponse};
 use chrono::Utc;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::case_store::{load_for_staff, view, CaseRow, CaseView};
+use super::case_store::{load_for_staff, view, CaseRow, CaseView, CloseReason};
 use super::{
     cases::{self, Stage},
     engine::Colour,
@@ -317,18 +317,6 @@ pub async fn designate_case(
     })
     .await?;
     Ok(respond(v))
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CloseReason {
-    Delivered,
-    #[serde(rename = "postpartum_42_days")]
-    Postpartum42Days,
-    TransferredOut,
-    PregnancyEnded,
-    MaternalDeath,
-    NearMiss,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]

@@ -4,7 +4,7 @@
 use crate::db::stored;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
@@ -61,6 +61,19 @@ pub struct StageMark {
     pub by: Option<String>,
 }
 
+/// Why a case was closed.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    Delivered,
+    #[serde(rename = "postpartum_42_days")]
+    Postpartum42Days,
+    TransferredOut,
+    PregnancyEnded,
+    MaternalDeath,
+    NearMiss,
+}
+
 /// A high-risk case (专案).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = crate::openapi::examples::case_view)]
@@ -74,6 +87,7 @@ pub struct CaseView {
     pub county_code: String,
     pub institution_id: String,
     pub case_number: Option<String>,
+    #[schema(pattern = r"^(green|yellow|orange|red|purple|purple\+(yellow|orange|red))$")]
     pub colour: String,
     pub highest_base_colour: Colour,
     pub stage: Stage,
@@ -93,7 +107,7 @@ pub struct CaseView {
     pub overdue: bool,
     pub responsible_clinician_id: Option<String>,
     pub planned_delivery_institution_id: Option<String>,
-    pub close_reason: Option<String>,
+    pub close_reason: Option<CloseReason>,
     pub close_note: Option<String>,
     /// Maternal death or near-miss: for review.
     pub flagged_for_review: bool,
@@ -170,7 +184,7 @@ pub fn view(conn: &mut DbConn, c: CaseRow) -> QueryResult<CaseView> {
         case_number: c.case_number,
         responsible_clinician_id: c.responsible_clinician_id,
         planned_delivery_institution_id: c.planned_delivery_institution_id,
-        close_reason: c.close_reason,
+        close_reason: stored::from_text_opt("risk_cases.close_reason", c.close_reason.as_deref())?,
         close_note: c.close_note,
         flagged_for_review: c.flagged_for_review,
         open_notices_unacknowledged: unacknowledged,

@@ -229,6 +229,7 @@ pub struct Grading {
     /// An infectious-disease (purple) code fired.
     pub purple: bool,
     /// `green`, `purple`, `purple+orange` …
+    #[schema(pattern = r"^(green|yellow|orange|red|purple|purple\+(yellow|orange|red))$")]
     pub label: String,
     /// Every fired code, once each.
     pub codes: BTreeSet<String>,

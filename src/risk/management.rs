@@ -130,6 +130,20 @@ pub async fn add_case_followup(
     Ok(HttpResponse::Created().json(v))
 }
 
+/// What a timeline entry records.
+/// (In the order of their names: entries at the same time sort by kind.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineKind {
+    CaseStage,
+    Checkup,
+    Consultation,
+    Followup,
+    Grading,
+    Notice,
+    Referral,
+}
+
 /// One entry of a case timeline.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -139,8 +153,7 @@ pub async fn add_case_followup(
 pub struct TimelineEntry {
     #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub at: DateTime<Utc>,
-    /// `grading`, `case_stage`, `checkup`, `referral`, `followup`, `consultation`, `notice`.
-    pub kind: String,
+    pub kind: TimelineKind,
     pub id: String,
     pub summary: String,
 }
@@ -171,12 +184,13 @@ pub async fn get_case_timeline(
             .resource(&id)
             .county(&c.county_code);
         let mut out = Vec::new();
-        let entry = |at: NaiveDateTime, kind: &str, id: &str, summary: String| TimelineEntry {
-            at: at.and_utc(),
-            kind: kind.into(),
-            id: id.into(),
-            summary,
-        };
+        let entry =
+            |at: NaiveDateTime, kind: TimelineKind, id: &str, summary: String| TimelineEntry {
+                at: at.and_utc(),
+                kind,
+                id: id.into(),
+                summary,
+            };
         let gradings: Vec<(String, NaiveDateTime, String, bool, Option<String>)> =
             risk_gradings::table
                 .filter(risk_gradings::pregnancy_id.eq(&c.pregnancy_id))
@@ -195,7 +209,7 @@ pub async fn get_case_timeline(
             );
             out.push(entry(
                 at,
-                "grading",
+                TimelineKind::Grading,
                 &gid,
                 reason.map_or(colour.clone(), |r| format!("{colour} ({r})")),
             ));
@@ -210,7 +224,7 @@ pub async fn get_case_timeline(
         ];
         for (stage, at) in stages {
             if let Some(at) = at {
-                out.push(entry(at, "case_stage", &c.id, stage.to_string()));
+                out.push(entry(at, TimelineKind::CaseStage, &c.id, stage.to_string()));
             }
         }
         let visits: Vec<(String, NaiveDateTime, NaiveDate, i32)> = checkups::table
@@ -225,7 +239,7 @@ pub async fn get_case_timeline(
         for (cid, at, date, ga) in visits {
             out.push(entry(
                 at,
-                "checkup",
+                TimelineKind::Checkup,
                 &cid,
                 format!(
                     "visit {date} at {}",
@@ -243,7 +257,12 @@ pub async fn get_case_timeline(
             ))
             .load(conn)?;
         for (rid, at, status, reason) in refs {
-            out.push(entry(at, "referral", &rid, format!("{reason} ({status})")));
+            out.push(entry(
+                at,
+                TimelineKind::Referral,
+                &rid,
+                format!("{reason} ({status})"),
+            ));
         }
         let fus: Vec<(String, NaiveDateTime, String)> = case_followups::table
             .filter(case_followups::case_id.eq(&c.id))
@@ -254,7 +273,7 @@ pub async fn get_case_timeline(
             ))
             .load(conn)?;
         for (fid, at, findings) in fus {
-            out.push(entry(at, "followup", &fid, findings));
+            out.push(entry(at, TimelineKind::Followup, &fid, findings));
         }
         let cons: Vec<(String, NaiveDateTime, String, Option<String>)> = consultations::table
             .filter(consultations::case_id.eq(&c.id))
@@ -268,7 +287,7 @@ pub async fn get_case_timeline(
         for (kid, at, q, a) in cons {
             out.push(entry(
                 at,
-                "consultation",
+                TimelineKind::Consultation,
                 &kid,
                 a.map_or(q.clone(), |a| format!("{q} → {a}")),
             ));
@@ -286,7 +305,7 @@ pub async fn get_case_timeline(
         for (nid, at, label, ack) in notices {
             out.push(entry(
                 at,
-                "notice",
+                TimelineKind::Notice,
                 &nid,
                 format!(
                     "{label} notice{}",

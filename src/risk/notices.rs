@@ -36,6 +36,7 @@ pub struct NoticeView {
     pub id: String,
     pub case_id: String,
     pub handbook_id: String,
+    #[schema(pattern = r"^(green|yellow|orange|red|purple|purple\+(yellow|orange|red))$")]
     pub colour: String,
     pub content: String,
     #[serde(serialize_with = "crate::time::rfc3339_ms")]

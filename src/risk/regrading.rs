@@ -28,6 +28,7 @@ pub struct RegradingItem {
     pub pregnancy_id: String,
     pub handbook_id: String,
     pub full_name: String,
+    #[schema(pattern = r"^(green|yellow|orange|red|purple|purple\+(yellow|orange|red))$")]
     pub current_label: String,
     #[serde(serialize_with = "crate::time::rfc3339_ms")]
     pub since: DateTime<Utc>,

@@ -58,6 +58,7 @@ pub struct NewGrading {
 pub struct ColourView {
     pub base_colour: Colour,
     pub purple: bool,
+    #[schema(pattern = r"^(green|yellow|orange|red|purple|purple\+(yellow|orange|red))$")]
     pub label: String,
 }
 

@@ -39,6 +39,7 @@ pub struct RiskState {
 pub struct CurrentRisk {
     pub base_colour: Colour,
     pub purple: bool,
+    #[schema(pattern = r"^(green|yellow|orange|red|purple|purple\+(yellow|orange|red))$")]
     pub label: String,
     /// The highest base colour reached in this pregnancy (for the indicators).
     pub highest_base_colour: Colour,

@@ -415,7 +415,8 @@ fn months_and_gestational_ages_carry_their_pattern() {
     let mut check = |place: String, name: &str, schema: &serde_json::Value| {
         let wanted = match name {
             "month" => "^[0-9]{4}-(0[1-9]|1[0-2])$",
-            "ga" | "ga_today" | "ga_from" | "ga_to" => "+[0-6]$",
+            "ga" | "ga_today" | "ga_from" | "ga_to" | "ga_at_birth" | "window_from"
+            | "window_to" => "+[0-6]$",
             _ => return,
         };
         seen += 1;

@@ -34,6 +34,16 @@ pub struct MonthQuery {
     pub month: String,
 }
 
+/// Where a submitted report stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    Submitted,
+    /// Returned with the reviewer's comment: the unit submits a new version.
+    Returned,
+    Approved,
+}
+
 /// `?month=YYYY-MM` (optional), and a page.
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -93,8 +103,7 @@ pub struct ReportView {
     #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: String,
     pub version: i32,
-    /// `submitted`, `returned` (with the reviewer's comment) or `approved`.
-    pub status: String,
+    pub status: ReportStatus,
     pub late: bool,
     /// Why a new version was submitted.
     pub reason: Option<String>,

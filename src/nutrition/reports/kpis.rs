@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::compile::ReportStatus;
 use super::compile::{baseline, latest_standing, MonthQuery};
 use super::figures::{self as report, Baseline, Counts, Rates};
 use crate::{
@@ -22,7 +23,7 @@ pub struct TownshipKpi {
     pub institution_name: String,
     /// The township's latest report (not returned), if any.
     pub report_id: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<ReportStatus>,
     pub late: Option<bool>,
     pub counts: Option<Counts>,
     pub rates: Option<Rates>,
@@ -89,7 +90,10 @@ pub async fn get_county_nutrition_kpis(
                 institution_id: id,
                 institution_name: name,
                 report_id: latest.as_ref().map(|r| r.id.clone()),
-                status: latest.as_ref().map(|r| r.status.clone()),
+                status: latest
+                    .as_ref()
+                    .map(|r| crate::db::stored::from_text("nutrition_reports.status", &r.status))
+                    .transpose()?,
                 late: latest.as_ref().map(|r| r.late),
                 rates: latest.as_ref().map(|r| report::rates(&r.counts, base)),
                 counts: latest.map(|r| r.counts),

@@ -111,10 +111,8 @@ fn load_view(conn: &mut DbConn, id: &str) -> Result<ReportView, AppError> {
             nutrition_reports::review_comment,
         ))
         .first(conn)?;
-    let counts: Counts =
-        serde_json::from_str(&r.8).map_err(|e| AppError::internal(e.to_string()))?;
-    let sources: Vec<Source> =
-        serde_json::from_str(&r.9).map_err(|e| AppError::internal(e.to_string()))?;
+    let counts: Counts = crate::db::stored::json_from_db("nutrition_reports.counts", &r.8)?;
+    let sources: Vec<Source> = crate::db::stored::json_from_db("nutrition_reports.sources", &r.9)?;
     let rates = report::rates(&counts, baseline(conn, &r.2)?);
     Ok(ReportView {
         id: r.0,
@@ -122,7 +120,7 @@ fn load_view(conn: &mut DbConn, id: &str) -> Result<ReportView, AppError> {
         level: Level::parse(&r.4)?,
         month: r.5,
         version: r.6,
-        status: r.7,
+        status: crate::db::stored::from_text("nutrition_reports.status", &r.7)?,
         late: r.10,
         reason: r.11,
         submitted_by: r.12,
