@@ -196,6 +196,63 @@ impl RouteKey {
     }
 }
 
+impl Keyed {
+    /// Runs `write` in a write transaction keyed by the request's `Idempotency-Key` (when it came
+    /// with one): an answer stored meanwhile by a parallel request is replayed; otherwise the key
+    /// is claimed, `write` runs, and its answer is stored with `status` in the same transaction.
+    /// A parallel request that still held the key when this one started is waited for once: its
+    /// committed answer is this one's too.
+    pub async fn write<T, F>(
+        self,
+        pool: &crate::db::Pool,
+        status: StatusCode,
+        write: F,
+    ) -> Result<HttpResponse, AppError>
+    where
+        T: serde::Serialize + Send + 'static,
+        F: FnOnce(&mut crate::db::DbConn) -> Result<T, AppError> + Send + 'static,
+    {
+        let key = self.0;
+        let retry_key = key.clone();
+        let outcome = crate::db::run_tx(pool, move |conn| {
+            if let Some(key) = &key {
+                if let Some(earlier) = key.earlier(conn)? {
+                    return Ok(Err(earlier));
+                }
+                key.claim(conn)?;
+            }
+            let result = write(conn)?;
+            if let Some(key) = &key {
+                key.store(conn, status, &result)?;
+            }
+            Ok(Ok(result))
+        })
+        .await;
+        let outcome = match (outcome, retry_key) {
+            (
+                Err(AppError::Conflict {
+                    code: Code::IdempotencyKeyInProgress,
+                    detail,
+                }),
+                Some(key),
+            ) => match crate::db::run_tx(pool, move |conn| key.earlier(conn)).await? {
+                Some(earlier) => Err(earlier),
+                None => {
+                    return Err(AppError::Conflict {
+                        code: Code::IdempotencyKeyInProgress,
+                        detail,
+                    })
+                }
+            },
+            (outcome, _) => outcome?,
+        };
+        Ok(match outcome {
+            Ok(result) => HttpResponse::build(status).json(result),
+            Err((status, response)) => replay(status, response),
+        })
+    }
+}
+
 /// Extracts the request's [`RouteKey`], if it came with one.
 pub struct Keyed(pub Option<RouteKey>);
 

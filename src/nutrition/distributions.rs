@@ -15,7 +15,7 @@ use super::stock::{take_stock, LotTaken};
 use crate::{
     audit::Event as Audit,
     auth::{roles::CareProvider, Staff},
-    db::{self, schema::*, DbConn},
+    db::{schema::*, DbConn},
     error::{AppError, Problem},
     http::{extract::not_future, idempotency::Keyed, RequestCtx, ValidJson},
     scope,
@@ -88,145 +88,131 @@ pub async fn record_nutrition_distribution(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let input = body.0;
-    let key = keyed.0;
-    let retry_key = key.clone();
     let staff = staff.principal;
     let today = crate::time::china_today();
-    let outcome = db::run_tx(&state.pool, move |conn| {
-        // The middleware answered an earlier request with this key; one that committed while
-        // this one waited for the writer is answered the same way.
-        if let Some(key) = &key {
-            if let Some(earlier) = key.earlier(conn)? {
-                return Ok(Err(earlier));
-            }
-            key.claim(conn)?;
-        }
-        let child = scope::child(conn, &staff, &id)?;
-        let (birth, county) = (child.birth_date(), child.county_code);
-        let today = input.date.unwrap_or(today);
-        if today < birth {
-            return Err(AppError::invalid_field(
-                "/date",
-                "before_birth",
-                "is before the child's birth",
+    keyed
+        .write(
+            &state.pool,
+            actix_web::http::StatusCode::CREATED,
+            move |conn| {
+                let result = distribute(conn, &staff, &id, &input, today)?;
+                Audit::new(&staff, "nutrition.distribute", "child")
+                    .resource(&id)
+                    .county(&result.county_code)
+                    .detail(serde_json::json!({"sachets": result.distribution.sachets}))
+                    .record(conn, &ctx)?;
+                Ok(result.distribution)
+            },
+        )
+        .await
+}
+
+/// A distribution as recorded, with the county it was recorded in (for the audit).
+struct Recorded {
+    distribution: Distribution,
+    county_code: String,
+}
+
+/// Records one distribution in the caller's transaction: the programme rules' verdict on
+/// `today` (or the date given), the packs taken from the earliest-expiring lots, the event and
+/// its stock movements, and the intake since the previous collection.
+fn distribute(
+    conn: &mut crate::db::DbConn,
+    staff: &crate::auth::StaffPrincipal,
+    child_id: &str,
+    input: &NewDistribution,
+    today: NaiveDate,
+) -> Result<Recorded, AppError> {
+    let child = scope::child(conn, staff, child_id)?;
+    let (birth, county) = (child.birth_date(), child.county_code);
+    let today = input.date.unwrap_or(today);
+    if today < birth {
+        return Err(AppError::invalid_field(
+            "/date",
+            "before_birth",
+            "is before the child's birth",
+        ));
+    }
+    period_open(conn, &staff.institution_id, today)?;
+    let before = evaluate(conn, child_id, birth, today)?;
+    if let Some(refusal) = before.refusal {
+        let code = crate::db::stored::to_text(&refusal);
+        return Err(AppError::Conflict {
+            code: refusal_code(refusal),
+            detail: format!("the programme rules refuse a pack on {today}: {code}"),
+        });
+    }
+    let lots = take_stock(conn, &staff.institution_id, before.sachets, today)?;
+    let event_id = uuid::Uuid::now_v7().to_string();
+    let inserted = diesel::insert_into(nutrition_events::table)
+        .values((
+            nutrition_events::id.eq(&event_id),
+            nutrition_events::child_id.eq(child_id),
+            nutrition_events::county_code.eq(&county),
+            nutrition_events::institution_id.eq(&staff.institution_id),
+            nutrition_events::kind.eq("issue"),
+            nutrition_events::event_date.eq(today),
+            nutrition_events::issue_month.eq(format!("{}", today.format("%Y-%m"))),
+            nutrition_events::sachets.eq(before.sachets as i32),
+            nutrition_events::detail.eq(input
+                .remaining_at_home
+                .map(|r| serde_json::json!({"remaining_at_home": r}).to_string())),
+            nutrition_events::recorded_by.eq(&staff.id),
+            nutrition_events::recorded_at.eq(Utc::now().naive_utc()),
+        ))
+        .execute(conn);
+    match inserted {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => {
+            return Err(AppError::conflict(
+                Code::AlreadyIssuedThisMonth,
+                "a distribution for this month was just recorded",
             ));
         }
-        period_open(conn, &staff.institution_id, today)?;
-        let before = evaluate(conn, &id, birth, today)?;
-        if let Some(refusal) = before.refusal {
-            let code = crate::db::stored::to_text(&refusal);
-            return Err(AppError::Conflict {
-                code: refusal_code(refusal),
-                detail: format!("the programme rules refuse a pack on {today}: {code}"),
-            });
+        other => {
+            other?;
         }
-        let lots = take_stock(conn, &staff.institution_id, before.sachets, today)?;
-        let event_id = uuid::Uuid::now_v7().to_string();
-        let inserted = diesel::insert_into(nutrition_events::table)
+    }
+    for l in &lots {
+        diesel::insert_into(stock_movements::table)
             .values((
-                nutrition_events::id.eq(&event_id),
-                nutrition_events::child_id.eq(&id),
-                nutrition_events::county_code.eq(&county),
-                nutrition_events::institution_id.eq(&staff.institution_id),
-                nutrition_events::kind.eq("issue"),
-                nutrition_events::event_date.eq(today),
-                nutrition_events::issue_month.eq(format!("{}", today.format("%Y-%m"))),
-                nutrition_events::sachets.eq(before.sachets as i32),
-                nutrition_events::detail.eq(input
-                    .remaining_at_home
-                    .map(|r| serde_json::json!({"remaining_at_home": r}).to_string())),
-                nutrition_events::recorded_by.eq(&staff.id),
-                nutrition_events::recorded_at.eq(Utc::now().naive_utc()),
+                stock_movements::id.eq(uuid::Uuid::now_v7().to_string()),
+                stock_movements::institution_id.eq(&staff.institution_id),
+                stock_movements::county_code.eq(&county),
+                stock_movements::lot.eq(&l.lot),
+                stock_movements::direction.eq("out"),
+                stock_movements::quantity.eq(l.quantity as i32),
+                stock_movements::reason.eq("issue"),
+                stock_movements::counterparty.eq(child_id),
+                stock_movements::ref_id.eq(&event_id),
+                stock_movements::moved_on.eq(today),
+                stock_movements::recorded_by.eq(&staff.id),
+                stock_movements::recorded_at.eq(Utc::now().naive_utc()),
             ))
-            .execute(conn);
-        match inserted {
-            Err(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            )) => {
-                return Err(AppError::conflict(
-                    Code::AlreadyIssuedThisMonth,
-                    "a distribution for this month was just recorded",
-                ));
-            }
-            other => {
-                other?;
-            }
-        }
-        for l in &lots {
-            diesel::insert_into(stock_movements::table)
-                .values((
-                    stock_movements::id.eq(uuid::Uuid::now_v7().to_string()),
-                    stock_movements::institution_id.eq(&staff.institution_id),
-                    stock_movements::county_code.eq(&county),
-                    stock_movements::lot.eq(&l.lot),
-                    stock_movements::direction.eq("out"),
-                    stock_movements::quantity.eq(l.quantity as i32),
-                    stock_movements::reason.eq("issue"),
-                    stock_movements::counterparty.eq(&id),
-                    stock_movements::ref_id.eq(&event_id),
-                    stock_movements::moved_on.eq(today),
-                    stock_movements::recorded_by.eq(&staff.id),
-                    stock_movements::recorded_at.eq(Utc::now().naive_utc()),
-                ))
-                .execute(conn)?;
-        }
-        let intake = match input.remaining_at_home {
-            Some(now_remaining) => previous_collection(conn, &id, &event_id, today)?.and_then(
-                |(date, sachets, remaining)| {
-                    rules::weekly_intake(
-                        remaining,
-                        sachets,
-                        now_remaining,
-                        (today - date).num_days(),
-                    )
-                },
-            ),
-            None => None,
-        };
-        let result = Distribution {
-            id: event_id,
-            child_id: id.clone(),
-            date: today,
-            sachets: before.sachets,
-            lots,
-            intake_per_week: intake.map(|i| i.0),
-            effective_intake: intake.map(|i| i.1),
-        };
-        if let Some(key) = &key {
-            key.store(conn, actix_web::http::StatusCode::CREATED, &result)?;
-        }
-        Audit::new(&staff, "nutrition.distribute", "child")
-            .resource(&id)
-            .county(&county)
-            .detail(serde_json::json!({"sachets": result.sachets}))
-            .record(conn, &ctx)?;
-        Ok(Ok(result))
-    })
-    .await;
-    // A parallel request with the same key held it: once it has committed, its answer is
-    // this one's too.
-    let outcome = match (outcome, retry_key) {
-        (
-            Err(AppError::Conflict {
-                code: Code::IdempotencyKeyInProgress,
-                detail,
-            }),
-            Some(key),
-        ) => match db::run_tx(&state.pool, move |conn| key.earlier(conn)).await? {
-            Some(earlier) => Err(earlier),
-            None => {
-                return Err(AppError::Conflict {
-                    code: Code::IdempotencyKeyInProgress,
-                    detail,
-                })
-            }
-        },
-        (outcome, _) => outcome?,
+            .execute(conn)?;
+    }
+    let intake = match input.remaining_at_home {
+        Some(now_remaining) => previous_collection(conn, child_id, &event_id, today)?.and_then(
+            |(date, sachets, remaining)| {
+                rules::weekly_intake(remaining, sachets, now_remaining, (today - date).num_days())
+            },
+        ),
+        None => None,
     };
-    Ok(match outcome {
-        Ok(result) => HttpResponse::Created().json(result),
-        Err((status, response)) => crate::http::idempotency::replay(status, response),
+    let distribution = Distribution {
+        id: event_id,
+        child_id: child_id.to_string(),
+        date: today,
+        sachets: before.sachets,
+        lots,
+        intake_per_week: intake.map(|i| i.0),
+        effective_intake: intake.map(|i| i.1),
+    };
+    Ok(Recorded {
+        distribution,
+        county_code: county,
     })
 }
 

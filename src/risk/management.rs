@@ -183,139 +183,141 @@ pub async fn get_case_timeline(
         let event = Event::new(&staff, "case.read_timeline", "case")
             .resource(&id)
             .county(&c.county_code);
-        let mut out = Vec::new();
-        let entry =
-            |at: NaiveDateTime, kind: TimelineKind, id: &str, summary: String| TimelineEntry {
-                at: at.and_utc(),
-                kind,
-                id: id.into(),
-                summary,
-            };
-        let gradings: Vec<(String, NaiveDateTime, String, bool, Option<String>)> =
-            risk_gradings::table
-                .filter(risk_gradings::pregnancy_id.eq(&c.pregnancy_id))
-                .select((
-                    risk_gradings::id,
-                    risk_gradings::graded_at,
-                    risk_gradings::decided_base,
-                    risk_gradings::decided_purple,
-                    risk_gradings::override_reason,
-                ))
-                .load(conn)?;
-        for (gid, at, base, purple, reason) in gradings {
-            let colour = engine::label(
-                stored::from_text("risk_gradings.decided_base", &base)?,
-                purple,
-            );
-            out.push(entry(
-                at,
-                TimelineKind::Grading,
-                &gid,
-                reason.map_or(colour.clone(), |r| format!("{colour} ({r})")),
-            ));
-        }
-        let stages = [
-            ("discovered", Some(c.discovered_at)),
-            ("registered", c.registered_at),
-            ("reported", c.reported_at),
-            ("managed", c.managed_at),
-            ("treated", c.treated_at),
-            ("closed", c.closed_at),
-        ];
-        for (stage, at) in stages {
-            if let Some(at) = at {
-                out.push(entry(at, TimelineKind::CaseStage, &c.id, stage.to_string()));
-            }
-        }
-        let visits: Vec<(String, NaiveDateTime, NaiveDate, i32)> = checkups::table
-            .filter(checkups::pregnancy_id.eq(&c.pregnancy_id))
-            .select((
-                checkups::id,
-                checkups::created_at,
-                checkups::visit_date,
-                checkups::ga_days,
-            ))
-            .load(conn)?;
-        for (cid, at, date, ga) in visits {
-            out.push(entry(
-                at,
-                TimelineKind::Checkup,
-                &cid,
-                format!(
-                    "visit {date} at {}",
-                    crate::pregnancy::dating::GestationalAge(i64::from(ga))
-                ),
-            ));
-        }
-        let refs: Vec<(String, NaiveDateTime, String, String)> = referrals::table
-            .filter(referrals::handbook_id.eq(&c.handbook_id))
-            .select((
-                referrals::id,
-                referrals::sent_at,
-                referrals::status,
-                referrals::reason,
-            ))
-            .load(conn)?;
-        for (rid, at, status, reason) in refs {
-            out.push(entry(
-                at,
-                TimelineKind::Referral,
-                &rid,
-                format!("{reason} ({status})"),
-            ));
-        }
-        let fus: Vec<(String, NaiveDateTime, String)> = case_followups::table
-            .filter(case_followups::case_id.eq(&c.id))
-            .select((
-                case_followups::id,
-                case_followups::recorded_at,
-                case_followups::findings,
-            ))
-            .load(conn)?;
-        for (fid, at, findings) in fus {
-            out.push(entry(at, TimelineKind::Followup, &fid, findings));
-        }
-        let cons: Vec<(String, NaiveDateTime, String, Option<String>)> = consultations::table
-            .filter(consultations::case_id.eq(&c.id))
-            .select((
-                consultations::id,
-                consultations::requested_at,
-                consultations::question,
-                consultations::answer,
-            ))
-            .load(conn)?;
-        for (kid, at, q, a) in cons {
-            out.push(entry(
-                at,
-                TimelineKind::Consultation,
-                &kid,
-                a.map_or(q.clone(), |a| format!("{q} → {a}")),
-            ));
-        }
-        let notices: Vec<(String, NaiveDateTime, String, Option<NaiveDateTime>)> =
-            risk_notices::table
-                .filter(risk_notices::case_id.eq(&c.id))
-                .select((
-                    risk_notices::id,
-                    risk_notices::issued_at,
-                    risk_notices::colour_label,
-                    risk_notices::acknowledged_at,
-                ))
-                .load(conn)?;
-        for (nid, at, label, ack) in notices {
-            out.push(entry(
-                at,
-                TimelineKind::Notice,
-                &nid,
-                format!(
-                    "{label} notice{}",
-                    if ack.is_some() { ", acknowledged" } else { "" }
-                ),
-            ));
-        }
-        out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.kind.cmp(&b.kind)));
-        Ok((out, event))
+        Ok((timeline(conn, &c)?, event))
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page::whole(list)))
+}
+
+/// Everything that happened in a case, oldest first (entries at the same time by kind).
+pub fn timeline(conn: &mut crate::db::DbConn, c: &CaseRow) -> Result<Vec<TimelineEntry>, AppError> {
+    let mut out = Vec::new();
+    let entry = |at: NaiveDateTime, kind: TimelineKind, id: &str, summary: String| TimelineEntry {
+        at: at.and_utc(),
+        kind,
+        id: id.into(),
+        summary,
+    };
+    let gradings: Vec<(String, NaiveDateTime, String, bool, Option<String>)> = risk_gradings::table
+        .filter(risk_gradings::pregnancy_id.eq(&c.pregnancy_id))
+        .select((
+            risk_gradings::id,
+            risk_gradings::graded_at,
+            risk_gradings::decided_base,
+            risk_gradings::decided_purple,
+            risk_gradings::override_reason,
+        ))
+        .load(conn)?;
+    for (gid, at, base, purple, reason) in gradings {
+        let colour = engine::label(
+            stored::from_text("risk_gradings.decided_base", &base)?,
+            purple,
+        );
+        out.push(entry(
+            at,
+            TimelineKind::Grading,
+            &gid,
+            reason.map_or(colour.clone(), |r| format!("{colour} ({r})")),
+        ));
+    }
+    let stages = [
+        ("discovered", Some(c.discovered_at)),
+        ("registered", c.registered_at),
+        ("reported", c.reported_at),
+        ("managed", c.managed_at),
+        ("treated", c.treated_at),
+        ("closed", c.closed_at),
+    ];
+    for (stage, at) in stages {
+        if let Some(at) = at {
+            out.push(entry(at, TimelineKind::CaseStage, &c.id, stage.to_string()));
+        }
+    }
+    let visits: Vec<(String, NaiveDateTime, NaiveDate, i32)> = checkups::table
+        .filter(checkups::pregnancy_id.eq(&c.pregnancy_id))
+        .select((
+            checkups::id,
+            checkups::created_at,
+            checkups::visit_date,
+            checkups::ga_days,
+        ))
+        .load(conn)?;
+    for (cid, at, date, ga) in visits {
+        out.push(entry(
+            at,
+            TimelineKind::Checkup,
+            &cid,
+            format!(
+                "visit {date} at {}",
+                crate::pregnancy::dating::GestationalAge(i64::from(ga))
+            ),
+        ));
+    }
+    let refs: Vec<(String, NaiveDateTime, String, String)> = referrals::table
+        .filter(referrals::handbook_id.eq(&c.handbook_id))
+        .select((
+            referrals::id,
+            referrals::sent_at,
+            referrals::status,
+            referrals::reason,
+        ))
+        .load(conn)?;
+    for (rid, at, status, reason) in refs {
+        out.push(entry(
+            at,
+            TimelineKind::Referral,
+            &rid,
+            format!("{reason} ({status})"),
+        ));
+    }
+    let fus: Vec<(String, NaiveDateTime, String)> = case_followups::table
+        .filter(case_followups::case_id.eq(&c.id))
+        .select((
+            case_followups::id,
+            case_followups::recorded_at,
+            case_followups::findings,
+        ))
+        .load(conn)?;
+    for (fid, at, findings) in fus {
+        out.push(entry(at, TimelineKind::Followup, &fid, findings));
+    }
+    let cons: Vec<(String, NaiveDateTime, String, Option<String>)> = consultations::table
+        .filter(consultations::case_id.eq(&c.id))
+        .select((
+            consultations::id,
+            consultations::requested_at,
+            consultations::question,
+            consultations::answer,
+        ))
+        .load(conn)?;
+    for (kid, at, q, a) in cons {
+        out.push(entry(
+            at,
+            TimelineKind::Consultation,
+            &kid,
+            a.map_or(q.clone(), |a| format!("{q} → {a}")),
+        ));
+    }
+    let notices: Vec<(String, NaiveDateTime, String, Option<NaiveDateTime>)> = risk_notices::table
+        .filter(risk_notices::case_id.eq(&c.id))
+        .select((
+            risk_notices::id,
+            risk_notices::issued_at,
+            risk_notices::colour_label,
+            risk_notices::acknowledged_at,
+        ))
+        .load(conn)?;
+    for (nid, at, label, ack) in notices {
+        out.push(entry(
+            at,
+            TimelineKind::Notice,
+            &nid,
+            format!(
+                "{label} notice{}",
+                if ack.is_some() { ", acknowledged" } else { "" }
+            ),
+        ));
+    }
+    out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.kind.cmp(&b.kind)));
+    Ok(out)
 }
