@@ -368,74 +368,14 @@ pub async fn update_referral_status(
                 ),
             ));
         }
-        let now = Utc::now().naive_utc();
-        let by = Some(staff.id.clone());
-        let target = referrals::table
-            .find(&id)
-            .filter(referrals::status.eq(current.as_str()));
-        let n = match input.status {
-            Status::Accepted => diesel::update(target)
-                .set((
-                    referrals::accepted_at.eq(now),
-                    referrals::accepted_by.eq(by),
-                ))
-                .execute(conn)?,
-            Status::Declined => diesel::update(target)
-                .set((
-                    referrals::declined_at.eq(now),
-                    referrals::declined_by.eq(by),
-                    referrals::decline_reason.eq(&input.reason),
-                ))
-                .execute(conn)?,
-            Status::Arrived => diesel::update(target)
-                .set((referrals::arrived_at.eq(now), referrals::arrived_by.eq(by)))
-                .execute(conn)?,
-            Status::Completed => diesel::update(target)
-                .set((
-                    referrals::completed_at.eq(now),
-                    referrals::completed_by.eq(by),
-                ))
-                .execute(conn)?,
-            Status::Sent => 0,
-        };
-        if n == 0 {
-            return Err(AppError::conflict(
-                Code::IllegalTransition,
-                "the referral changed meanwhile; read it again",
-            ));
-        }
-        diesel::update(referrals::table.find(&id))
-            .set((
-                referrals::status.eq(input.status.as_str()),
-                referrals::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        record_transition(conn, &id, current, &input, &staff.id)?;
         if !input.status.grants_access() {
-            // The grant is shared by every referral and consultation to that institution for this
-            // woman: it ends only when none of the others is still live.
-            let other_referrals: i64 = referrals::table
-                .filter(referrals::handbook_id.eq(&row.handbook_id))
-                .filter(referrals::to_institution_id.eq(&row.to_institution_id))
-                .filter(referrals::id.ne(&id))
-                .filter(referrals::status.ne(Status::Declined.as_str()))
-                .count()
-                .get_result(conn)?;
-            let cases_of_handbook = risk_cases::table
-                .filter(risk_cases::handbook_id.eq(&row.handbook_id))
-                .select(risk_cases::id);
-            let consultations_to: i64 = consultations::table
-                .filter(consultations::case_id.eq_any(cases_of_handbook))
-                .filter(consultations::to_institution_id.eq(&row.to_institution_id))
-                .count()
-                .get_result(conn)?;
-            if other_referrals == 0 && consultations_to == 0 {
-                scope::end_grant(
-                    conn,
-                    &row.handbook_id,
-                    &row.to_institution_id,
-                    Grant::Referral,
-                )?;
-            }
+            scope::grants::end_referral_grant_unless_shared(
+                conn,
+                &id,
+                &row.handbook_id,
+                &row.to_institution_id,
+            )?;
         }
         Event::new(&staff, "referral.transition", "referral")
             .resource(&id)
@@ -449,4 +389,58 @@ pub async fn update_referral_status(
     })
     .await?;
     Ok(HttpResponse::Ok().json(v))
+}
+
+/// Moves a referral from `current` to the status asked for, stamping who and when; 409 when it
+/// changed meanwhile (a parallel transition).
+fn record_transition(
+    conn: &mut DbConn,
+    id: &str,
+    current: Status,
+    input: &Transition,
+    staff_id: &str,
+) -> Result<(), AppError> {
+    let now = Utc::now().naive_utc();
+    let by = Some(staff_id.to_string());
+    let target = referrals::table
+        .find(id)
+        .filter(referrals::status.eq(current.as_str()));
+    let n = match input.status {
+        Status::Accepted => diesel::update(target)
+            .set((
+                referrals::accepted_at.eq(now),
+                referrals::accepted_by.eq(by),
+            ))
+            .execute(conn)?,
+        Status::Declined => diesel::update(target)
+            .set((
+                referrals::declined_at.eq(now),
+                referrals::declined_by.eq(by),
+                referrals::decline_reason.eq(&input.reason),
+            ))
+            .execute(conn)?,
+        Status::Arrived => diesel::update(target)
+            .set((referrals::arrived_at.eq(now), referrals::arrived_by.eq(by)))
+            .execute(conn)?,
+        Status::Completed => diesel::update(target)
+            .set((
+                referrals::completed_at.eq(now),
+                referrals::completed_by.eq(by),
+            ))
+            .execute(conn)?,
+        Status::Sent => 0,
+    };
+    if n == 0 {
+        return Err(AppError::conflict(
+            Code::IllegalTransition,
+            "the referral changed meanwhile; read it again",
+        ));
+    }
+    diesel::update(referrals::table.find(id))
+        .set((
+            referrals::status.eq(input.status.as_str()),
+            referrals::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

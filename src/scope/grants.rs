@@ -231,3 +231,33 @@ pub fn add_member(
     }
     Ok(())
 }
+
+/// Ends an institution's `referral` grant to a handbook after the referral `except` stopped
+/// giving access (declined or completed) — unless another live referral or a consultation to
+/// the same institution for the same woman still needs it: the grant is shared by all of them.
+pub fn end_referral_grant_unless_shared(
+    conn: &mut DbConn,
+    except: &str,
+    handbook_id: &str,
+    institution_id: &str,
+) -> QueryResult<()> {
+    let other_referrals: i64 = referrals::table
+        .filter(referrals::handbook_id.eq(handbook_id))
+        .filter(referrals::to_institution_id.eq(institution_id))
+        .filter(referrals::id.ne(except))
+        .filter(referrals::status.ne(crate::referrals::rules::Status::Declined.as_str()))
+        .count()
+        .get_result(conn)?;
+    let cases_of_handbook = risk_cases::table
+        .filter(risk_cases::handbook_id.eq(handbook_id))
+        .select(risk_cases::id);
+    let consultations_to: i64 = consultations::table
+        .filter(consultations::case_id.eq_any(cases_of_handbook))
+        .filter(consultations::to_institution_id.eq(institution_id))
+        .count()
+        .get_result(conn)?;
+    if other_referrals == 0 && consultations_to == 0 {
+        end_grant(conn, handbook_id, institution_id, Grant::Referral)?;
+    }
+    Ok(())
+}
