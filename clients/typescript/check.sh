@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The client check (CI): lint the OpenAPI document (redocly, recommended rules, 0 errors),
 # generate TypeScript types (openapi-typescript), compile the typed client flow with
-# `tsc --strict` (library checks on), and run it against a server in demo mode.
+# `tsc --strict` (library checks on), run the wx.request adapter's test over a fake `wx`
+# (no server), and run the flow against a server in demo mode.
 #
 #   bash clients/typescript/check.sh [path-to-binary]   (default: target/debug/mch-handbook)
 #
@@ -27,6 +28,8 @@ npx --no-install openapi-typescript ../../openapi/openapi.json -o src/api.d.ts
 echo "== tsc --strict"
 rm -rf dist
 npx --no-install tsc -p tsconfig.json
+echo "== the wx.request adapter over a fake wx"
+node dist/wx_test.js
 
 WORK=$(mktemp -d /tmp/mch-client.XXXXXX)
 SERVER_PID=

@@ -2,6 +2,7 @@
 //! `TEST_DATABASE_URL=postgres://…` is set), one fresh database per test.
 
 mod helpers;
+mod nutrition_setup;
 
 mod audit;
 mod auth;

@@ -3,31 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::handbook::{days_ago, new_handbook};
+use crate::handbook::days_ago;
 use crate::helpers::*;
-
-/// A child of `age_days` on a handbook registered by clinician A (village.a shares institution A).
-async fn child(app: &TestApp, seq: u32, age_days: i64) -> String {
-    let a = app.token("clinician.a").await;
-    let hb = app
-        .post(
-            "/api/v1/handbooks",
-            Some(&a),
-            new_handbook(seq, &format!("母亲{seq}")),
-        )
-        .await;
-    let handbook = hb.body["id"].as_str().unwrap();
-    let born = (chrono::Utc::now() - chrono::Duration::days(age_days)).to_rfc3339();
-    let c = app
-        .post(
-            &format!("/api/v1/handbooks/{handbook}/children"),
-            Some(&a),
-            json!({"sex": "female", "born_at": born}),
-        )
-        .await;
-    assert_eq!(c.status, 201, "{}", c.body);
-    c.body["id"].as_str().unwrap().to_string()
-}
+use crate::nutrition_setup::*;
 
 async fn distribute(
     app: &TestApp,
@@ -42,47 +20,14 @@ async fn distribute(
         .await
 }
 
-async fn consent(app: &TestApp, token: &str, child: &str) {
-    let r = app
-        .post(
-            &format!("/api/v1/children/{child}/nutrition/events"),
-            Some(token),
-            json!({
-                "kind": "consent",
-                "date": days_ago(1),
-                "signed_by": "王芳（母亲）",
-                "consent_form": "paper",
-                "detail": "同意书存档",
-            }),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-}
-
 #[actix_web::test]
 async fn a_monthly_distribution_takes_the_earliest_expiry_first_once_a_month() {
     let (app, _) = seeded_app().await;
     let v = app.token("village.a").await;
     let kid = child(&app, 1, 240).await;
-    let later = (mch_handbook::time::china_today() + chrono::Duration::days(300)).to_string();
-    let sooner = (mch_handbook::time::china_today() + chrono::Duration::days(100)).to_string();
-    assert_eq!(
-        app.post(
-            "/api/v1/stock/receipts",
-            Some(&v),
-            json!({"lot": "B", "expiry": later, "quantity": 40})
-        )
-        .await
-        .status,
-        201
-    );
-    let stock = app
-        .post(
-            "/api/v1/stock/receipts",
-            Some(&v),
-            json!({"lot": "A", "expiry": sooner, "quantity": 20}),
-        )
-        .await;
+    let (later, sooner) = (days_ahead(300), days_ahead(100));
+    receive(&app, &v, "B", &later, 40).await; // asserts 201
+    let stock = receive(&app, &v, "A", &sooner, 20).await;
     assert_eq!(stock.body["items"][0]["lot"], "A");
 
     let no_consent = distribute(&app, &v, &kid, None, json!({})).await;
@@ -155,18 +100,10 @@ async fn a_monthly_distribution_takes_the_earliest_expiry_first_once_a_month() {
 async fn concurrent_distributions_for_the_last_packs_never_overdraw_the_stock() {
     let (app, _) = seeded_app().await;
     let v = app.token("village.a").await;
-    let expiry = (mch_handbook::time::china_today() + chrono::Duration::days(200)).to_string();
-    app.post(
-        "/api/v1/stock/receipts",
-        Some(&v),
-        json!({"lot": "L1", "expiry": expiry, "quantity": 90}),
-    )
-    .await;
+    receive(&app, &v, "L1", &days_ahead(200), 90).await;
     let mut kids = Vec::new();
     for seq in 0..6 {
-        let kid = child(&app, 10 + seq, 300).await;
-        consent(&app, &v, &kid).await;
-        kids.push(kid);
+        kids.push(consented_child(&app, &v, 10 + seq, 300).await);
     }
     // Tasks on this single-threaded test runtime: the requests overlap on the server's workers.
     let app = std::rc::Rc::new(app);
@@ -201,91 +138,56 @@ async fn concurrent_distributions_for_the_last_packs_never_overdraw_the_stock() 
 
 #[actix_web::test]
 async fn the_rules_refuse_with_their_reason_and_intake_is_computed() {
-    let (app, _) = seeded_app().await;
+    let (app, world) = seeded_app().await;
     let v = app.token("village.a").await;
-    let expiry = (mch_handbook::time::china_today() + chrono::Duration::days(200)).to_string();
-    app.post(
-        "/api/v1/stock/receipts",
-        Some(&v),
-        json!({"lot": "L1", "expiry": expiry, "quantity": 300}),
-    )
-    .await;
-    let baby = child(&app, 20, 100).await;
-    consent(&app, &v, &baby).await;
+    receive(&app, &v, "L1", &days_ahead(200), 300).await;
+    let baby = consented_child(&app, &v, 20, 100).await;
     let young = distribute(&app, &v, &baby, None, json!({})).await;
     assert_eq!(young.status, 409);
     assert_eq!(young.body["code"], "too_young");
 
     // A child who collected 35 days ago (always an earlier calendar month) with 2 sachets left
     // then, and has 4 left now: 28 eaten in 5 weeks = 5.6 a week (effective).
-    let kid = child(&app, 21, 400).await;
-    consent(&app, &v, &kid).await;
-    {
-        use diesel::prelude::*;
-        use mch_handbook::db::schema::nutrition_events;
-        let last = mch_handbook::time::china_today() - chrono::Duration::days(35);
-        let (institution, county): (String, String) = {
-            use mch_handbook::db::schema::staff_accounts;
-            staff_accounts::table
-                .filter(staff_accounts::username.eq("village.a"))
-                .select((staff_accounts::institution_id, staff_accounts::county_code))
-                .first(&mut app.conn())
-                .unwrap()
-        };
-        diesel::insert_into(nutrition_events::table)
-            .values((
-                nutrition_events::id.eq(uuid::Uuid::now_v7().to_string()),
-                nutrition_events::child_id.eq(&kid),
-                nutrition_events::county_code.eq(county),
-                nutrition_events::institution_id.eq(institution),
-                nutrition_events::kind.eq("issue"),
-                nutrition_events::event_date.eq(last),
-                nutrition_events::issue_month.eq(last.format("%Y-%m").to_string()),
-                nutrition_events::sachets.eq(30),
-                nutrition_events::detail.eq(r#"{"remaining_at_home": 2}"#),
-                nutrition_events::recorded_by.eq("test"),
-                nutrition_events::recorded_at.eq(chrono::Utc::now().naive_utc()),
-            ))
-            .execute(&mut app.conn())
-            .unwrap();
-    }
+    let kid = consented_child(&app, &v, 21, 400).await;
+    let last = mch_handbook::time::china_today() - chrono::Duration::days(35);
+    past_issue(&app, &world.inst_a, &kid, last, 2, false);
     let r = distribute(&app, &v, &kid, None, json!({"remaining_at_home": 4})).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["intake_per_week"], 5.6);
     assert_eq!(r.body["effective_intake"], true);
 
-    let gone = child(&app, 22, 300).await;
-    consent(&app, &v, &gone).await;
-    app.post(
-        &format!("/api/v1/children/{gone}/nutrition/events"),
-        Some(&v),
+    let gone = consented_child(&app, &v, 22, 300).await;
+    event(
+        &app,
+        &v,
+        &gone,
         json!({"kind": "withdraw", "date": days_ago(0)}),
     )
     .await;
     let ended = distribute(&app, &v, &gone, None, json!({})).await;
     assert_eq!(ended.body["code"], "ended");
-    let future = app
-        .post(
-            &format!("/api/v1/children/{gone}/nutrition/events"),
-            Some(&v),
-            json!({
-                "kind": "consent",
-                "date": days_ago(-2),
-                "signed_by": "母亲",
-                "consent_form": "paper",
-            }),
-        )
-        .await;
+    let future = event(
+        &app,
+        &v,
+        &gone,
+        json!({
+            "kind": "consent",
+            "date": days_ago(-2),
+            "signed_by": "母亲",
+            "consent_form": "paper",
+        }),
+    )
+    .await;
     assert_eq!(future.error_fields(), vec!["/date"]);
     // Consent records who gave it and how; without them nothing is written.
     let before = app.count("nutrition_events");
-    let anonymous = app
-        .post(
-            &format!("/api/v1/children/{gone}/nutrition/events"),
-            Some(&v),
-            json!({"kind": "consent", "date": days_ago(0)}),
-        )
-        .await;
+    let anonymous = event(
+        &app,
+        &v,
+        &gone,
+        json!({"kind": "consent", "date": days_ago(0)}),
+    )
+    .await;
     assert_eq!(anonymous.status, 422);
     assert_eq!(
         anonymous.error_fields(),
@@ -305,12 +207,7 @@ async fn a_follow_up_card_computes_z_scores_and_altitude_adjusted_anaemia() {
             .execute(&mut app.conn())
             .unwrap();
     }
-    let a = app.token("clinician.a").await;
     let v = app.token("village.a").await;
-    let hb = app
-        .post("/api/v1/handbooks", Some(&a), new_handbook(30, "母亲"))
-        .await;
-    let handbook = hb.body["id"].as_str().unwrap();
     // Born 365 days ago (noon in China): the worked check of anaemia-growth.md §2.4.
     let today = mch_handbook::time::china_today();
     let born = (today - chrono::Duration::days(365))
@@ -318,77 +215,69 @@ async fn a_follow_up_card_computes_z_scores_and_altitude_adjusted_anaemia() {
         .unwrap()
         .and_utc()
         .to_rfc3339();
-    let kid = app
-        .post(
-            &format!("/api/v1/handbooks/{handbook}/children"),
-            Some(&a),
-            json!({"sex": "male", "born_at": born}),
-        )
-        .await;
-    let kid = kid.body["id"].as_str().unwrap().to_string();
+    let kid = child_on(&app, &handbook(&app, 30, None).await, "male", &born).await;
 
-    let path = format!("/api/v1/children/{kid}/nutrition/followups");
-    let bad = app
-        .post(
-            &path,
-            Some(&v),
-            json!({
-                "followed_on": today.to_string(),
-                "hb_g_l": 400,
-                "weight_kg": 0,
-                "counselled": true,
-            }),
-        )
-        .await;
+    let bad = follow_up(
+        &app,
+        &v,
+        &kid,
+        json!({
+            "followed_on": today.to_string(),
+            "hb_g_l": 400,
+            "weight_kg": 0,
+            "counselled": true,
+        }),
+    )
+    .await;
     assert_eq!(bad.status, 422);
     assert_eq!(bad.error_fields(), vec!["/hb_g_l", "/weight_kg"]);
-    let before_birth = app
-        .post(
-            &path,
-            Some(&v),
-            json!({
-                "followed_on": (today - chrono::Duration::days(400)).to_string(),
-                "weight_kg": 3.0,
-                "counselled": true,
-            }),
-        )
-        .await;
+    let before_birth = follow_up(
+        &app,
+        &v,
+        &kid,
+        json!({
+            "followed_on": (today - chrono::Duration::days(400)).to_string(),
+            "weight_kg": 3.0,
+            "counselled": true,
+        }),
+    )
+    .await;
     assert_eq!(before_birth.error_fields(), vec!["/followed_on"]);
     assert_eq!(app.count("nutrition_followups"), 0);
 
-    let first = app
-        .post(
-            &path,
-            Some(&v),
-            json!({
-                "followed_on": (today - chrono::Duration::days(30)).to_string(),
-                "hb_g_l": 112,
-                "weight_kg": 9.1,
-                "length_cm": 73.9,
-                "counselled": true,
-            }),
-        )
-        .await;
+    let first = follow_up(
+        &app,
+        &v,
+        &kid,
+        json!({
+            "followed_on": (today - chrono::Duration::days(30)).to_string(),
+            "hb_g_l": 112,
+            "weight_kg": 9.1,
+            "length_cm": 73.9,
+            "counselled": true,
+        }),
+    )
+    .await;
     assert_eq!(first.status, 201, "{}", first.body);
     assert_eq!(
         first.body["anaemia"]["hb_adjusted"], 104.0,
         "112 at 2300 m is 104"
     );
     assert_eq!(first.body["anaemia"]["who2011"], "mild");
-    let card = app
-        .post(
-            &path,
-            Some(&v),
-            json!({
-                "followed_on": today.to_string(),
-                "hb_g_l": 118,
-                "length_cm": 75.7,
-                "measured_lying": true,
-                "weight_kg": 9.6,
-                "counselled": true,
-            }),
-        )
-        .await;
+    let card = follow_up(
+        &app,
+        &v,
+        &kid,
+        json!({
+            "followed_on": today.to_string(),
+            "hb_g_l": 118,
+            "length_cm": 75.7,
+            "measured_lying": true,
+            "weight_kg": 9.6,
+            "counselled": true,
+        }),
+    )
+    .await;
     assert_eq!(card.status, 201, "{}", card.body);
     let z = &card.body["zscores"];
     for (name, want) in [
@@ -406,7 +295,9 @@ async fn a_follow_up_card_computes_z_scores_and_altitude_adjusted_anaemia() {
     assert_eq!(card.body["growth"]["stunted"], false);
     assert_eq!(card.body["anaemia"]["hb_adjusted"], 110.0);
     assert_eq!(card.body["anaemia"]["who2011"], "none");
-    let history = app.get(&path, &v).await;
+    let history = app
+        .get(&format!("/api/v1/children/{kid}/nutrition/followups"), &v)
+        .await;
     assert_eq!(history.body["cards"].as_array().unwrap().len(), 2);
     assert_eq!(history.body["change_hb_adjusted"], 6.0);
 }
@@ -415,14 +306,7 @@ async fn a_follow_up_card_computes_z_scores_and_altitude_adjusted_anaemia() {
 async fn transfers_adjustments_and_the_storage_log() {
     let (app, world) = seeded_app().await;
     let v = app.token("village.a").await;
-    let today = mch_handbook::time::china_today();
-    let soon = (today + chrono::Duration::days(30)).to_string();
-    app.post(
-        "/api/v1/stock/receipts",
-        Some(&v),
-        json!({"lot": "T1", "expiry": soon, "quantity": 100}),
-    )
-    .await;
+    receive(&app, &v, "T1", &days_ahead(30), 100).await;
     let sent = app
         .post(
             "/api/v1/stock/transfers",
@@ -461,17 +345,9 @@ async fn transfers_adjustments_and_the_storage_log() {
     assert_eq!(over.status, 409);
     // The receiver holds lot T2 under another expiry: refused as a receipt would be, naming the
     // lot, with no database text and nothing moved (issue #14).
-    let later = (today + chrono::Duration::days(60)).to_string();
-    let mid = (today + chrono::Duration::days(45)).to_string();
+    let (later, mid) = (days_ahead(60), days_ahead(45));
     for (token, expiry) in [(&b, &later), (&v, &mid)] {
-        let r = app
-            .post(
-                "/api/v1/stock/receipts",
-                Some(token),
-                json!({"lot": "T2", "expiry": expiry, "quantity": 10}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.body);
+        receive(&app, token, "T2", expiry, 10).await;
     }
     let clash = app
         .post(
@@ -596,27 +472,9 @@ async fn transfers_adjustments_and_the_storage_log() {
 async fn a_paper_register_the_clearance_flag_and_legacy_records_go_in_through_the_api() {
     let (app, world) = seeded_app().await;
     let v = app.token("village.a").await;
-    let later = (mch_handbook::time::china_today() + chrono::Duration::days(300)).to_string();
-    app.post(
-        "/api/v1/stock/receipts",
-        Some(&v),
-        json!({"lot": "P", "expiry": later, "quantity": 90}),
-    )
-    .await;
+    receive(&app, &v, "P", &days_ahead(300), 90).await;
     let kid = child(&app, 1, 240).await;
-    let r = app
-        .post(
-            &format!("/api/v1/children/{kid}/nutrition/events"),
-            Some(&v),
-            json!({
-                "kind": "consent",
-                "date": days_ago(30),
-                "signed_by": "王芳（母亲）",
-                "consent_form": "paper",
-            }),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+    consent_on(&app, &v, &kid, &days_ago(30)).await;
 
     // Packs handed out a week ago, entered today.
     let future = distribute(&app, &v, &kid, None, json!({"date": days_ago(-1)})).await;
@@ -660,41 +518,18 @@ async fn a_paper_register_the_clearance_flag_and_legacy_records_go_in_through_th
     assert_eq!(closed.body["errors"][0]["code"], "period_closed");
 
     // A condition found: packs wait for a doctor; recorded in error: cleared again.
-    let other = child(&app, 2, 240).await;
-    app.post(
-        &format!("/api/v1/children/{other}/nutrition/events"),
-        Some(&v),
-        json!({"kind": "consent", "date": days_ago(1), "signed_by": "母亲", "consent_form": "paper"}),
-    )
-    .await;
+    let other = consented_child(&app, &v, 2, 240).await;
     let flags = |needs: bool, condition: Value| {
         json!({"registered_poor": false, "relocation_site": false,
                "needs_medical_clearance": needs, "condition": condition})
     };
-    let path = format!("/api/v1/children/{other}/nutrition/flags");
-    let odd = app
-        .request(
-            "PUT",
-            &path,
-            Some(&v),
-            Some(flags(false, json!("地中海贫血"))),
-        )
-        .await;
+    let odd = put_flags(&app, &v, &other, flags(false, json!("地中海贫血"))).await;
     assert_eq!(odd.error_fields(), vec!["/condition"]);
-    let set = app
-        .request(
-            "PUT",
-            &path,
-            Some(&v),
-            Some(flags(true, json!("地中海贫血"))),
-        )
-        .await;
+    let set = put_flags(&app, &v, &other, flags(true, json!("地中海贫血"))).await;
     assert_eq!(set.status, 200, "{}", set.body);
     let waits = distribute(&app, &v, &other, None, json!({})).await;
     assert_eq!(waits.body["code"], "needs_medical_clearance");
-    let cleared = app
-        .request("PUT", &path, Some(&v), Some(flags(false, Value::Null)))
-        .await;
+    let cleared = put_flags(&app, &v, &other, flags(false, Value::Null)).await;
     assert_eq!(cleared.status, 200, "{}", cleared.body);
     let issued = distribute(&app, &v, &other, None, json!({})).await;
     assert_eq!(issued.status, 201, "{}", issued.body);
@@ -708,17 +543,17 @@ async fn a_paper_register_the_clearance_flag_and_legacy_records_go_in_through_th
     let old = child(&app, 3, 760).await;
     let born = mch_handbook::time::china_today() - chrono::Duration::days(760);
     let d24 = born + chrono::Months::new(24);
-    let legacy = app
-        .post(
-            &format!("/api/v1/children/{old}/nutrition/events"),
-            Some(&v),
-            json!({
-                "kind": "legacy_stopped_at_24",
-                "date": d24.to_string(),
-                "detail": "2019年纸质登记册",
-            }),
-        )
-        .await;
+    let legacy = event(
+        &app,
+        &v,
+        &old,
+        json!({
+            "kind": "legacy_stopped_at_24",
+            "date": d24.to_string(),
+            "detail": "2019年纸质登记册",
+        }),
+    )
+    .await;
     assert_eq!(legacy.status, 201, "{}", legacy.body);
     assert_eq!(legacy.body["state"], "legacy_stopped_at_24");
 }
@@ -730,15 +565,8 @@ async fn a_paper_register_the_clearance_flag_and_legacy_records_go_in_through_th
 async fn a_declared_force_majeure_period_pushes_the_stop_date_back() {
     let (app, _) = seeded_app().await;
     let v = app.token("village.a").await;
-    let later = (mch_handbook::time::china_today() + chrono::Duration::days(300)).to_string();
-    app.post(
-        "/api/v1/stock/receipts",
-        Some(&v),
-        json!({"lot": "F", "expiry": later, "quantity": 30}),
-    )
-    .await;
-    let kid = child(&app, 1, 240).await;
-    consent(&app, &v, &kid).await;
+    receive(&app, &v, "F", &days_ahead(300), 30).await;
+    let kid = consented_child(&app, &v, 1, 240).await;
     let issued = distribute(&app, &v, &kid, None, json!({})).await;
     assert_eq!(issued.status, 201, "{}", issued.body);
     let nutrition_path = format!("/api/v1/children/{kid}/nutrition");
@@ -819,15 +647,8 @@ async fn a_declared_force_majeure_period_pushes_the_stop_date_back() {
 async fn parallel_retries_with_one_key_get_one_distribution_and_one_answer() {
     let (app, _) = seeded_app().await;
     let v = app.token("village.a").await;
-    let later = (mch_handbook::time::china_today() + chrono::Duration::days(300)).to_string();
-    app.post(
-        "/api/v1/stock/receipts",
-        Some(&v),
-        json!({"lot": "K", "expiry": later, "quantity": 90}),
-    )
-    .await;
-    let kid = child(&app, 1, 240).await;
-    consent(&app, &v, &kid).await;
+    receive(&app, &v, "K", &days_ahead(300), 90).await;
+    let kid = consented_child(&app, &v, 1, 240).await;
     let tries = (0..4).map(|_| distribute(&app, &v, &kid, Some("same-key"), json!({})));
     let answers = futures_util::future::join_all(tries).await;
     for a in &answers {
@@ -847,35 +668,23 @@ async fn parallel_retries_with_one_key_get_one_distribution_and_one_answer() {
 #[actix_web::test]
 async fn a_child_of_undetermined_sex_gets_no_z_scores_from_the_girls_tables() {
     let (app, _) = seeded_app().await;
-    let a = app.token("clinician.a").await;
-    let hb = app
-        .post("/api/v1/handbooks", Some(&a), new_handbook(5, "母亲5"))
-        .await;
-    let handbook = hb.body["id"].as_str().unwrap();
+    let handbook = handbook(&app, 5, None).await;
     let born = (chrono::Utc::now() - chrono::Duration::days(240)).to_rfc3339();
     let mut kids = Vec::new();
     for sex in ["undetermined", "female"] {
-        let c = app
-            .post(
-                &format!("/api/v1/handbooks/{handbook}/children"),
-                Some(&a),
-                json!({"sex": sex, "born_at": born}),
-            )
-            .await;
-        assert_eq!(c.status, 201, "{}", c.body);
-        kids.push(c.body["id"].as_str().unwrap().to_string());
+        kids.push(child_on(&app, &handbook, sex, &born).await);
     }
     let v = app.token("village.a").await;
     let mut cards = Vec::new();
     for kid in &kids {
-        let card = app
-            .post(
-                &format!("/api/v1/children/{kid}/nutrition/followups"),
-                Some(&v),
-                json!({"followed_on": days_ago(0), "hb_g_l": 100, "length_cm": 68.0,
-                       "weight_kg": 7.6, "counselled": true}),
-            )
-            .await;
+        let card = follow_up(
+            &app,
+            &v,
+            kid,
+            json!({"followed_on": days_ago(0), "hb_g_l": 100, "length_cm": 68.0,
+                   "weight_kg": 7.6, "counselled": true}),
+        )
+        .await;
         assert_eq!(card.status, 201, "{}", card.body);
         cards.push(card.body);
     }

@@ -3,7 +3,7 @@
 //! goes village → township → county with logic checks, the late flag, review, and a frozen
 //! snapshot that shows later corrections as a difference.
 
-use chrono::{Datelike, Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate};
 use diesel::prelude::*;
 use mch_handbook::{
     auth::Role,
@@ -17,8 +17,8 @@ use mch_handbook::{
 };
 use serde_json::{json, Value};
 
-use crate::handbook::new_handbook;
 use crate::helpers::*;
+use crate::nutrition_setup::*;
 
 const VILLAGE: &str = "990101001001";
 
@@ -53,56 +53,29 @@ fn village_clinic(app: &TestApp) -> String {
     id
 }
 
-/// A child born on `birth` (China date) to a family living in `residence`, registered by
-/// clinician A.
-async fn child_born(app: &TestApp, seq: u32, residence: &str, birth: NaiveDate) -> String {
-    let a = app.token("clinician.a").await;
-    let mut hb = new_handbook(seq, &format!("母亲{seq}"));
-    hb["residence_region_code"] = json!(residence);
-    let hb = app.post("/api/v1/handbooks", Some(&a), hb).await;
-    assert_eq!(hb.status, 201, "{}", hb.body);
-    let handbook = hb.body["id"].as_str().unwrap();
-    let c = app
-        .post(
-            &format!("/api/v1/handbooks/{handbook}/children"),
-            Some(&a),
-            json!({"sex": "female", "born_at": format!("{birth}T12:00:00+08:00")}),
-        )
-        .await;
-    assert_eq!(c.status, 201, "{}", c.body);
-    c.body["id"].as_str().unwrap().to_string()
+/// A report submitted (`{"month": …}`, a `reason` for a new version); the answer.
+async fn submit(app: &TestApp, token: &str, body: Value) -> Reply {
+    app.post("/api/v1/nutrition/reports", Some(token), body)
+        .await
 }
 
-async fn event(app: &TestApp, token: &str, child: &str, body: Value) {
-    let r = app
-        .post(
-            &format!("/api/v1/children/{child}/nutrition/events"),
-            Some(token),
-            body,
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-}
-
-async fn card(app: &TestApp, token: &str, child: &str, body: Value) -> Reply {
-    app.post(
-        &format!("/api/v1/children/{child}/nutrition/followups"),
-        Some(token),
-        body,
+/// The caller's draft report for `month`.
+async fn draft(app: &TestApp, token: &str, month: &str) -> Reply {
+    app.get(
+        &format!("/api/v1/nutrition/reports/draft?month={month}"),
+        token,
     )
     .await
 }
 
-async fn receive(app: &TestApp, token: &str, quantity: i64) {
-    let expiry = (china_today() + Duration::days(200)).to_string();
-    let r = app
-        .post(
-            "/api/v1/stock/receipts",
-            Some(token),
-            json!({"lot": "L1", "expiry": expiry, "quantity": quantity}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
+/// A county's review of a report (`{"decision": …}`); the answer.
+async fn review(app: &TestApp, token: &str, report: &str, body: Value) -> Reply {
+    app.post(
+        &format!("/api/v1/nutrition/reports/{report}/review"),
+        Some(token),
+        body,
+    )
+    .await
 }
 
 fn ids(list: &Value) -> Vec<String> {
@@ -175,47 +148,34 @@ async fn the_work_list_shows_the_village_in_shortage_order_and_brings_follow_ups
         .all(|c| c["pack_due"] == false && c["state"] == "eligible"));
 
     for kid in [&young, &poor, &middle] {
-        event(
-            &app,
-            &v,
-            kid,
-            json!({
-                "kind": "consent",
-                "date": today.to_string(),
-                "signed_by": "母亲",
-                "consent_form": "paper",
-            }),
-        )
-        .await;
+        consent_on(&app, &v, kid, &today.to_string()).await;
     }
-    let flags = app
-        .request(
-            "PUT",
-            &format!("/api/v1/children/{poor}/nutrition/flags"),
-            Some(&v),
-            Some(json!({
-                "registered_poor": true,
-                "relocation_site": false,
-                "needs_medical_clearance": false,
-            })),
-        )
-        .await;
+    let flags = put_flags(
+        &app,
+        &v,
+        &poor,
+        json!({
+            "registered_poor": true,
+            "relocation_site": false,
+            "needs_medical_clearance": false,
+        }),
+    )
+    .await;
     assert_eq!(flags.status, 200, "{}", flags.body);
-    let bad = app
-        .request(
-            "PUT",
-            &format!("/api/v1/children/{poor}/nutrition/flags"),
-            Some(&v),
-            Some(json!({
-                "registered_poor": true,
-                "relocation_site": false,
-                "needs_medical_clearance": false,
-                "child_id": "x",
-            })),
-        )
-        .await;
+    let bad = put_flags(
+        &app,
+        &v,
+        &poor,
+        json!({
+            "registered_poor": true,
+            "relocation_site": false,
+            "needs_medical_clearance": false,
+            "child_id": "x",
+        }),
+    )
+    .await;
     assert_eq!(bad.status, 422);
-    receive(&app, &v, 60).await;
+    receive(&app, &v, "L1", &days_ahead(200), 60).await;
 
     // Packs for two of three: the poor household first, then the younger under-2, not the middle.
     let list = app.get("/api/v1/nutrition/worklist", &v).await.body;
@@ -236,7 +196,7 @@ async fn the_work_list_shows_the_village_in_shortage_order_and_brings_follow_ups
 
     // A moderately anaemic child's next follow-up is due within 14 days, not a month.
     let checked = today - Duration::days(3);
-    let r = card(
+    let r = follow_up(
         &app,
         &v,
         &young,
@@ -265,18 +225,17 @@ async fn the_work_list_shows_the_village_in_shortage_order_and_brings_follow_ups
     // The clinic's doctor may not read the township's own records; a clinician may not set flags
     // for a child out of scope.
     let c = app.token("clinician.c").await;
-    let r = app
-        .request(
-            "PUT",
-            &format!("/api/v1/children/{poor}/nutrition/flags"),
-            Some(&c),
-            Some(json!({
-                "registered_poor": false,
-                "relocation_site": false,
-                "needs_medical_clearance": false,
-            })),
-        )
-        .await;
+    let r = put_flags(
+        &app,
+        &c,
+        &poor,
+        json!({
+            "registered_poor": false,
+            "relocation_site": false,
+            "needs_medical_clearance": false,
+        }),
+    )
+    .await;
     assert_eq!(r.status, 404);
     assert_eq!(
         app.request("GET", "/api/v1/nutrition/worklist", None, None)
@@ -306,55 +265,6 @@ fn last_month() -> (String, NaiveDate, NaiveDate) {
     )
 }
 
-/// An issue recorded in an earlier month (the API only issues today): the event and the stock
-/// movement, as the distribution endpoint writes them.
-fn past_issue(
-    app: &TestApp,
-    clinic: &str,
-    child: &str,
-    date: NaiveDate,
-    remaining: i64,
-    with_stock: bool,
-) {
-    let mut conn = app.conn();
-    let id = uuid::Uuid::now_v7().to_string();
-    diesel::insert_into(nutrition_events::table)
-        .values((
-            nutrition_events::id.eq(&id),
-            nutrition_events::child_id.eq(child),
-            nutrition_events::county_code.eq("990101"),
-            nutrition_events::institution_id.eq(clinic),
-            nutrition_events::kind.eq("issue"),
-            nutrition_events::event_date.eq(date),
-            nutrition_events::issue_month.eq(date.format("%Y-%m").to_string()),
-            nutrition_events::sachets.eq(30),
-            nutrition_events::detail.eq(json!({"remaining_at_home": remaining}).to_string()),
-            nutrition_events::recorded_by.eq("test"),
-            nutrition_events::recorded_at.eq(Utc::now().naive_utc()),
-        ))
-        .execute(&mut conn)
-        .unwrap();
-    if with_stock {
-        diesel::insert_into(stock_movements::table)
-            .values((
-                stock_movements::id.eq(uuid::Uuid::now_v7().to_string()),
-                stock_movements::institution_id.eq(clinic),
-                stock_movements::county_code.eq("990101"),
-                stock_movements::lot.eq("L0"),
-                stock_movements::direction.eq("out"),
-                stock_movements::quantity.eq(30),
-                stock_movements::reason.eq("issue"),
-                stock_movements::counterparty.eq(child),
-                stock_movements::ref_id.eq(&id),
-                stock_movements::moved_on.eq(date),
-                stock_movements::recorded_by.eq("test"),
-                stock_movements::recorded_at.eq(Utc::now().naive_utc()),
-            ))
-            .execute(&mut conn)
-            .unwrap();
-    }
-}
-
 #[actix_web::test]
 async fn the_monthly_report_goes_from_village_to_county_and_stays_frozen() {
     let (app, world) = seeded_app().await;
@@ -376,23 +286,12 @@ async fn the_monthly_report_goes_from_village_to_county_and_stays_frozen() {
     let k5 = child_born(&app, 5, VILLAGE, first - Duration::days(400)).await;
     let v = app.token("village.dh").await;
     for kid in [&k1, &k2, &k3] {
-        event(
-            &app,
-            &v,
-            kid,
-            json!({
-                "kind": "consent",
-                "date": day(3).to_string(),
-                "signed_by": "母亲",
-                "consent_form": "paper",
-            }),
-        )
-        .await;
+        consent_on(&app, &v, kid, &day(3).to_string()).await;
     }
     for kid in [&k1, &k2] {
         past_issue(&app, &clinic, kid, day(3), 0, true);
     }
-    let c1 = card(
+    let c1 = follow_up(
         &app,
         &v,
         &k1,
@@ -401,7 +300,7 @@ async fn the_monthly_report_goes_from_village_to_county_and_stays_frozen() {
     )
     .await;
     assert_eq!(c1.status, 201, "{}", c1.body);
-    let c2 = card(
+    let c2 = follow_up(
         &app,
         &v,
         &k2,
@@ -430,32 +329,21 @@ async fn the_monthly_report_goes_from_village_to_county_and_stays_frozen() {
         "effective_intake": 1, "carers_counselled": 1, "hb_tested": 2, "anaemic": 1,
         "length_measured": 2, "stunted": 1
     });
-    let draft = app
-        .get(
-            &format!("/api/v1/nutrition/reports/draft?month={month}"),
-            &v,
-        )
-        .await;
-    assert_eq!(draft.status, 200, "{}", draft.body);
-    assert_eq!(draft.body["counts"], hand_counted);
+    let village_draft = draft(&app, &v, &month).await;
+    assert_eq!(village_draft.status, 200, "{}", village_draft.body);
+    assert_eq!(village_draft.body["counts"], hand_counted);
     assert_eq!(
-        draft.body["rates"],
+        village_draft.body["rates"],
         json!({"distribution_rate": 50.0, "effective_intake_rate": 50.0, "counselling_rate": 50.0,
             "anaemia_prevalence": 50.0, "stunting_prevalence": 50.0,
             "anaemia_vs_baseline_pp": -10.0, "stunting_vs_baseline_pp": 10.0})
     );
-    assert_eq!(draft.body["checks"], json!([]));
+    assert_eq!(village_draft.body["checks"], json!([]));
     let _ = k5;
 
     // A data error the township's logic check catches: an issue with no stock leaving the store.
     past_issue(&app, &clinic, &k3, day(5), 0, false);
-    let refused = app
-        .post(
-            "/api/v1/nutrition/reports",
-            Some(&v),
-            json!({"month": month}),
-        )
-        .await;
+    let refused = submit(&app, &v, json!({"month": month})).await;
     assert_eq!(refused.status, 422, "{}", refused.body);
     assert_eq!(refused.error_fields(), vec!["/counts/sachets_issued"]);
     assert_eq!(app.count("nutrition_reports"), 0);
@@ -469,13 +357,7 @@ async fn the_monthly_report_goes_from_village_to_county_and_stays_frozen() {
 
     // This month is not over yet.
     let this_month = format!("{:04}-{:02}", china_today().year(), china_today().month());
-    let early = app
-        .post(
-            "/api/v1/nutrition/reports",
-            Some(&v),
-            json!({"month": this_month}),
-        )
-        .await;
+    let early = submit(&app, &v, json!({"month": this_month})).await;
     assert_eq!(
         (early.status, early.error_fields()),
         (422, vec!["/month".to_string()])
@@ -483,51 +365,23 @@ async fn the_monthly_report_goes_from_village_to_county_and_stays_frozen() {
 
     // The township sees the village as missing until it reports.
     let a = app.token("clinician.a").await;
-    let t = app
-        .get(
-            &format!("/api/v1/nutrition/reports/draft?month={month}"),
-            &a,
-        )
-        .await;
+    let t = draft(&app, &a, &month).await;
     assert_eq!(t.body["missing"], json!(["东湖村卫生室"]));
 
-    let village_report = app
-        .post(
-            "/api/v1/nutrition/reports",
-            Some(&v),
-            json!({"month": month}),
-        )
-        .await;
+    let village_report = submit(&app, &v, json!({"month": month})).await;
     assert_eq!(village_report.status, 201, "{}", village_report.body);
     assert_eq!(village_report.body["counts"], hand_counted);
     let late = (china_today() - last).num_days() >= 2; // after the 1st of this month
     assert_eq!(village_report.body["late"], late);
     assert_eq!(village_report.body["level"], "village");
-    let again = app
-        .post(
-            "/api/v1/nutrition/reports",
-            Some(&v),
-            json!({"month": month}),
-        )
-        .await;
+    let again = submit(&app, &v, json!({"month": month})).await;
     assert_eq!(again.status, 409);
 
     // The township aggregates (its own registrations live in the village: counted once).
-    let t = app
-        .get(
-            &format!("/api/v1/nutrition/reports/draft?month={month}"),
-            &a,
-        )
-        .await;
+    let t = draft(&app, &a, &month).await;
     assert_eq!(t.body["missing"], json!([]));
     assert_eq!(t.body["counts"], hand_counted);
-    let township = app
-        .post(
-            "/api/v1/nutrition/reports",
-            Some(&a),
-            json!({"month": month}),
-        )
-        .await;
+    let township = submit(&app, &a, json!({"month": month})).await;
     assert_eq!(township.status, 201, "{}", township.body);
     assert_eq!(
         township.body["late"],
@@ -541,84 +395,58 @@ async fn the_monthly_report_goes_from_village_to_county_and_stays_frozen() {
     );
 
     // Only the county reviews a township report; another county does not see it.
-    let review = |token: String, body: Value| {
-        let app = &app;
-        let path = format!("/api/v1/nutrition/reports/{township_id}/review");
-        async move { app.post(&path, Some(&token), body).await }
-    };
-    assert_eq!(
-        review(v.clone(), json!({"decision": "approve"}))
-            .await
-            .status,
-        404
-    );
-    assert_eq!(
-        review(a.clone(), json!({"decision": "approve"}))
-            .await
-            .status,
-        403
-    );
+    let approve = || json!({"decision": "approve"});
+    assert_eq!(review(&app, &v, &township_id, approve()).await.status, 404);
+    assert_eq!(review(&app, &a, &township_id, approve()).await.status, 403);
     let other = app.token("other.reviewer").await;
     assert_eq!(
-        review(other.clone(), json!({"decision": "approve"}))
-            .await
-            .status,
+        review(&app, &other, &township_id, approve()).await.status,
         404
     );
     assert_eq!(
-        review(reviewer.clone(), json!({"decision": "return"}))
+        review(&app, &reviewer, &township_id, json!({"decision": "return"}))
             .await
             .error_fields(),
         vec!["/comment"]
     );
     let returned = review(
-        reviewer.clone(),
+        &app,
+        &reviewer,
+        &township_id,
         json!({"decision": "return", "comment": "请核实东湖村的贫血人数"}),
     )
     .await;
     assert_eq!(returned.status, 200, "{}", returned.body);
     assert_eq!(returned.body["status"], "returned");
-    let no_reason = app
-        .post(
-            "/api/v1/nutrition/reports",
-            Some(&a),
-            json!({"month": month}),
-        )
-        .await;
+    let no_reason = submit(&app, &a, json!({"month": month})).await;
     assert_eq!(no_reason.error_fields(), vec!["/reason"]);
-    let v2 = app
-        .post(
-            "/api/v1/nutrition/reports",
-            Some(&a),
-            json!({"month": month, "reason": "已核实，数据无误"}),
-        )
-        .await;
+    let v2 = submit(
+        &app,
+        &a,
+        json!({"month": month, "reason": "已核实，数据无误"}),
+    )
+    .await;
     assert_eq!(v2.status, 201, "{}", v2.body);
     assert_eq!(v2.body["version"], 2);
     let v2_id = v2.body["id"].as_str().unwrap().to_string();
-    let approved = app
-        .post(
-            &format!("/api/v1/nutrition/reports/{v2_id}/review"),
-            Some(&reviewer),
-            json!({"decision": "approve"}),
-        )
-        .await;
+    let approved = review(&app, &reviewer, &v2_id, approve()).await;
     assert_eq!(approved.body["status"], "approved", "{}", approved.body);
-    let twice = app
-        .post(
-            &format!("/api/v1/nutrition/reports/{v2_id}/review"),
-            Some(&reviewer),
-            json!({"decision": "return", "comment": "x"}),
-        )
-        .await;
+    let twice = review(
+        &app,
+        &reviewer,
+        &v2_id,
+        json!({"decision": "return", "comment": "x"}),
+    )
+    .await;
     assert_eq!(twice.status, 409);
 
     // A correction afterwards: k1's Hb was 115, not 105. The old card is kept, the approved report
     // keeps its figures, and the difference shows.
     let card_id = c1.body["id"].as_str().unwrap();
+    let corrections = format!("/api/v1/children/{k1}/nutrition/followups/{card_id}/corrections");
     let corrected = app
         .post(
-            &format!("/api/v1/children/{k1}/nutrition/followups/{card_id}/corrections"),
+            &corrections,
             Some(&v),
             json!({"reason": "Hb 录入错误", "followup": {"followed_on": day(24).to_string(),
             "hb_g_l": 115,
@@ -628,7 +456,7 @@ async fn the_monthly_report_goes_from_village_to_county_and_stays_frozen() {
     assert_eq!(corrected.status, 201, "{}", corrected.body);
     let again = app
         .post(
-            &format!("/api/v1/children/{k1}/nutrition/followups/{card_id}/corrections"),
+            &corrections,
             Some(&v),
             json!({
                 "reason": "again",
@@ -669,13 +497,7 @@ async fn the_monthly_report_goes_from_village_to_county_and_stays_frozen() {
             .status,
         404
     );
-    let resubmit = app
-        .post(
-            "/api/v1/nutrition/reports",
-            Some(&a),
-            json!({"month": month, "reason": "更正"}),
-        )
-        .await;
+    let resubmit = submit(&app, &a, json!({"month": month, "reason": "更正"})).await;
     assert_eq!(resubmit.status, 409, "an approved report is not replaced");
 
     // The county's KPIs for the month.

@@ -164,7 +164,11 @@ check(versions.data !== undefined && versions.data.items.length >= 1, "the old v
 const zh = createWxClient(fakeWx, { baseUrl: base, token: () => motherToken, language: "zh-CN" });
 const wrong = await zh("post", "/api/v1/me/handbook/bind", { body: { code: "" } });
 const problem = wrong.problem;
-check(wrong.status === 422 && problem !== undefined, "an empty code is refused with 422", wrong);
+check(
+  wrong.status === 422 && problem?.code === "validation_failed",
+  "an empty code is refused with 422 validation_failed",
+  wrong,
+);
 check(/[\u4e00-\u9fff]/.test(problem.title), "the title is Chinese", problem.title);
 check(
   (problem.errors ?? []).every((e) => /[\u4e00-\u9fff]/.test(e.message) && e.field.length > 0),

@@ -1,7 +1,9 @@
 // A typed client for a WeChat mini-program. Mini-programs have no fetch, Request or Headers, so
 // openapi-fetch cannot run there; this adapter calls wx.request and takes its types from the
 // same generated `paths` (src/api.d.ts) as the openapi-fetch client in flow.ts. Copy this file
-// and the generated types into the mini-program; nothing else is needed.
+// and the generated types into the mini-program; nothing else is needed. Its lists of problem
+// codes and of operations without a body are checked by tsc against those types: when the
+// document adds one, tsc names it here. What is checked at runtime: see `Answer` below.
 
 import type { paths, components } from "./api.js";
 
@@ -31,6 +33,7 @@ const VERBS: Record<Method, WxRequestOptions["method"]> = {
   delete: "DELETE",
 };
 type Problem = components["schemas"]["Problem"];
+type FieldError = components["schemas"]["FieldError"];
 
 /** The operation at a path and method. */
 type Op<P extends keyof paths, M extends Method> = paths[P][M];
@@ -71,13 +74,110 @@ export interface CallInit<O> {
   headers?: Record<string, string>;
 }
 
-/** An answer: `data` on success, `problem` (RFC 9457) otherwise. */
-export interface Answer<T> {
+/**
+ * What the adapter gives as `problem` when an answer is not what this server documents: a
+ * proxy's or gateway's JSON error, an empty error body, a problem of the wrong shape or with a
+ * code this build does not know (a newer server), a success answer of the wrong shape. Its code
+ * is not one of the server's; `title` says, in English, what came.
+ */
+export interface UnexpectedAnswer {
+  type: "urn:mch-handbook:client:unexpected_answer";
+  code: "unexpected_answer";
+  title: string;
+  /** The HTTP status of the answer. */
   status: number;
-  headers: Record<string, string>;
-  data?: T;
-  problem?: Problem;
 }
+
+interface Common {
+  status: number;
+  /** Header names lower-cased. */
+  headers: Record<string, string>;
+}
+
+/**
+ * An answer: `data` on success, `problem` otherwise (never both). `problem` is an RFC 9457
+ * problem of this server, or an `UnexpectedAnswer`; `problem.code` tells them apart. An
+ * operation without a success body (204) has `data: undefined`.
+ */
+export type Answer<T> =
+  | (Common & { data: T; problem?: undefined })
+  | (Common & { data?: undefined; problem: Problem | UnexpectedAnswer });
+
+// What is checked at runtime, and what is not. The generated types describe what the server
+// documents, and exist only at compile time. A mini-program has no schema validator, and bundling
+// one (with the schemas it would read at runtime) adds a dependency to a package whose size
+// WeChat caps, so bodies are not validated against the document. The adapter checks what
+// decides which branch a caller takes, and what it hands out as the server's problem:
+// - not 2xx: `problem` is the server's only if the content-type is application/problem+json and
+//   the body is an object with string `type` and `title`, `status` equal to the HTTP status, a
+//   `code` of the document (PROBLEM_CODES), `detail` a string or null if present, and `errors`
+//   (if present) a list of {field, code of FIELD_ERROR_CODES, message}. Anything else, including
+//   an empty body, is an `UnexpectedAnswer` with the HTTP status.
+// - 2xx: an operation documented without a body (NO_CONTENT) must come with an empty body and
+//   gives `data: undefined`; every other success body of this API is a JSON object (lists are
+//   `{items, next_cursor}` pages), so the body must be one. Its fields are NOT checked: `data`
+//   is typed from the document on trust. Anything else is an `UnexpectedAnswer`.
+// - a body that is not JSON (a proxy's HTML page) and a network failure (wx.request's `fail`)
+//   reject with an Error.
+
+/** Fails to compile, naming what is missing, unless `T` is empty. */
+type Complete<T extends never> = T;
+
+/**
+ * Every problem code of the document. tsc checks the list against the generated api.d.ts: a
+ * code it lacks fails the build (`Complete` below names it), a code the document dropped too.
+ */
+const PROBLEM_CODES = [
+  "validation_failed", "malformed_body", "bad_request", "unsupported_media_type",
+  "payload_too_large", "method_not_allowed", "unauthenticated", "invalid_token",
+  "invalid_credentials", "invalid_refresh_token", "wechat_code_invalid", "forbidden",
+  "grading_needs_hospital", "not_found", "too_many_requests", "version_mismatch",
+  "if_match_required", "idempotency_key_in_progress", "database_unavailable", "not_ready",
+  "wechat_unavailable", "wechat_busy", "wechat_not_configured", "internal_error",
+  "already_exists", "username_taken", "region_exists", "cannot_disable_self",
+  "cannot_disable_own_institution", "handbook_exists", "identity_mismatch", "already_member",
+  "pregnancy_ongoing", "pregnancy_not_ongoing", "already_dated_by_ultrasound", "grading_closed",
+  "case_closed", "designation_required", "illegal_transition", "already_answered", "ended",
+  "not_eligible", "too_young", "aged_out", "no_consent", "needs_medical_clearance",
+  "already_issued_this_month", "legacy_reentry_not_allowed", "first_entry_over_30",
+  "resume_over_30", "out_of_stock", "insufficient_stock", "already_withdrawn",
+  "already_corrected", "already_submitted", "already_reviewed", "report_approved",
+] as const satisfies readonly Problem["code"][];
+type ProblemCodesComplete = Complete<
+  Exclude<Problem["code"], (typeof PROBLEM_CODES)[number]>
+>;
+
+/** Every field error code of the document, checked by tsc as PROBLEM_CODES is. */
+const FIELD_ERROR_CODES = [
+  "required", "unknown_field", "invalid_type", "invalid_value", "choice", "unknown_code",
+  "length", "range", "future", "before_birth", "month_not_over", "expired", "nul_character",
+  "phone", "username", "region_code", "parent_missing", "level_mismatch", "id_number",
+  "mismatch", "gestational_age", "month", "duplicate", "not_found", "disabled",
+  "same_institution", "designation_level", "lot_mismatch", "requires_flag", "period_closed",
+  "code_invalid", "idempotency_key_reused",
+] as const satisfies readonly FieldError["code"][];
+type FieldErrorCodesComplete = Complete<
+  Exclude<FieldError["code"], (typeof FIELD_ERROR_CODES)[number]>
+>;
+
+/** `"post /api/v1/auth/logout"`: every operation whose success answer has no body. */
+type NoContentOp = {
+  [P in keyof paths & string]: {
+    [M in Method]: Op<P, M> extends { responses: unknown }
+      ? [Success<Op<P, M>>] extends [undefined]
+        ? `${M} ${P}`
+        : never
+      : never;
+  }[Method];
+}[keyof paths & string];
+
+/** The operations answered without a body, checked by tsc against the document both ways. */
+const NO_CONTENT = [
+  "post /api/v1/auth/logout",
+  "delete /api/v1/me/handbook/members/{id}",
+  "delete /api/v1/me/sessions/{id}",
+] as const satisfies readonly NoContentOp[];
+type NoContentComplete = Complete<Exclude<NoContentOp, (typeof NO_CONTENT)[number]>>;
 
 export interface WxClientOptions {
   baseUrl: string;
@@ -113,6 +213,89 @@ function lower(header: Record<string, string>): Record<string, string> {
   return out;
 }
 
+/** A JSON object: not an array, not null. */
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function unexpected(status: number, what: string): UnexpectedAnswer {
+  return {
+    type: "urn:mch-handbook:client:unexpected_answer",
+    code: "unexpected_answer",
+    title: `HTTP ${status} with ${what}`,
+    status,
+  };
+}
+
+/** The media type of the answer, lower-cased, without parameters ("" if none was sent). */
+function mediaType(headers: Record<string, string>): string {
+  return (headers["content-type"]?.split(";")[0] ?? "").trim().toLowerCase();
+}
+
+function fieldErrorOf(value: unknown): FieldError | undefined {
+  if (!isObject(value)) return undefined;
+  const { field, code, message } = value;
+  const known = FIELD_ERROR_CODES.find((c) => c === code);
+  if (typeof field !== "string" || typeof message !== "string" || known === undefined) {
+    return undefined;
+  }
+  return { field, code: known, message };
+}
+
+/** The problem of a non-2xx answer, built from what was checked (see above). */
+function problemOf(
+  status: number,
+  headers: Record<string, string>,
+  body: unknown,
+): Problem | UnexpectedAnswer {
+  if (body === undefined) return unexpected(status, "an empty body");
+  const media = mediaType(headers);
+  if (media !== "application/problem+json") {
+    const kind = media ? `a body of type ${media}` : "a body without a content-type";
+    return unexpected(status, `${kind}, not a problem of this server`);
+  }
+  if (!isObject(body)) return unexpected(status, "a problem body that is not a JSON object");
+  const { type, title, code, detail, errors } = body;
+  if (typeof type !== "string" || typeof title !== "string" || body["status"] !== status) {
+    return unexpected(status, "a problem without its type, title or status");
+  }
+  const known = PROBLEM_CODES.find((c) => c === code);
+  if (known === undefined) {
+    const what = `a problem code this client does not know (${String(code)}): ${title}`;
+    return unexpected(status, what);
+  }
+  const problem: Problem = { type, title, status, code: known };
+  if (typeof detail === "string" || detail === null) problem.detail = detail;
+  else if (detail !== undefined) return unexpected(status, "a problem whose detail is not text");
+  if (errors !== undefined) {
+    if (!Array.isArray(errors)) return unexpected(status, "a problem whose errors are not a list");
+    const items: unknown[] = errors;
+    problem.errors = [];
+    for (const item of items) {
+      const fieldError = fieldErrorOf(item);
+      if (fieldError === undefined) {
+        return unexpected(status, "a problem with a field error this client cannot read");
+      }
+      problem.errors.push(fieldError);
+    }
+  }
+  return problem;
+}
+
+/** The body of a 2xx answer if it has the shape the operation documents (see above). */
+function successOf(
+  status: number,
+  body: unknown,
+  noContent: boolean,
+): { body: object | undefined } | UnexpectedAnswer {
+  if (noContent) {
+    return body === undefined ? { body } : unexpected(status, "a body where none is documented");
+  }
+  if (body === undefined) return unexpected(status, "no body where a JSON object is documented");
+  if (!isObject(body)) return unexpected(status, "a JSON body that is not an object");
+  return { body };
+}
+
 export function createWxClient(wx: Wx, options: WxClientOptions) {
   return function call<P extends keyof paths & string, M extends Method>(
     method: M,
@@ -129,6 +312,7 @@ export function createWxClient(wx: Wx, options: WxClientOptions) {
       data = JSON.stringify(init.body);
     }
     const url = options.baseUrl + fill(path, init.path) + queryString(init.query);
+    const operation = `${method} ${path}`;
     return new Promise((resolve, reject) => {
       wx.request({
         url,
@@ -138,22 +322,28 @@ export function createWxClient(wx: Wx, options: WxClientOptions) {
         // Not "json": the adapter parses, so a problem+json body is read the same way.
         dataType: "其他",
         responseType: "text",
-        success: ({ statusCode, header: responseHeader, data: text }) => {
+        success: ({ statusCode: status, header: responseHeader, data: text }) => {
           const headers = lower(responseHeader);
-          // JSON.parse gives `any`: the server's document is what types the answer. A body that
-          // is not JSON (a proxy's HTML error page) rejects instead of never settling.
-          let parsed;
+          // A body that is not JSON (a proxy's HTML error page) rejects instead of never settling.
+          let parsed: unknown;
           try {
             parsed = text ? JSON.parse(text) : undefined;
           } catch {
-            reject(new Error(`HTTP ${statusCode}: the answer is not JSON`));
+            reject(new Error(`HTTP ${status}: the answer is not JSON`));
             return;
           }
-          if (statusCode >= 200 && statusCode < 300) {
-            resolve({ status: statusCode, headers, data: parsed });
-          } else {
-            resolve({ status: statusCode, headers, problem: parsed });
+          if (status < 200 || status >= 300) {
+            resolve({ status, headers, problem: problemOf(status, headers, parsed) });
+            return;
           }
+          const success = successOf(status, parsed, NO_CONTENT.some((op) => op === operation));
+          if ("code" in success) {
+            resolve({ status, headers, problem: success });
+            return;
+          }
+          // The one place the document's types are taken on trust: the body is a JSON object (or
+          // absent where the document says so), its fields are not checked (see above).
+          resolve({ status, headers, data: success.body as Success<Op<P, M>> });
         },
         fail: (error) => reject(new Error(error.errMsg)),
       });
