@@ -78,12 +78,15 @@ export interface CallInit<O> {
  * What the adapter gives as `problem` when an answer is not what this server documents: a
  * proxy's or gateway's JSON error, an empty error body, a problem of the wrong shape or with a
  * code this build does not know (a newer server), a success answer of the wrong shape. Its code
- * is not one of the server's; `title` says, in English, what came.
+ * is not one of the server's. `title` is for the screen (Chinese when the client's `language`
+ * is Chinese, like the server's own problems); `detail` says, in English, what came.
  */
 export interface UnexpectedAnswer {
   type: "urn:mch-handbook:client:unexpected_answer";
   code: "unexpected_answer";
   title: string;
+  /** What came, for the log (English). */
+  detail: string;
   /** The HTTP status of the answer. */
   status: number;
 }
@@ -222,9 +225,18 @@ function unexpected(status: number, what: string): UnexpectedAnswer {
   return {
     type: "urn:mch-handbook:client:unexpected_answer",
     code: "unexpected_answer",
-    title: `HTTP ${status} with ${what}`,
+    title: `Unexpected answer from the server (HTTP ${status})`,
+    detail: `HTTP ${status} with ${what}`,
     status,
   };
+}
+
+/** The title a person reads, in the client's language. */
+function localized<T extends Problem | UnexpectedAnswer>(problem: T, language?: string): T {
+  if (problem.code !== "unexpected_answer" || !language?.toLowerCase().startsWith("zh")) {
+    return problem;
+  }
+  return { ...problem, title: `服务器返回了无法识别的结果，请稍后重试（HTTP ${problem.status}）` };
 }
 
 /** The media type of the answer, lower-cased, without parameters ("" if none was sent). */
@@ -333,12 +345,13 @@ export function createWxClient(wx: Wx, options: WxClientOptions) {
             return;
           }
           if (status < 200 || status >= 300) {
-            resolve({ status, headers, problem: problemOf(status, headers, parsed) });
+            const problem = localized(problemOf(status, headers, parsed), options.language);
+            resolve({ status, headers, problem });
             return;
           }
           const success = successOf(status, parsed, NO_CONTENT.some((op) => op === operation));
           if ("code" in success) {
-            resolve({ status, headers, problem: success });
+            resolve({ status, headers, problem: localized(success, options.language) });
             return;
           }
           // The one place the document's types are taken on trust: the body is a JSON object (or

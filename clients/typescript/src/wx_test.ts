@@ -28,7 +28,7 @@ function sent(): WxRequestOptions | undefined {
 }
 
 /** A client whose `wx.request` answers `reply` (asynchronously, as WeChat does). */
-function answering(reply: Reply) {
+function answering(reply: Reply, language?: string) {
   const wx: Wx = {
     request(options) {
       lastSent = options;
@@ -36,7 +36,7 @@ function answering(reply: Reply) {
       return undefined;
     },
   };
-  return createWxClient(wx, { baseUrl: "https://mch.example.cn", token: () => "tok" });
+  return createWxClient(wx, { baseUrl: "https://mch.example.cn", token: () => "tok", language });
 }
 
 /** The Error a call rejects with, or undefined if it settles. */
@@ -129,7 +129,7 @@ check(
   gatewayJson.status === 502 &&
     gatewayJson.problem?.code === "unexpected_answer" &&
     gatewayJson.problem.status === 502 &&
-    gatewayJson.problem.title ===
+    gatewayJson.problem.detail ===
       "HTTP 502 with a body of type application/json, not a problem of this server",
   "a JSON 502 that is not a problem becomes unexpected_answer with status 502",
   gatewayJson,
@@ -141,9 +141,21 @@ const emptyGateway = await answering({ statusCode: 502, header: {}, data: "" })(
 );
 check(
   emptyGateway.problem?.code === "unexpected_answer" &&
-    emptyGateway.problem.title === "HTTP 502 with an empty body",
+    emptyGateway.problem.detail === "HTTP 502 with an empty body",
   "an empty 502 becomes unexpected_answer",
   emptyGateway,
+);
+
+const emptyGatewayZh = await answering({ statusCode: 502, header: {}, data: "" }, "zh-CN")(
+  "get",
+  "/api/v1/me/handbook",
+);
+check(
+  emptyGatewayZh.problem?.code === "unexpected_answer" &&
+    emptyGatewayZh.problem.title.startsWith("服务器返回了无法识别的结果") &&
+    emptyGatewayZh.problem.detail === "HTTP 502 with an empty body",
+  "a mother's phone shows the unexpected answer in Chinese, the log keeps what came",
+  emptyGatewayZh,
 );
 
 const notProblemType = await answering({
@@ -175,7 +187,7 @@ const newerServer = await answering({
 })("get", "/api/v1/me/handbook");
 check(
   newerServer.problem?.code === "unexpected_answer" &&
-    newerServer.problem.title.includes("some_new_code"),
+    newerServer.problem.detail.includes("some_new_code"),
   "a problem code this build does not know becomes unexpected_answer naming it",
   newerServer,
 );
@@ -248,7 +260,7 @@ const listHome = await answering({ statusCode: 200, header: json, data: "[1,2]" 
 );
 check(
   listHome.problem?.code === "unexpected_answer" &&
-    listHome.problem.title === "HTTP 200 with a JSON body that is not an object",
+    listHome.problem.detail === "HTTP 200 with a JSON body that is not an object",
   "a 200 with a JSON array becomes unexpected_answer",
   listHome,
 );
