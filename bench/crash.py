@@ -291,7 +291,7 @@ class County:
                        {"username": "village.zhang", "password": self.passwords["village.zhang"]})["access_token"]
 
     def stock(self, c):
-        return sum(lot["balance"] for lot in c.ok("GET", "/api/v1/stock", token=self.vz))
+        return sum(lot["balance"] for lot in c.ok("GET", "/api/v1/stock", token=self.vz)["items"])
 
 
 # --- the writers ---------------------------------------------------------------------------------
@@ -430,7 +430,7 @@ def verify(port, county, load, result):
         return thread_client(port).ok("GET", f"/api/v1/pregnancies/{p['id']}/checkups", token=county.dr)
 
     for rows in parallel(list_checkups, county.pregnancies):
-        present.update(r["id"] for r in (rows if isinstance(rows, list) else rows.get("items", [])))
+        present.update(r["id"] for r in rows["items"])
     extra_c = len(present - acked_ids)
     if acked_ids - present:
         result.fail(f"{len(acked_ids - present)} acknowledged checkups missing from the pregnancies' lists")

@@ -11,12 +11,12 @@ use validator::Validate;
 use super::routes::{respond, MAX_GA_DAYS};
 use super::{
     dating::{self},
-    store::{self, PregnancyView},
+    store::{self, PregnancyRow, PregnancyStatus, PregnancyView},
 };
 use crate::{
     audit::Event,
-    auth::{roles::Clinical, Staff},
-    db::{self, schema::*},
+    auth::{roles::Clinical, Staff, StaffPrincipal},
+    db::{self, schema::*, stored, DbConn},
     error::{AppError, Problem},
     http::{IfMatch, RequestCtx, ValidJson},
     scope,
@@ -96,13 +96,8 @@ pub async fn end_pregnancy(
             ));
         }
         let mut row = old.clone();
-        row.status = "ended".into();
-        row.end_reason = Some(
-            serde_json::to_value(input.reason)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-        );
+        row.status = stored::to_text(&PregnancyStatus::Ended);
+        row.end_reason = Some(stored::to_text(&input.reason));
         row.ended_on = Some(input.ended_on);
         let row = store::save_version(conn, &old, row, &staff.id, input.note)?;
         Event::new(&staff, "pregnancy.end", "pregnancy")
@@ -231,46 +226,24 @@ pub async fn record_delivery(
             ));
         }
         let mut row = old.clone();
-        row.status = "delivered".into();
+        row.status = stored::to_text(&PregnancyStatus::Delivered);
         row.delivered_at = Some(input.delivered_at.naive_utc());
         row.delivery_ga_days = Some(ga.days() as i32);
-        row.delivery_mode = serde_json::to_value(input.mode)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string));
+        row.delivery_mode = Some(stored::to_text(&input.mode));
         row.delivery_institution_id = Some(institution.clone());
         row.blood_loss_ml = input.blood_loss_ml;
         row.maternal_outcome = input.maternal_outcome.clone();
         let row =
             store::save_version(conn, &old, row, &staff.id, Some("delivery recorded".into()))?;
-        let now = Utc::now().naive_utc();
-        for baby in &input.newborns {
-            let child_id = uuid::Uuid::now_v7().to_string();
-            diesel::insert_into(children::table)
-                .values((
-                    children::id.eq(&child_id),
-                    children::handbook_id.eq(&row.handbook_id),
-                    children::pregnancy_id.eq(&row.id),
-                    children::county_code.eq(&row.county_code),
-                    children::name.eq(&baby.name),
-                    children::sex.eq(serde_json::to_value(baby.sex)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()),
-                    children::born_at.eq(input.delivered_at.naive_utc()),
-                    children::birth_weight_g.eq(baby.birth_weight_g),
-                    children::birth_length_cm.eq(baby.birth_length_cm),
-                    children::ga_at_birth_days.eq(ga.days() as i32),
-                    children::birth_institution_id.eq(&institution),
-                    children::created_by.eq(&staff.id),
-                    children::created_at.eq(now),
-                    children::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            Event::new(&staff, "child.create", "child")
-                .resource(&child_id)
-                .county(&row.county_code)
-                .record(conn, &ctx)?;
-        }
+        add_newborns(
+            conn,
+            &staff,
+            &row,
+            &input,
+            ga.days() as i32,
+            &institution,
+            &ctx,
+        )?;
         // The village clinic of the family's village now serves the newborns (nutrition packs).
         scope::sync_residence(conn, &row.handbook_id)?;
         Event::new(&staff, "pregnancy.deliver", "pregnancy")
@@ -281,4 +254,43 @@ pub async fn record_delivery(
     })
     .await?;
     Ok(respond(&mut HttpResponse::Ok(), row.view()?))
+}
+
+/// A child record for each newborn of the delivery, on the mother's handbook (audited).
+fn add_newborns(
+    conn: &mut DbConn,
+    staff: &StaffPrincipal,
+    row: &PregnancyRow,
+    input: &Delivery,
+    ga_days: i32,
+    institution: &str,
+    ctx: &RequestCtx,
+) -> Result<(), AppError> {
+    let now = Utc::now().naive_utc();
+    for baby in &input.newborns {
+        let child_id = uuid::Uuid::now_v7().to_string();
+        diesel::insert_into(children::table)
+            .values((
+                children::id.eq(&child_id),
+                children::handbook_id.eq(&row.handbook_id),
+                children::pregnancy_id.eq(&row.id),
+                children::county_code.eq(&row.county_code),
+                children::name.eq(&baby.name),
+                children::sex.eq(stored::to_text(&baby.sex)),
+                children::born_at.eq(input.delivered_at.naive_utc()),
+                children::birth_weight_g.eq(baby.birth_weight_g),
+                children::birth_length_cm.eq(baby.birth_length_cm),
+                children::ga_at_birth_days.eq(ga_days),
+                children::birth_institution_id.eq(institution),
+                children::created_by.eq(&staff.id),
+                children::created_at.eq(now),
+                children::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        Event::new(staff, "child.create", "child")
+            .resource(&child_id)
+            .county(&row.county_code)
+            .record(conn, ctx)?;
+    }
+    Ok(())
 }

@@ -20,7 +20,7 @@ use crate::{
     audit::{self, Event},
     auth::{
         roles::{Clinical, RecordReader},
-        Staff,
+        Staff, StaffPrincipal,
     },
     db::{self, schema::*, DbConn},
     error::{AppError, Problem},
@@ -136,94 +136,7 @@ pub async fn advance_case_stage(
     let v = db::run_tx(&state.pool, move |conn| {
         let c = load_for_staff(conn, &staff, &id)?;
         if_match.check(c.version)?;
-        let current: Stage = stored::from_text("risk_cases.stage", &c.stage)?;
-        if current.next() != Some(input.stage) {
-            return Err(AppError::conflict(
-                Code::IllegalTransition,
-                format!(
-                    "a {} case moves to {} next, not {}",
-                    current.as_str(),
-                    current.next().map_or("nothing (close it)", Stage::as_str),
-                    input.stage.as_str()
-                ),
-            ));
-        }
-        if input.stage == Stage::Managed && c.planned_delivery_institution_id.is_none() {
-            return Err(AppError::conflict(
-                Code::DesignationRequired,
-                "designate the delivery institution before managing the case",
-            ));
-        }
-        let now = Utc::now().naive_utc();
-        let by = Some(staff.id.clone());
-        // One guarded UPDATE: the stage's own columns, the stage, the version. It changes
-        // nothing if anyone changed the case since it was read (412, as for every record).
-        let target = risk_cases::table
-            .find(&id)
-            .filter(risk_cases::version.eq(c.version));
-        let moved = (
-            risk_cases::stage.eq(input.stage.as_str()),
-            risk_cases::version.eq(c.version + 1),
-            risk_cases::updated_at.eq(now),
-        );
-        let changed = match input.stage {
-            Stage::Registered => {
-                let number = input
-                    .case_number
-                    .clone()
-                    .unwrap_or_else(|| format!("HR-{}-{}", c.county_code, &c.id[..8]));
-                let responsible = input
-                    .responsible_clinician_id
-                    .clone()
-                    .unwrap_or_else(|| staff.id.clone());
-                let active: i64 = staff_accounts::table
-                    .filter(staff_accounts::id.eq(&responsible))
-                    .filter(staff_accounts::disabled.eq(false))
-                    .count()
-                    .get_result(conn)?;
-                if active == 0 {
-                    return Err(AppError::invalid_field(
-                        "/responsible_clinician_id",
-                        "not_found",
-                        "no active staff account has this id",
-                    ));
-                }
-                diesel::update(target)
-                    .set((
-                        moved,
-                        risk_cases::registered_at.eq(now),
-                        risk_cases::registered_by.eq(by),
-                        risk_cases::case_number.eq(number),
-                        risk_cases::responsible_clinician_id.eq(responsible),
-                    ))
-                    .execute(conn)?
-            }
-            Stage::Reported => diesel::update(target)
-                .set((
-                    moved,
-                    risk_cases::reported_at.eq(now),
-                    risk_cases::reported_by.eq(by),
-                ))
-                .execute(conn)?,
-            Stage::Managed => diesel::update(target)
-                .set((
-                    moved,
-                    risk_cases::managed_at.eq(now),
-                    risk_cases::managed_by.eq(by),
-                ))
-                .execute(conn)?,
-            Stage::Treated => diesel::update(target)
-                .set((
-                    moved,
-                    risk_cases::treated_at.eq(now),
-                    risk_cases::treated_by.eq(by),
-                ))
-                .execute(conn)?,
-            Stage::Discovered | Stage::Closed => 0,
-        };
-        if changed == 0 {
-            return Err(current_version(conn, &id));
-        }
+        advance(conn, &staff, &c, &input)?;
         Event::new(&staff, "case.advance", "case")
             .resource(&id)
             .county(&c.county_code)
@@ -234,6 +147,106 @@ pub async fn advance_case_stage(
     })
     .await?;
     Ok(respond(v))
+}
+
+/// Moves a case to its next stage in one guarded UPDATE (the stage's own columns, the stage,
+/// the version): 409 for a stage out of order or a case managed before its delivery institution
+/// is designated, 412 if anyone changed the case since it was read.
+fn advance(
+    conn: &mut DbConn,
+    staff: &StaffPrincipal,
+    c: &CaseRow,
+    input: &Advance,
+) -> Result<(), AppError> {
+    let current: Stage = stored::from_text("risk_cases.stage", &c.stage)?;
+    if current.next() != Some(input.stage) {
+        return Err(AppError::conflict(
+            Code::IllegalTransition,
+            format!(
+                "a {} case moves to {} next, not {}",
+                current.as_str(),
+                current.next().map_or("nothing (close it)", Stage::as_str),
+                input.stage.as_str()
+            ),
+        ));
+    }
+    if input.stage == Stage::Managed && c.planned_delivery_institution_id.is_none() {
+        return Err(AppError::conflict(
+            Code::DesignationRequired,
+            "designate the delivery institution before managing the case",
+        ));
+    }
+    let now = Utc::now().naive_utc();
+    let by = Some(staff.id.clone());
+    // One guarded UPDATE: the stage's own columns, the stage, the version. It changes
+    // nothing if anyone changed the case since it was read (412, as for every record).
+    let target = risk_cases::table
+        .find(&c.id)
+        .filter(risk_cases::version.eq(c.version));
+    let moved = (
+        risk_cases::stage.eq(input.stage.as_str()),
+        risk_cases::version.eq(c.version + 1),
+        risk_cases::updated_at.eq(now),
+    );
+    let changed = match input.stage {
+        Stage::Registered => {
+            let number = input
+                .case_number
+                .clone()
+                .unwrap_or_else(|| format!("HR-{}-{}", c.county_code, &c.id[..8]));
+            let responsible = input
+                .responsible_clinician_id
+                .clone()
+                .unwrap_or_else(|| staff.id.clone());
+            let active: i64 = staff_accounts::table
+                .filter(staff_accounts::id.eq(&responsible))
+                .filter(staff_accounts::disabled.eq(false))
+                .count()
+                .get_result(conn)?;
+            if active == 0 {
+                return Err(AppError::invalid_field(
+                    "/responsible_clinician_id",
+                    "not_found",
+                    "no active staff account has this id",
+                ));
+            }
+            diesel::update(target)
+                .set((
+                    moved,
+                    risk_cases::registered_at.eq(now),
+                    risk_cases::registered_by.eq(by),
+                    risk_cases::case_number.eq(number),
+                    risk_cases::responsible_clinician_id.eq(responsible),
+                ))
+                .execute(conn)?
+        }
+        Stage::Reported => diesel::update(target)
+            .set((
+                moved,
+                risk_cases::reported_at.eq(now),
+                risk_cases::reported_by.eq(by),
+            ))
+            .execute(conn)?,
+        Stage::Managed => diesel::update(target)
+            .set((
+                moved,
+                risk_cases::managed_at.eq(now),
+                risk_cases::managed_by.eq(by),
+            ))
+            .execute(conn)?,
+        Stage::Treated => diesel::update(target)
+            .set((
+                moved,
+                risk_cases::treated_at.eq(now),
+                risk_cases::treated_by.eq(by),
+            ))
+            .execute(conn)?,
+        Stage::Discovered | Stage::Closed => 0,
+    };
+    if changed == 0 {
+        return Err(current_version(conn, &c.id));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
