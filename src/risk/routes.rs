@@ -273,39 +273,7 @@ pub async fn grade_pregnancy(
                 risk_gradings::graded_at.eq(now),
             ))
             .execute(conn)?;
-        let highest: Option<String> = pregnancy_risk::table
-            .find(&id)
-            .select(pregnancy_risk::highest_base)
-            .first(conn)
-            .optional()?;
-        let highest =
-            stored::from_text_opt::<Colour>("risk_cases.highest_base", highest.as_deref())?
-                .map_or(base, |h| h.max(base));
-        let updated = diesel::update(pregnancy_risk::table.find(&id))
-            .set((
-                pregnancy_risk::current_base.eq(base.as_str()),
-                pregnancy_risk::current_purple.eq(purple),
-                pregnancy_risk::highest_base.eq(highest.as_str()),
-                pregnancy_risk::last_grading_id.eq(&grading_id),
-                pregnancy_risk::needs_regrading.eq(false),
-                pregnancy_risk::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        if updated == 0 {
-            diesel::insert_into(pregnancy_risk::table)
-                .values((
-                    pregnancy_risk::pregnancy_id.eq(&id),
-                    pregnancy_risk::handbook_id.eq(&pregnancy.handbook_id),
-                    pregnancy_risk::county_code.eq(&pregnancy.county_code),
-                    pregnancy_risk::current_base.eq(base.as_str()),
-                    pregnancy_risk::current_purple.eq(purple),
-                    pregnancy_risk::highest_base.eq(highest.as_str()),
-                    pregnancy_risk::last_grading_id.eq(&grading_id),
-                    pregnancy_risk::needs_regrading.eq(false),
-                    pregnancy_risk::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-        }
+        super::state::record_decision(conn, &pregnancy, &grading_id, base, purple, now)?;
         super::case_store::on_grading(
             conn,
             &pregnancy,

@@ -140,3 +140,48 @@ pub async fn get_risk_state(
     .await?;
     Ok(HttpResponse::Ok().json(view))
 }
+
+/// Keeps a pregnancy's risk state with its latest decision: the current colour, the highest
+/// base colour reached, the grading it came from; a re-grading is no longer needed.
+pub fn record_decision(
+    conn: &mut DbConn,
+    pregnancy: &crate::pregnancy::store::PregnancyRow,
+    grading_id: &str,
+    base: Colour,
+    purple: bool,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let highest: Option<String> = pregnancy_risk::table
+        .find(&pregnancy.id)
+        .select(pregnancy_risk::highest_base)
+        .first(conn)
+        .optional()?;
+    let highest = stored::from_text_opt::<Colour>("risk_cases.highest_base", highest.as_deref())?
+        .map_or(base, |h| h.max(base));
+    let updated = diesel::update(pregnancy_risk::table.find(&pregnancy.id))
+        .set((
+            pregnancy_risk::current_base.eq(base.as_str()),
+            pregnancy_risk::current_purple.eq(purple),
+            pregnancy_risk::highest_base.eq(highest.as_str()),
+            pregnancy_risk::last_grading_id.eq(grading_id),
+            pregnancy_risk::needs_regrading.eq(false),
+            pregnancy_risk::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(pregnancy_risk::table)
+            .values((
+                pregnancy_risk::pregnancy_id.eq(&pregnancy.id),
+                pregnancy_risk::handbook_id.eq(&pregnancy.handbook_id),
+                pregnancy_risk::county_code.eq(&pregnancy.county_code),
+                pregnancy_risk::current_base.eq(base.as_str()),
+                pregnancy_risk::current_purple.eq(purple),
+                pregnancy_risk::highest_base.eq(highest.as_str()),
+                pregnancy_risk::last_grading_id.eq(grading_id),
+                pregnancy_risk::needs_regrading.eq(false),
+                pregnancy_risk::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
