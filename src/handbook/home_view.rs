@@ -259,7 +259,7 @@ pub(super) fn summary(
         profile: my_profile(conn, &row)?,
         next_appointment,
         next_appointment_source,
-        current_pregnancy: pregnancy.as_ref().map(PregnancyRow::view).transpose()?,
+        current_pregnancy: pregnancy.as_ref().map(|p| p.view(conn)).transpose()?,
         latest_checkup: latest_view,
         unread,
         children,

@@ -104,10 +104,10 @@ pub async fn end_pregnancy(
             .resource(&id)
             .county(&row.county_code)
             .record(conn, &ctx)?;
-        Ok(row)
+        Ok(row.view(conn)?)
     })
     .await?;
-    Ok(respond(&mut HttpResponse::Ok(), row.view()?))
+    Ok(respond(&mut HttpResponse::Ok(), row))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
@@ -250,10 +250,10 @@ pub async fn record_delivery(
             .resource(&id)
             .county(&row.county_code)
             .record(conn, &ctx)?;
-        Ok(row)
+        Ok(row.view(conn)?)
     })
     .await?;
-    Ok(respond(&mut HttpResponse::Ok(), row.view()?))
+    Ok(respond(&mut HttpResponse::Ok(), row))
 }
 
 /// A child record for each newborn of the delivery, on the mother's handbook (audited).

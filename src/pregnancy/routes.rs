@@ -245,13 +245,13 @@ pub async fn open_pregnancy(
             .resource(&row.id)
             .county(&county)
             .record(conn, &ctx)?;
-        Ok(row)
+        Ok(row.view(conn)?)
     })
     .await?;
     Ok(respond(
         HttpResponse::Created()
             .insert_header((header::LOCATION, format!("/api/v1/pregnancies/{}", row.id))),
-        row.view()?,
+        row,
     ))
 }
 
@@ -283,14 +283,14 @@ pub async fn list_pregnancies(
             .filter(pregnancies::handbook_id.eq(&handbook_id))
             .order(pregnancies::id.desc())
             .load::<PregnancyRow>(conn)?;
-        Ok((rows, event))
+        let views = rows
+            .iter()
+            .map(|r| r.view(conn))
+            .collect::<QueryResult<Vec<_>>>()?;
+        Ok((views, event))
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Page::whole(
-        rows.iter()
-            .map(PregnancyRow::view)
-            .collect::<QueryResult<Vec<_>>>()?,
-    )))
+    Ok(HttpResponse::Ok().json(Page::whole(rows)))
 }
 
 /// Read a pregnancy with today's gestational age. Audited.
@@ -317,10 +317,10 @@ pub async fn get_pregnancy(
         let event = Event::new(&staff, "pregnancy.read", "pregnancy")
             .resource(&id)
             .county(&row.county_code);
-        Ok((row, event))
+        Ok((row.view(conn)?, event))
     })
     .await?;
-    Ok(respond(&mut HttpResponse::Ok(), row.view()?))
+    Ok(respond(&mut HttpResponse::Ok(), row))
 }
 
 /// Re-dating: a dating scan (applied by the tolerance rule, first qualifying scan only) or a
@@ -448,15 +448,15 @@ pub async fn redate_pregnancy(
             }
         };
         if row.edd == old.edd && row.dating_source == old.dating_source {
-            return Ok(old);
+            return Ok(old.view(conn)?);
         }
         let row = store::save_version(conn, &old, row, &staff.id, Some(reason))?;
         Event::new(&staff, "pregnancy.redate", "pregnancy")
             .resource(&id)
             .county(&row.county_code)
             .record(conn, &ctx)?;
-        Ok(row)
+        Ok(row.view(conn)?)
     })
     .await?;
-    Ok(respond(&mut HttpResponse::Ok(), row.view()?))
+    Ok(respond(&mut HttpResponse::Ok(), row))
 }

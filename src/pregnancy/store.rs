@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::dating::{self, DatingSource, Trimester};
-use super::outcomes::EndReason;
+use super::outcomes::{DeliveryMode, EndReason};
 use crate::{
     auth::StaffPrincipal,
     db::{schema::*, DbConn},
@@ -47,10 +47,10 @@ pub struct PregnancyRow {
 /// A pregnancy as shown, with its gestational age computed today (China Standard Time).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
-    "id": "0192f0c4-0000-7000-8000-0000000000p1", "handbook_id": "0192f0c4-0000-7000-8000-0000000000h1",
+    "id": "019fe945-e5e0-7651-8317-1ff4a6a3a450", "handbook_id": "019fe941-5200-752e-89a7-834df2a74de4",
     "status": "ongoing", "lmp": "2026-06-01", "edd": "2027-03-08", "dating_source": "lmp", "dating_reason": null,
     "gravidity": 2, "parity": 1, "fetal_count": 1, "registration_institution_id": "0192f0c4-0000-7000-8000-0000000000a1",
-    "registration_date": "2026-08-10", "early_registration": true, "ga_today": "25+1", "ga_days_today": 176,
+    "registration_institution_name": "东湖镇卫生院", "registration_date": "2026-08-10", "early_registration": true, "ga_today": "25+1", "ga_days_today": 176,
     "days_to_edd": 104, "trimester": "middle", "end_reason": null, "ended_on": null, "delivery": null, "version": 1
 }))]
 pub struct PregnancyView {
@@ -66,6 +66,8 @@ pub struct PregnancyView {
     pub parity: i32,
     pub fetal_count: Option<i32>,
     pub registration_institution_id: String,
+    /// The registering institution by name.
+    pub registration_institution_name: Option<String>,
     pub registration_date: NaiveDate,
     /// Registered before 13 weeks (checkups.md §3).
     pub early_registration: bool,
@@ -90,8 +92,10 @@ pub struct DeliveryView {
     /// Gestational age at delivery, `w+d`.
     #[schema(pattern = r"^-?[0-9]{1,3}\+[0-6]$")]
     pub ga: String,
-    pub mode: Option<String>,
+    pub mode: Option<DeliveryMode>,
     pub institution_id: Option<String>,
+    /// The delivering institution by name (a mother cannot look an id up).
+    pub institution_name: Option<String>,
     pub blood_loss_ml: Option<i32>,
     pub maternal_outcome: Option<String>,
 }
@@ -106,8 +110,19 @@ pub enum PregnancyStatus {
 }
 
 impl PregnancyRow {
-    /// The view of the stored row; a stored enum that does not parse is an error.
-    pub fn view(&self) -> QueryResult<PregnancyView> {
+    /// The view of the stored row, its institutions named; a stored enum that does not parse is
+    /// an error.
+    pub fn view(&self, conn: &mut DbConn) -> QueryResult<PregnancyView> {
+        let ids: Vec<&str> = std::iter::once(self.registration_institution_id.as_str())
+            .chain(self.delivery_institution_id.as_deref())
+            .collect();
+        let names: std::collections::HashMap<String, String> = institutions::table
+            .filter(institutions::id.eq_any(ids))
+            .select((institutions::id, institutions::name))
+            .load(conn)?
+            .into_iter()
+            .collect();
+        let name = |id: &str| names.get(id).cloned();
         let today = crate::time::china_today();
         let ongoing = self.status == "ongoing";
         let ga = ongoing.then(|| dating::ga_on(self.edd, today));
@@ -126,6 +141,7 @@ impl PregnancyRow {
             parity: self.parity,
             fetal_count: self.fetal_count,
             registration_institution_id: self.registration_institution_id.clone(),
+            registration_institution_name: name(&self.registration_institution_id),
             registration_date: self.registration_date,
             early_registration: self.early_registration,
             ga_today: ga.map(|g| g.to_string()),
@@ -137,15 +153,24 @@ impl PregnancyRow {
                 self.end_reason.as_deref(),
             )?,
             ended_on: self.ended_on,
-            delivery: self.delivered_at.map(|at| DeliveryView {
-                delivered_at: at.and_utc(),
-                ga: dating::GestationalAge(i64::from(self.delivery_ga_days.unwrap_or_default()))
+            delivery: match self.delivered_at {
+                Some(at) => Some(DeliveryView {
+                    delivered_at: at.and_utc(),
+                    ga: dating::GestationalAge(i64::from(
+                        self.delivery_ga_days.unwrap_or_default(),
+                    ))
                     .to_string(),
-                mode: self.delivery_mode.clone(),
-                institution_id: self.delivery_institution_id.clone(),
-                blood_loss_ml: self.blood_loss_ml,
-                maternal_outcome: self.maternal_outcome.clone(),
-            }),
+                    mode: crate::db::stored::from_text_opt(
+                        "pregnancies.delivery_mode",
+                        self.delivery_mode.as_deref(),
+                    )?,
+                    institution_id: self.delivery_institution_id.clone(),
+                    institution_name: self.delivery_institution_id.as_deref().and_then(name),
+                    blood_loss_ml: self.blood_loss_ml,
+                    maternal_outcome: self.maternal_outcome.clone(),
+                }),
+                None => None,
+            },
             version: self.version,
         })
     }
@@ -176,7 +201,7 @@ pub fn save_version(
             pregnancy_versions::pregnancy_id.eq(&old.id),
             pregnancy_versions::version.eq(old.version),
             pregnancy_versions::county_code.eq(&old.county_code),
-            pregnancy_versions::snapshot.eq(crate::db::stored::json_to_db(&old.view()?)?),
+            pregnancy_versions::snapshot.eq(crate::db::stored::json_to_db(&old.view(conn)?)?),
             pregnancy_versions::changed_by.eq(by),
             pregnancy_versions::changed_at.eq(now),
             pregnancy_versions::reason.eq(reason),

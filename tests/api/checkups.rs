@@ -143,6 +143,10 @@ async fn the_mothers_page_names_places_shows_values_and_only_what_she_can_still_
     assert_eq!(home.body["next_appointment_source"], "visit_plan");
     let profile = &home.body["profile"];
     assert_eq!(profile["registered_institution_name"], clinic_name);
+    assert_eq!(
+        home.body["current_pregnancy"]["registration_institution_name"],
+        clinic_name
+    );
     assert_eq!(profile["residence_name"], "城关镇");
     assert_eq!(profile["history"]["allergies"], "青霉素");
     for clinic_only in [
