@@ -28,7 +28,7 @@ use crate::{
 pub struct InstitutionRef {
     pub id: String,
     pub name: String,
-    pub level: String,
+    pub level: crate::org::rules::InstitutionLevel,
     pub region_code: String,
     pub county_code: String,
 }
@@ -79,7 +79,7 @@ pub async fn get_me(
             institution: InstitutionRef {
                 id: s.institution_id,
                 name: s.institution_name,
-                level: s.institution_level,
+                level: crate::db::stored::from_text("institutions.level", &s.institution_level)?,
                 region_code: s.region_code,
                 county_code: s.county_code,
             },
