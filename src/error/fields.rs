@@ -158,7 +158,6 @@ pub const FIELD_CODES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The Chinese message of a field code (the code itself for one not listed, which a test forbids).
 /// The message of a value parser's error that carries its field code (a listed one), for
 /// `serde::de::Error::custom`: the request extractor answers 422 with that code and text.
 pub fn coded(code: &'static str, text: &str) -> String {
@@ -174,6 +173,7 @@ pub fn split_coded(message: &str) -> Option<(&'static str, &str)> {
 
 const CODE_MARK: &str = " \u{1f}";
 
+/// The Chinese message of a field code (the code itself for one not listed, which a test forbids).
 pub fn field_message_zh(code: &str) -> &'static str {
     FIELD_CODES
         .iter()

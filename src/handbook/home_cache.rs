@@ -20,7 +20,9 @@
 //! **Why a page is never stale.** The revision is read before the page's rows, so the rows are
 //! at least as new as the revision the page is stored under. If they are newer, the stored
 //! revision is already behind the database's and the page is never used. A page is therefore
-//! used only while nothing it shows has changed since it was rendered.
+//! used only while nothing it shows of the handbook has changed since it was rendered. The names
+//! of institutions and regions on it are the exception: they carry no revision, and a page is
+//! rebuilt every day, so a rename shows from the next day.
 
 use actix_web::{http::header, web::Bytes, HttpResponse};
 use chrono::NaiveDate;
@@ -30,7 +32,8 @@ use serde::Serialize;
 use crate::scope::Relation;
 use crate::{error::AppError, http::conditional::body_tag};
 
-/// The tables the home page reads. Each carries `handbook_id` and the triggers that move the
+/// The tables the home page reads for the handbook (institution and region names aside: a page
+/// is rebuilt every day, so a renamed clinic or village shows from the next day). Each carries `handbook_id` and the triggers that move the
 /// handbook's revision on (`handbooks` moves its own). A table added to the page must be added
 /// here and to the migration; `tests/api/home_cache.rs` checks that each has its triggers.
 pub const HOME_PAGE_TABLES: &[&str] = &[

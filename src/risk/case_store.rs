@@ -66,7 +66,8 @@ pub struct StageMark {
 #[serde(rename_all = "snake_case")]
 pub enum CloseReason {
     Delivered,
-    #[serde(rename = "postpartum_42_days")]
+    // Stored as `postpartum42_days` by builds before 2026-11-26 (no rename then): still read.
+    #[serde(rename = "postpartum_42_days", alias = "postpartum42_days")]
     Postpartum42Days,
     TransferredOut,
     PregnancyEnded,
@@ -284,4 +285,16 @@ pub fn load_for_staff(
     let c: CaseRow = risk_cases::table.find(id).first(conn)?;
     scope::staff_scope(conn, staff, &c.handbook_id)?;
     Ok(c)
+}
+
+#[cfg(test)]
+mod close_reason_tests {
+    use super::CloseReason;
+
+    #[test]
+    fn the_old_spelling_of_the_42_day_close_is_still_read() {
+        let old: CloseReason = crate::db::stored::from_text("c", "postpartum42_days").unwrap();
+        assert_eq!(old, CloseReason::Postpartum42Days);
+        assert_eq!(crate::db::stored::to_text(&old), "postpartum_42_days");
+    }
 }

@@ -232,9 +232,9 @@ pub fn add_member(
     Ok(())
 }
 
-/// Ends an institution's `referral` grant to a handbook after the referral `except` stopped
-/// giving access (declined or completed) — unless another live referral or a consultation to
-/// the same institution for the same woman still needs it: the grant is shared by all of them.
+/// Ends an institution's `referral` grant to a handbook after the referral `except` was
+/// declined — unless another referral to the same institution for the same woman (one not
+/// declined) or a consultation to it still needs it: the grant is shared by all of them.
 pub fn end_referral_grant_unless_shared(
     conn: &mut DbConn,
     except: &str,

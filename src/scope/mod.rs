@@ -1,4 +1,4 @@
-//! Who may see what — asked here, by every handler, and decided nowhere else.
+//! Who may see what — asked here, by every handler (referrals add one rule of their own, below).
 //!
 //! * **One record, for a purpose.** [`staff_scope`] (a handbook and its maternal records),
 //!   [`child_scope`] and [`child`] (a child's records), [`family_scope`] (a family account and
@@ -13,9 +13,10 @@
 //!   `residence` grant, kept in step by [`grants::sync_residence`]) but not the mother's maternal
 //!   record; a `county_reviewer` sees every handbook of its county. Families: the mother and the
 //!   family members she shared with (`handbook_members`).
-//! * Staff accounts and institutions (who administers whom) are [`accounts`]; monthly reports
-//!   and referrals add their own rules on top of these (a report's reviewer, a referral's
-//!   receiving clinic) in their modules.
+//! * Staff accounts and institutions (who administers whom) are [`accounts`]; who reads and
+//!   reviews monthly reports is [`reports`]. Referrals add one rule of their own in their module
+//!   (the sending and receiving clinics see a referral; turnaround figures are the county's or
+//!   the receiving clinic's).
 
 pub mod accounts;
 pub mod grants;

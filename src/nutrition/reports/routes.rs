@@ -111,7 +111,7 @@ fn load_view(conn: &mut DbConn, id: &str) -> Result<ReportView, AppError> {
             nutrition_reports::review_comment,
         ))
         .first(conn)?;
-    let counts: Counts = crate::db::stored::json_from_db("nutrition_reports.counts", &r.8)?;
+    let counts: Counts = crate::db::stored::json_from_db("nutrition_reports.figures", &r.8)?;
     let sources: Vec<Source> = crate::db::stored::json_from_db("nutrition_reports.sources", &r.9)?;
     let rates = report::rates(&counts, baseline(conn, &r.2)?);
     Ok(ReportView {
