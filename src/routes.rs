@@ -63,7 +63,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(pregnancy::routes::open_pregnancy)
                 .service(pregnancy::routes::list_pregnancies)
                 .service(pregnancy::routes::get_pregnancy)
-                .service(pregnancy::routes::redate_pregnancy)
+                .service(pregnancy::redating::redate_pregnancy)
                 .service(pregnancy::outcomes::end_pregnancy)
                 .service(pregnancy::outcomes::record_delivery)
                 // checkups

@@ -2,5 +2,6 @@
 
 pub mod dating;
 pub mod outcomes;
+pub mod redating;
 pub mod routes;
 pub mod store;
